@@ -1,0 +1,53 @@
+"""The ``consult`` command line: a thin Typer layer over the library."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .. import __version__
+from .common import State
+
+app = typer.Typer(
+    name="consult",
+    help="Run a national consultation: generate bilingual Excel questionnaires, ingest the "
+    "returns, score priorities against the programme areas and write the synthesis.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"consult {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    workspace: Annotated[
+        Path,
+        typer.Option(
+            "--workspace", "-w", envvar="CONSULT_WORKSPACE", file_okay=False,
+            help="Workspace folder (consult.yaml, consult.db).", show_default="current directory",
+        ),
+    ] = Path("."),
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """Global options apply to every command."""
+    ctx.obj = State(workspace=workspace, debug=debug)
+
+
+from . import returns, setup  # noqa: E402,F401  (registers commands)
+
+
+def main() -> None:
+    app(prog_name="consult")

@@ -1,0 +1,123 @@
+"""What every command shares: consoles, global state, error handling, output helpers.
+
+Results go to stdout, messages and progress to stderr, so ``--json`` output can be piped.
+Exit codes: 0 success, 1 the data is wrong, 2 usage error, 70 an unexpected crash (a bug).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from ..errors import ConsultError, UsageError
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+EXIT_OK, EXIT_DATA, EXIT_USAGE, EXIT_BUG = 0, 1, 2, 70
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
+CountryOption = Annotated[
+    list[str] | None,
+    typer.Option("--country", "-c", help="Country code (ISO alpha-2, e.g. KZ); repeatable."),
+]
+
+
+@dataclass
+class State:
+    workspace: Path = Path(".")
+    debug: bool = False
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def state(ctx: typer.Context) -> State:
+    obj = ctx.find_root().obj
+    return obj if isinstance(obj, State) else State()
+
+
+def handle_errors(func: F) -> F:
+    """Turn library errors into one clean line and the documented exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        ctx = typer.get_current_context(silent=True)
+        debug = state(ctx).debug if ctx else False
+        try:
+            return func(*args, **kwargs)
+        except (typer.Exit, typer.Abort, SystemExit):
+            raise
+        except UsageError as exc:
+            err.print(f"[red]Usage error:[/] {exc}", markup=True, highlight=False)
+            raise typer.Exit(EXIT_USAGE) from exc
+        except ConsultError as exc:
+            err.print(f"[red]Error:[/] {escape(str(exc))}")
+            raise typer.Exit(EXIT_DATA) from exc
+        except KeyboardInterrupt:
+            err.print("[yellow]Interrupted.[/] Work finished so far is kept.")
+            raise typer.Exit(130) from None
+        except Exception as exc:  # a crash is a bug; say so, and keep the traceback for --debug
+            if debug:
+                traceback.print_exc()
+            err.print(
+                f"[red]Internal error (a bug in consult):[/] {type(exc).__name__}: {escape(str(exc))}\n"
+                "Re-run with --debug for the traceback and report it."
+            )
+            raise typer.Exit(EXIT_BUG) from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
+def escape(value: str) -> str:
+    from rich.markup import escape as _escape
+
+    return _escape(value)
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+    sys.stdout.flush()
+
+
+@contextmanager
+def progress(total: int, label: str, enabled: bool = True) -> Iterator[Callable[[str], None]]:
+    """A progress bar on stderr when there is enough work to watch; ``advance(desc)`` steps it."""
+    if not enabled or total <= 3:
+        yield lambda _desc="": None
+        return
+    bar = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[item]}"),
+        console=err,
+        transient=False,
+    )
+    with bar:
+        task = bar.add_task(label, total=total, item="")
+
+        def advance(desc: str = "") -> None:
+            bar.update(task, advance=1, item=desc)
+
+        yield advance
+
+
+def split_csv(values: list[str] | None) -> list[str]:
+    """Accept both ``--lang en,ru`` and ``--lang en --lang ru``."""
+    items: list[str] = []
+    for v in values or []:
+        items += [x.strip() for x in v.split(",") if x.strip()]
+    return items

@@ -1,0 +1,174 @@
+"""Drafter commands on returns: ``ingest``, ``status``, ``returns``, ``export``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from ..coverage import coverage
+from ..errors import UsageError
+from ..export import export_answers
+from ..ingest import collect_files
+from ..ingest import ingest as run_ingest
+from ..returns import MAX_SIZE
+from ..store import Store
+from ..workspace import open_workspace
+from . import app
+from .common import (
+    EXIT_DATA,
+    CountryOption,
+    JsonOption,
+    err,
+    handle_errors,
+    out,
+    print_json,
+    progress,
+    split_csv,
+    state,
+)
+
+STATUS_STYLE = {
+    "accepted": "[green]accepted[/]",
+    "incomplete": "[yellow]incomplete[/]",
+    "rejected": "[red]rejected[/]",
+    "duplicate": "[dim]already ingested[/]",
+    "superseded": "[dim]superseded[/]",
+}
+
+
+@app.command()
+@handle_errors
+def ingest(
+    ctx: typer.Context,
+    paths: Annotated[list[Path], typer.Argument(help="Returned .xlsx files or folders (searched recursively).")],
+    strict: Annotated[bool, typer.Option("--strict", help="Reject returns with required answers missing.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check the files, store nothing.")] = False,
+    workers: Annotated[int | None, typer.Option(help="Reader processes.", show_default="auto")] = None,
+    max_size: Annotated[int, typer.Option(help="Largest file accepted, in bytes.")] = MAX_SIZE,
+    as_json: JsonOption = False,
+) -> None:
+    """Read returned workbooks into the workspace store; every problem is listed with its cell.
+
+    Exit 0 when every file was accepted or already ingested, 1 when any was rejected or incomplete.
+    """
+    ws = open_workspace(state(ctx).workspace)
+    files = collect_files(paths)
+    if not files:
+        raise UsageError("no .xlsx files found in " + ", ".join(map(str, paths)))
+    with progress(len(files), "Ingesting", enabled=not as_json) as advance:
+        results = run_ingest(files, ws, strict=strict, dry_run=dry_run, workers=workers, max_size=max_size,
+                             on_file=lambda r: advance(r.file))
+    if as_json:
+        print_json([r.to_dict() for r in results])
+    else:
+        table = Table(title="Dry run: nothing stored" if dry_run else f"Ingested into {ws.db_path}")
+        for col in ("File", "Country", "Institution", "Status", "Problems"):
+            table.add_column(col)
+        for r in results:
+            problems = []
+            if r.errors:
+                problems.append(f"{len(r.errors)} error(s)")
+            if r.missing and r.status != "rejected":
+                problems.append(f"{len(r.missing)} missing")
+            if r.superseded:
+                problems.append(f"supersedes #{', #'.join(map(str, r.superseded))}")
+            table.add_row(escape(r.file), r.country or "", r.institution or "", STATUS_STYLE.get(r.status, r.status),
+                          ", ".join(problems))
+        out.print(table)
+        for r in results:
+            if r.status == "duplicate":
+                continue
+            for f in r.errors:
+                out.print(f"[red]✗[/] {escape(str(f))}  [dim]({escape(f.fix)})[/]")
+            if r.status != "rejected":
+                for f in r.missing:
+                    out.print(f"[yellow]…[/] {escape(str(f))}")
+            for f in r.warnings:
+                out.print(f"[dim]! {escape(str(f))}[/]")
+        counts = {s: sum(1 for r in results if r.status == s) for s in STATUS_STYLE}
+        err.print(", ".join(f"{n} {s}" for s, n in counts.items() if n))
+    if not all(r.ok for r in results):
+        raise typer.Exit(EXIT_DATA)
+
+
+@app.command()
+@handle_errors
+def status(ctx: typer.Context, country: CountryOption = None, as_json: JsonOption = False) -> None:
+    """Coverage: countries x invited institutions, accepted / incomplete / missing."""
+    ws = open_workspace(state(ctx).workspace)
+    with Store(ws.db_path) as store:
+        cov = coverage(store, ws, [c.upper() for c in split_csv(country)] or None)
+    if as_json:
+        print_json(cov)
+        return
+    institutions = sorted({i for c in cov["countries"].values() for i in c["institutions"]},
+                          key=lambda i: ws.institutions.index(i) if i in ws.institutions else 999)
+    table = Table(title=f"Round {ws.round}: returns per country and institution")
+    table.add_column("Country")
+    for inst in institutions:
+        table.add_column(inst, justify="center")
+    table.add_column("Accepted", justify="right")
+    table.add_column("Incomplete", justify="right")
+    table.add_column("Missing", justify="right")
+    table.add_column("Latest return")
+    marks = {"accepted": "[green]✓[/]", "incomplete": "[yellow]◐[/]", "missing": "[dim]·[/]"}
+    for code, c in cov["countries"].items():
+        row = [code] + [marks[c["institutions"][i]["status"]] if i in c["institutions"] else "" for i in institutions]
+        row += [str(c["accepted"]), str(c["incomplete"]), str(c["missing"]), c["latest"] or "-"]
+        table.add_row(*row)
+    out.print(table)
+    t = cov["totals"]
+    out.print(f"✓ accepted {t['accepted']}  ◐ incomplete {t['incomplete']}  · missing {t['missing']}  "
+              f"(of {t['invited']} invited; {t['rejected']} rejected file(s), {t['superseded']} superseded)")
+
+
+@app.command("returns")
+@handle_errors
+def list_returns(
+    ctx: typer.Context,
+    country: CountryOption = None,
+    current: Annotated[bool, typer.Option("--current", help="Only the returns that count (not superseded or rejected).")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Every return received, with its history (superseded and rejected versions too)."""
+    ws = open_workspace(state(ctx).workspace)
+    with Store(ws.db_path) as store:
+        rows = store.returns(current_only=current, countries=[c.upper() for c in split_csv(country)] or None)
+    if as_json:
+        print_json([r.to_dict() for r in rows])
+        return
+    table = Table(title=f"{len(rows)} return(s)")
+    for col in ("#", "File", "Country", "Institution", "Round", "Received", "Status", "sha256"):
+        table.add_column(col)
+    for r in rows:
+        st = STATUS_STYLE.get(r.status, r.status)
+        if r.superseded_by:
+            st += f" by #{r.superseded_by}"
+        if r.status == "rejected":
+            st += f" ({len(r.errors)} error(s))"
+        table.add_row(str(r.id), escape(r.file_name), r.country or "", r.institution or "", r.round or "",
+                      r.received_at[:16].replace("T", " "), st, r.sha256[:12])
+    out.print(table)
+
+
+@app.command()
+@handle_errors
+def export(
+    ctx: typer.Context,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="csv or xlsx.")] = "csv",
+    out_file: Annotated[Path | None, typer.Option("--out", "-o", help="Output file.", show_default="WORKSPACE/export/answers.FORMAT")] = None,
+    lang: Annotated[str, typer.Option(help="Language of the label column.")] = "en",
+    country: CountryOption = None,
+) -> None:
+    """All current answers in long format (country, institution, question, area, component, value, label)."""
+    if fmt not in ("csv", "xlsx"):
+        raise UsageError(f"--format {fmt!r}: use csv or xlsx")
+    ws = open_workspace(state(ctx).workspace)
+    target = out_file or ws.root / "export" / f"answers.{fmt}"
+    with Store(ws.db_path) as store:
+        n = export_answers(store, ws, target, fmt, lang, [c.upper() for c in split_csv(country)] or None)
+    out.print(f"Wrote {n} answer row(s) to [bold]{target}[/]")

@@ -1,0 +1,145 @@
+"""Facilitator commands: ``init``, ``validate``, ``generate``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from ..definitions import bundled_definition
+from ..errors import UsageError
+from ..schema import validate_paths
+from ..workbook import generate as generate_workbooks
+from ..workbook import targets
+from ..workspace import init_workspace, open_workspace
+from . import app
+from .common import (
+    EXIT_DATA,
+    CountryOption,
+    JsonOption,
+    err,
+    handle_errors,
+    out,
+    print_json,
+    progress,
+    split_csv,
+    state,
+)
+
+
+@app.command()
+@handle_errors
+def init(
+    ctx: typer.Context,
+    directory: Annotated[Path | None, typer.Argument(help="Folder to create (default: the workspace).")] = None,
+    round_id: Annotated[str | None, typer.Option("--round", help="Round id written into every workbook.")] = None,
+    title: Annotated[str | None, typer.Option(help="Title of the consultation.")] = None,
+    deadline: Annotated[str | None, typer.Option(help="Return deadline, YYYY-MM-DD.")] = None,
+    country: CountryOption = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing consult.yaml.")] = False,
+) -> None:
+    """Create a workspace: consult.yaml (round, deadline, countries, invited institutions) and consult.db."""
+    root = directory or state(ctx).workspace
+    when = None
+    if deadline:
+        try:
+            when = dt.date.fromisoformat(deadline)
+        except ValueError as exc:
+            raise UsageError(f"--deadline {deadline!r} is not a date; use YYYY-MM-DD") from exc
+    fw = bundled_definition().framework
+    codes = [c.upper() for c in split_csv(country)]
+    unknown = [c for c in codes if c not in fw.country_by_code]
+    if unknown:
+        raise UsageError(f"unknown country {', '.join(unknown)}; use one of {', '.join(fw.country_by_code)}")
+    ws = init_workspace(root, round_id, title, when, codes or None, force)
+    out.print(f"Created workspace [bold]{root}[/] (round [bold]{ws.round}[/], {len(ws.countries)} countries, "
+              f"{len(ws.institutions)} institutions). Edit {root / 'consult.yaml'} to tune it.")
+
+
+@app.command()
+@handle_errors
+def validate(
+    paths: Annotated[list[Path] | None, typer.Argument(help="YAML files or folders (default: the bundled definitions).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Check questionnaire YAML files against the schema and cross-references.
+
+    Every problem is reported as file:line:column: message. Exit 0 when valid, 1 when not.
+    """
+    for p in paths or []:
+        if not p.exists():
+            raise UsageError(f"{p}: no such file or folder")
+    files, findings = validate_paths(paths)
+    if as_json:
+        print_json([f.to_dict() for f in findings])
+    else:
+        for f in findings:
+            out.print(f"{f.location}: [red]{_esc(f.message)}[/]")
+            out.print(f"    [dim]fix: {_esc(f.fix)}[/]")
+        status = "[green]valid[/]" if not findings else f"[red]{len(findings)} problem(s)[/]"
+        err.print(f"{len(files)} file(s) checked: {status}")
+    if findings:
+        raise typer.Exit(EXIT_DATA)
+
+
+def _esc(value: str) -> str:
+    from rich.markup import escape
+
+    return escape(value)
+
+
+@app.command()
+@handle_errors
+def generate(
+    ctx: typer.Context,
+    country: CountryOption = None,
+    institution: Annotated[list[str] | None, typer.Option("--institution", "-i", help="Institution id (e.g. MOH); repeatable.")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every invited institution in every country of the workspace.")] = False,
+    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder.", show_default="WORKSPACE/forms")] = None,
+    lang: Annotated[list[str] | None, typer.Option("--lang", help="Languages side by side, e.g. en,ru.", show_default="the framework's")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Write one Excel questionnaire per country and institution: OUT/CC/CC-INST.xlsx."""
+    st = state(ctx)
+    definition = bundled_definition()
+    fw = definition.framework
+    ws = open_workspace(st.workspace, definition)
+    countries = [c.upper() for c in split_csv(country)]
+    institutions = [i.upper() for i in split_csv(institution)]
+    if not (all_ or countries or institutions):
+        raise UsageError("say which questionnaires to write: --all, or --country/--institution")
+    bad = [c for c in countries if c not in fw.country_by_code]
+    if bad:
+        raise UsageError(f"unknown country {', '.join(bad)}; use one of {', '.join(fw.country_by_code)}")
+    bad = [i for i in institutions if i not in fw.institution_by_id]
+    if bad:
+        raise UsageError(f"unknown institution {', '.join(bad)}; use one of {', '.join(fw.institution_by_id)}")
+    langs = split_csv(lang) or ws.languages
+    bad = [x for x in langs if x not in fw.languages]
+    if bad:
+        raise UsageError(f"language {', '.join(bad)} is not in the framework; available: {', '.join(fw.languages)}")
+    pairs = targets(definition, ws, countries or None, institutions or None)
+    if not pairs:
+        raise UsageError("nothing to generate: no invited institution matches --country/--institution")
+    dest = out_dir or st.workspace / "forms"
+    with progress(len(pairs), "Generating", enabled=not as_json) as advance:
+        results = generate_workbooks(definition, ws, pairs, dest, langs,
+                                     on_file=lambda g: advance(f"{g.country}-{g.institution}"))
+    if as_json:
+        print_json([{"path": str(r.path), "country": r.country, "institution": r.institution,
+                     "questions": r.items, "sheets": r.sheets} for r in results])
+        return
+    table = Table(title=f"{len(results)} questionnaire(s) written to {dest}")
+    table.add_column("Country")
+    table.add_column("Institutions")
+    table.add_column("Files", justify="right")
+    table.add_column("Questions", justify="right")
+    by_country: dict[str, list] = {}
+    for r in results:
+        by_country.setdefault(r.country, []).append(r)
+    for code, rows in by_country.items():
+        table.add_row(code, ", ".join(r.institution for r in rows), str(len(rows)), str(sum(r.items for r in rows)))
+    out.print(table)

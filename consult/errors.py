@@ -1,0 +1,168 @@
+"""Errors and findings.
+
+Two kinds of trouble flow through consult and they must not be confused:
+
+* a :class:`ConsultError` is raised when an operation cannot go on (a file that does
+  not exist, a workspace that is missing). The CLI turns it into one ``Error: ...`` line
+  and exit code 1.
+* a :class:`Finding` is a problem *in the data* (a YAML line, a workbook cell). Findings are
+  collected, never raised one by one, so that a user fixes every problem in one pass.
+
+Every finding carries a stable ``code`` from :data:`CATALOGUE`; tests build the expected
+text from the same catalogue, so wording lives in one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+class ConsultError(Exception):
+    """An operation that cannot proceed; the message says what to do about it."""
+
+
+class UsageError(ConsultError):
+    """The command was called wrongly (exit code 2)."""
+
+
+# code -> (message template, fix). Templates use str.format with the finding's ``params``.
+CATALOGUE: dict[str, tuple[str, str]] = {
+    # --- YAML / schema -------------------------------------------------------------
+    "yaml-syntax": ("invalid YAML: {detail}", "fix the YAML syntax at this position"),
+    "schema": ("{detail}", "see the JSON Schema shipped in questionnaires/schema/"),
+    "duplicate-id": (
+        "duplicate {kind} id '{id}' (first defined on line {first_line})",
+        "give every {kind} a unique id",
+    ),
+    "unknown-ref": (
+        "unknown {kind} '{id}'{where}",
+        "use one of: {known}",
+    ),
+    "missing-translation": (
+        "{what} has no '{lang}' text",
+        "add a '{lang}:' entry (every label needs each language of the framework: {langs})",
+    ),
+    "when-unknown-question": (
+        "'when' refers to unknown question '{id}'",
+        "name a question defined earlier in the questionnaire",
+    ),
+    "empty-rank": (
+        "rank question '{id}' has no choices for institution {institution}",
+        "ask {institution} about at least one area, or restrict the question with 'when'",
+    ),
+    "rank-too-short": (
+        "rank question '{id}' asks for {size} choices but institution {institution} has only {n}",
+        "lower 'size' or ask {institution} about more components",
+    ),
+    # --- returned workbooks --------------------------------------------------------
+    "not-xlsx": ("not an Excel .xlsx workbook ({detail})", "ask the sender to save as .xlsx and resend"),
+    "too-large": (
+        "file is {size} bytes, above the {limit} byte limit",
+        "check the file; raise --max-size if it is genuine",
+    ),
+    "zip-bomb": (
+        "workbook expands to {size} bytes when unpacked (limit {limit})",
+        "do not open this file; ask the sender for a fresh copy",
+    ),
+    "no-metadata": (
+        "the hidden metadata sheet '{sheet}' is missing or unreadable",
+        "this is not a consult questionnaire, or the sheet was deleted: "
+        "copy the answers into a freshly generated workbook",
+    ),
+    "metadata-edited": (
+        "the metadata sheet was edited ({detail})",
+        "copy the answers into a freshly generated workbook for this institution",
+    ),
+    "unknown-definition": (
+        "questionnaire definition {hash} is unknown to this workspace",
+        "ingest in the workspace that generated it, or regenerate and re-send the questionnaire",
+    ),
+    "wrong-round": (
+        "return is for round '{found}', this workspace runs round '{expected}'",
+        "ingest it in the workspace of round '{found}', or send the current questionnaire",
+    ),
+    "uninvited": (
+        "{institution} is not invited in {country} in this workspace",
+        "add it to consult.yaml 'invited' or check the file",
+    ),
+    "missing-sheet": (
+        "sheet '{sheet}' is missing",
+        "copy the answers into a freshly generated workbook",
+    ),
+    "unknown-question": (
+        "unknown question id '{found}' in the hidden column",
+        "do not edit column A; copy the answers into a freshly generated workbook",
+    ),
+    "duplicate-answer": (
+        "question answered twice (rows {rows})",
+        "delete the duplicated row",
+    ),
+    "invalid-value": ("found {found}, expected {expected}", "{fix}"),
+    "formula": (
+        "cell holds a formula ({found}) with no saved value",
+        "type the value itself instead of a formula",
+    ),
+    "missing-answer": ("required answer is blank", "fill in the answer"),
+    "row-deleted": (
+        "the row for this question was deleted",
+        "copy the answers into a freshly generated workbook",
+    ),
+}
+
+
+@dataclass
+class Finding:
+    """One problem in the data, located as precisely as we can, with the fix."""
+
+    code: str
+    file: str = ""
+    line: int | None = None
+    column: int | None = None
+    sheet: str | None = None
+    cell: str | None = None
+    question: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    severity: str = "error"
+
+    @property
+    def message(self) -> str:
+        return CATALOGUE[self.code][0].format(**self.params)
+
+    @property
+    def fix(self) -> str:
+        return CATALOGUE[self.code][1].format(**self.params)
+
+    @property
+    def location(self) -> str:
+        """Where the problem is, in the form the user's editor or Excel shows it."""
+        if self.line is not None:
+            return f"{self.file}:{self.line}:{self.column or 1}"
+        parts = [self.file] if self.file else []
+        if self.sheet:
+            ref = f"{self.sheet}!{self.cell}" if self.cell else self.sheet
+            if " " in self.sheet and self.cell:
+                ref = f"'{self.sheet}'!{self.cell}"
+            parts.append(ref)
+        return ": ".join(parts)
+
+    def __str__(self) -> str:
+        where = self.location
+        if self.question:
+            where = f"{where} ({self.question})" if where else f"({self.question})"
+        return f"{where}: {self.message}" if where else self.message
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["message"] = self.message
+        data["fix"] = self.fix
+        data["text"] = str(self)
+        return data
+
+
+def finding(code: str, **kwargs: Any) -> Finding:
+    """Build a finding, splitting location fields from message parameters."""
+    loc_keys = {"file", "line", "column", "sheet", "cell", "question", "severity"}
+    loc = {k: v for k, v in kwargs.items() if k in loc_keys}
+    params = {k: v for k, v in kwargs.items() if k not in loc_keys}
+    return Finding(code=code, params=params, **loc)

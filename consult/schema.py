@@ -1,0 +1,326 @@
+"""Validation of the YAML definitions: JSON Schema first, then what a schema cannot say.
+
+The JSON Schemas live in ``questionnaires/schema/`` so that editors (VS Code's YAML
+extension, PyCharm) can use them too; jsonschema applies them here rather than a hand-written
+walker, because it reports every violation with its path and we map paths to YAML lines.
+The cross-reference checks (duplicate ids, unknown references, ``when`` targets, missing
+translations, empty rank lists) are below. Every check appends to one list: users see all
+problems at once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from .errors import Finding
+from .resources import data_dir
+from .yamlsource import YamlSource, load_yaml
+
+KINDS = ("framework", "questionnaire", "taxonomy", "messages")
+TEXT_KEYS = {"name", "title", "label", "hint", "short"}
+
+
+@cache
+def json_schema(kind: str) -> dict[str, Any]:
+    path = data_dir("questionnaires") / "schema" / f"{kind}.schema.json"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def detect_kind(src: YamlSource) -> str | None:
+    stem = Path(src.file).stem
+    if stem in KINDS:
+        return stem
+    data = src.data
+    if not isinstance(data, dict):
+        return None
+    if "sections" in data:
+        return "questionnaire"
+    if "institutions" in data:
+        return "framework"
+    if "messages" in data:
+        return "messages"
+    if "areas" in data:
+        return "taxonomy"
+    return None
+
+
+def _schema_message(err: jsonschema.ValidationError) -> str:
+    path = ".".join(str(p) for p in err.absolute_path) or "(top level)"
+    if err.validator == "required":
+        missing = [k for k in err.validator_value if k not in (err.instance or {})]
+        return f"{path}: missing required key '{missing[0] if missing else '?'}'"
+    if err.validator == "additionalProperties":
+        allowed = sorted(err.schema.get("properties", {}))
+        extra = sorted(set(err.instance) - set(allowed))
+        return f"{path}: unknown key '{', '.join(map(str, extra))}' (allowed: {', '.join(allowed)})"
+    if err.validator == "enum":
+        return f"{path}: {err.instance!r} is not one of {', '.join(map(str, err.validator_value))}"
+    if err.validator == "type":
+        return f"{path}: expected {err.validator_value}, found {type(err.instance).__name__}"
+    if err.validator == "pattern":
+        return f"{path}: {err.instance!r} does not match the pattern {err.validator_value}"
+    if err.validator == "propertyNames":
+        return f"{path}: key {err.instance!r} is not allowed here ({err.message})"
+    return f"{path}: {err.message}"
+
+
+def check_schema(src: YamlSource, kind: str) -> list[Finding]:
+    validator = jsonschema.Draft202012Validator(json_schema(kind))
+    findings = []
+    errors = sorted(validator.iter_errors(src.data), key=lambda e: src.where(e.absolute_path))
+    for err in errors:
+        path = tuple(err.absolute_path)
+        if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+            allowed = set(err.schema.get("properties", {}))
+            extra = [k for k in err.instance if k not in allowed]
+            if extra:
+                path = (*path, extra[0])
+        findings.append(src.finding("schema", path, detail=_schema_message(err)))
+    return findings
+
+
+def _dupes(src: YamlSource, items: Iterable[tuple[tuple, str]], kind: str) -> list[Finding]:
+    seen: dict[str, tuple] = {}
+    out = []
+    for path, ident in items:
+        if ident in seen:
+            out.append(
+                src.finding(
+                    "duplicate-id", path, kind=kind, id=ident, first_line=src.where(seen[ident])[0]
+                )
+            )
+        else:
+            seen[ident] = path
+    return out
+
+
+def _translations(src: YamlSource, langs: list[str]) -> list[Finding]:
+    """Every multilingual label must exist in every language of the framework."""
+    out: list[Finding] = []
+
+    def walk(node: Any, path: tuple) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in TEXT_KEYS and isinstance(value, dict):
+                    for lang in langs:
+                        if not value.get(lang):
+                            what = ".".join(str(p) for p in (*path, key))
+                            out.append(
+                                src.finding(
+                                    "missing-translation",
+                                    (*path, key),
+                                    what=what,
+                                    lang=lang,
+                                    langs=", ".join(langs),
+                                )
+                            )
+                else:
+                    walk(value, (*path, key))
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                walk(value, (*path, i))
+
+    walk(src.data, ())
+    return out
+
+
+def check_framework(src: YamlSource) -> list[Finding]:
+    data = src.data
+    out = _dupes(src, ((("countries", i, "code"), c["code"]) for i, c in enumerate(data["countries"])), "country")
+    out += _dupes(src, ((("areas", i, "id"), a["id"]) for i, a in enumerate(data["areas"])), "area")
+    out += _dupes(
+        src, ((("institutions", i, "id"), x["id"]) for i, x in enumerate(data["institutions"])), "institution"
+    )
+    out += _dupes(src, ((("principles", i, "id"), p["id"]) for i, p in enumerate(data.get("principles", []))), "principle")
+    comps: dict[str, list[str]] = {}
+    for ai, area in enumerate(data["areas"]):
+        comps[area["id"]] = [c["id"] for c in area["components"]]
+        out += _dupes(
+            src,
+            ((("areas", ai, "components", ci, "id"), c["id"]) for ci, c in enumerate(area["components"])),
+            f"component (in area {area['id']})",
+        )
+    for ii, inst in enumerate(data["institutions"]):
+        for area_id, spec in (inst.get("areas") or {}).items():
+            base = ("institutions", ii, "areas", area_id)
+            if area_id not in comps:
+                out.append(
+                    src.finding("unknown-ref", base, kind="area", id=area_id,
+                                where=f" for institution {inst['id']}", known=", ".join(comps))
+                )
+                continue
+            spec = spec or {}
+            refs = [((*base, "components", k), c) for k, c in enumerate(spec.get("components") or [])]
+            refs += [((*base, "component_weights", c), c) for c in (spec.get("component_weights") or {})]
+            for path, comp in refs:
+                if comp not in comps[area_id]:
+                    out.append(
+                        src.finding("unknown-ref", path, kind=f"component of {area_id}", id=comp,
+                                    where=f" for institution {inst['id']}", known=", ".join(comps[area_id]))
+                    )
+    return out + _translations(src, list(data.get("languages") or ["en"]))
+
+
+def check_questionnaire(src: YamlSource, fw: YamlSource | None) -> list[Finding]:
+    from .framework import Framework
+    from .questionnaire import Questionnaire, resolve
+
+    data = src.data
+    out: list[Finding] = []
+    lists = data.get("choice_lists") or {}
+    for name, choices in lists.items():
+        out += _dupes(src, ((("choice_lists", name, i, "code"), str(c["code"])) for i, c in enumerate(choices)), f"choice (in list {name})")
+    out += _dupes(src, ((("sections", i, "id"), s["id"]) for i, s in enumerate(data["sections"])), "section")
+    fwd = fw.data if fw else None
+    institutions = [i["id"] for i in fwd["institutions"]] if fwd else []
+    countries = [c["code"] for c in fwd["countries"]] if fwd else []
+    global_ids = [
+        ((("sections", si, "questions", qi, "id"), q["id"]))
+        for si, s in enumerate(data["sections"]) if not s.get("repeat")
+        for qi, q in enumerate(s["questions"])
+    ]
+    out += _dupes(src, global_ids, "question")
+    known_global = {q for _, q in global_ids}
+    for si, sec in enumerate(data["sections"]):
+        local = {q["id"] for q in sec["questions"]}
+        if sec.get("repeat"):
+            out += _dupes(src, ((("sections", si, "questions", qi, "id"), q["id"]) for qi, q in enumerate(sec["questions"])), "question")
+        for qi, q in enumerate(sec["questions"]):
+            qpath = ("sections", si, "questions", qi)
+            choices = q.get("choices")
+            if choices and not choices.startswith("@") and choices not in lists:
+                out.append(src.finding("unknown-ref", (*qpath, "choices"), kind="choice list", id=choices,
+                                       where="", known=", ".join([*lists, "@components", "@areas"])))
+            if choices and choices.startswith("@") and choices not in ("@components", "@areas"):
+                out.append(src.finding("unknown-ref", (*qpath, "choices"), kind="choice list", id=choices,
+                                       where="", known="@components, @areas"))
+            if q.get("repeat") == "component" and not sec.get("repeat"):
+                out.append(src.finding("schema", (*qpath, "repeat"),
+                                       detail="'repeat: component' is only allowed in a section with 'repeat: area'"))
+            when = q.get("when") or {}
+            target = when.get("question")
+            if target is not None and target not in local | known_global:
+                out.append(src.finding("when-unknown-question", (*qpath, "when", "question"), id=target))
+            if target is not None and not any(k in when for k in ("equals", "in", "includes")):
+                out.append(src.finding("schema", (*qpath, "when"),
+                                       detail="'when' with 'question' needs one of equals, in, includes"))
+            if fwd:
+                for k, ident in enumerate(when.get("institution") or []):
+                    if ident not in institutions:
+                        out.append(src.finding("unknown-ref", (*qpath, "when", "institution", k), kind="institution",
+                                               id=ident, where="", known=", ".join(institutions)))
+                for k, code in enumerate(when.get("country") or []):
+                    if code not in countries:
+                        out.append(src.finding("unknown-ref", (*qpath, "when", "country", k), kind="country",
+                                               id=code, where="", known=", ".join(countries)))
+    langs = list(fwd.get("languages") or ["en"]) if fwd else ["en", "ru"]
+    out += _translations(src, langs)
+    if fwd and not out:
+        framework = Framework.from_dict(fwd)
+        qn = Questionnaire.from_dict(data)
+        for si, sec in enumerate(qn.sections):
+            for qi, q in enumerate(sec.questions):
+                if q.type != "rank":
+                    continue
+                for inst in framework.institutions:
+                    form = resolve(qn, framework, framework.countries[0].code, inst.id)
+                    items = [i for i in form.items if i.qid == q.id]
+                    if q.when and not any(q.when.asked(c.code, inst.id) for c in framework.countries):
+                        continue
+                    if items and not items[0].choices:
+                        out.append(src.finding("empty-rank", ("sections", si, "questions", qi, "choices"),
+                                               id=q.id, institution=inst.id))
+    return out
+
+
+def check_taxonomy(src: YamlSource, fw: YamlSource | None) -> list[Finding]:
+    if not fw:
+        return []
+    comps = {a["id"]: [c["id"] for c in a["components"]] for a in fw.data["areas"]}
+    out = []
+    for area_id, spec in src.data["areas"].items():
+        if area_id not in comps:
+            out.append(src.finding("unknown-ref", ("areas", area_id), kind="area", id=area_id,
+                                   where="", known=", ".join(comps)))
+            continue
+        for comp in (spec or {}).get("components") or {}:
+            if comp not in comps[area_id]:
+                out.append(src.finding("unknown-ref", ("areas", area_id, "components", comp),
+                                       kind=f"component of {area_id}", id=comp, where="",
+                                       known=", ".join(comps[area_id])))
+    return out
+
+
+def check_messages(src: YamlSource, fw: YamlSource | None) -> list[Finding]:
+    langs = list(fw.data.get("languages") or ["en"]) if fw else ["en", "ru"]
+    out = []
+    for key, texts in src.data["messages"].items():
+        for lang in langs:
+            if lang not in texts:
+                out.append(src.finding("missing-translation", ("messages", key), what=f"message '{key}'",
+                                       lang=lang, langs=", ".join(langs)))
+    return out
+
+
+def _framework_for(src: YamlSource, cache_: dict[Path, YamlSource]) -> tuple[YamlSource | None, list[Finding]]:
+    """The framework a questionnaire/taxonomy refers to (default: framework.yaml beside it)."""
+    name = (src.data or {}).get("framework", "framework.yaml") if isinstance(src.data, dict) else "framework.yaml"
+    path = (Path(src.file).parent / name).resolve()
+    if path in cache_:
+        return cache_[path], []
+    if not path.exists():
+        return None, [src.finding("unknown-ref", ("framework",), kind="framework file", id=name,
+                                  where=f" (looked for {path})", known="a framework.yaml beside this file")]
+    fw = load_yaml(path)
+    findings = list(fw.findings)
+    if not fw.findings:
+        findings += check_schema(fw, "framework")
+    if findings:
+        return None, []
+    cache_[path] = fw
+    return fw, []
+
+
+def validate_source(src: YamlSource, cache_: dict[Path, YamlSource] | None = None) -> list[Finding]:
+    """All findings for one parsed YAML file."""
+    cache_ = {} if cache_ is None else cache_
+    if src.findings and src.data is None:
+        return list(src.findings)
+    kind = detect_kind(src)
+    if kind is None:
+        return [*src.findings, src.finding("schema", (), detail="cannot tell what this file is: expected a "
+                                            "framework, questionnaire, taxonomy or messages file")]
+    findings = list(src.findings) + check_schema(src, kind)
+    if findings:
+        return findings
+    if kind == "framework":
+        return check_framework(src)
+    fw, extra = _framework_for(src, cache_)
+    checker = {"questionnaire": check_questionnaire, "taxonomy": check_taxonomy, "messages": check_messages}[kind]
+    return extra + checker(src, fw)
+
+
+def yaml_files(paths: Iterable[Path]) -> list[Path]:
+    files: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            files += sorted(x for x in p.rglob("*") if x.suffix in (".yaml", ".yml"))
+        else:
+            files.append(p)
+    return files
+
+
+def validate_paths(paths: Iterable[Path] | None = None) -> tuple[list[Path], list[Finding]]:
+    """Validate YAML files or folders (default: the bundled definitions)."""
+    files = yaml_files(list(paths) if paths else [data_dir("questionnaires")])
+    cache_: dict[Path, YamlSource] = {}
+    findings: list[Finding] = []
+    for f in files:
+        findings += validate_source(load_yaml(f), cache_)
+    return files, findings
