@@ -191,9 +191,13 @@ def regional(countries: dict[str, Any], fw: Framework) -> dict[str, Any]:
         if with_data and len(top3) * 2 > len(with_data):
             shared.append(area.id)
         for code, s in scores.items():
-            if s is not None and mean is not None and len(present) > 1 and abs(s - mean) >= OUTLIER_POINTS:
-                outliers.append({"country": code, "area": area.id, "score": s, "regional_mean": mean,
-                                 "difference": s - mean})
+            others = [v for c, v in scores.items() if c != code and v is not None]
+            if s is None or not others:
+                continue
+            others_mean = sum(others) / len(others)
+            if abs(s - others_mean) >= OUTLIER_POINTS:
+                outliers.append({"country": code, "area": area.id, "score": s, "others_mean": others_mean,
+                                 "difference": s - others_mean})
     order = sorted(rows, key=lambda r: (r["mean"] is None, -(r["mean"] or 0)))
     return {"countries": with_data, "areas": rows, "ranking": [r["id"] for r in order], "shared": shared,
             "outliers": sorted(outliers, key=lambda o: -abs(o["difference"]))}

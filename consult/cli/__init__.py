@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from .. import __version__
+from . import common
 from .common import State
 
 app = typer.Typer(
@@ -44,9 +45,10 @@ def root(
 ) -> None:
     """Global options apply to every command."""
     ctx.obj = State(workspace=workspace, debug=debug)
+    common.CURRENT = ctx.obj
 
 
-from . import returns, setup  # noqa: E402,F401  (registers commands)
+from . import analysis, returns, setup  # noqa: E402,F401  (registers commands)
 
 
 def main() -> None:

@@ -40,6 +40,8 @@ class State:
     debug: bool = False
 
 
+CURRENT = State()  # set by the root callback, for commands that take no context
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -53,8 +55,8 @@ def handle_errors(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        ctx = typer.get_current_context(silent=True)
-        debug = state(ctx).debug if ctx else False
+        ctx = next((v for v in [*args, *kwargs.values()] if isinstance(v, typer.Context)), None)
+        debug = state(ctx).debug if ctx else CURRENT.debug
         try:
             return func(*args, **kwargs)
         except (typer.Exit, typer.Abort, SystemExit):

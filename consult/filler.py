@@ -1,0 +1,143 @@
+"""Filling generated workbooks programmatically, the way a respondent would in Excel.
+
+Used by the demo, the example regeneration script, the benchmark and the tests: answers
+are written into the answer cells located through the hidden item-id column, and choices
+are written as the drop-down shows them (the side-by-side label), not as internal codes.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+from openpyxl.utils import column_index_from_string
+
+from .definitions import Definition, msg
+from .questionnaire import Form, Item, resolve
+from .workbook import META_SHEET, joined
+
+TEXTS_EN = [
+    "Trafficking of heroin along the Northern Route and the use of trade and transit corridors by organized crime.",
+    "Lack of modern equipment for container control at dry ports and border crossing points.",
+    "Return of foreign terrorist fighters and their families requires rehabilitation and reintegration programmes.",
+    "Prison reform, overcrowding and alternatives to imprisonment remain a priority.",
+    "HIV among people who inject drugs and access to treatment of drug use disorders in prisons.",
+    "Money laundering through cryptocurrencies and weak asset recovery.",
+    "Darknet drug sales and new psychoactive substances are growing among young people.",
+    "Corruption in public procurement and the need for integrity education.",
+    "Crime statistics and data collection do not meet international standards.",
+    "Forensic laboratories need accreditation and training of experts.",
+]
+TEXTS_RU = [
+    "Незаконный оборот героина по Северному маршруту и использование торгово-транзитных коридоров преступными группами.",
+    "Недостаток современного оборудования для контроля контейнеров в сухих портах и на пунктах пропуска через границу.",
+    "Возвращение иностранных боевиков-террористов и их семей требует программ реабилитации и реинтеграции.",
+    "Реформа пенитенциарной системы и альтернативы лишению свободы остаются приоритетом.",
+    "ВИЧ среди людей, употребляющих инъекционные наркотики, и доступ к лечению наркозависимости в тюрьмах.",
+    "Отмывание денег через криптовалюты и слабый возврат активов.",
+    "Продажа наркотиков через даркнет и новые психоактивные вещества распространяются среди молодёжи.",
+    "Коррупция в государственных закупках и необходимость антикоррупционного образования.",
+    "Статистика преступности и сбор данных не соответствуют международным стандартам.",
+    "Судебно-экспертные лаборатории нуждаются в аккредитации и обучении экспертов.",
+]
+
+
+def read_meta_from(path: Path) -> dict[str, str]:
+    wb = openpyxl.load_workbook(path, read_only=True)
+    try:
+        return {str(r[0]): str(r[1]) for r in wb[META_SHEET].iter_rows(max_col=2, values_only=True) if r[0]}
+    finally:
+        wb.close()
+
+
+def form_of(path: Path, definition: Definition) -> tuple[Form, list[str]]:
+    meta = read_meta_from(path)
+    form = resolve(definition.questionnaire, definition.framework, meta["country"], meta["institution"])
+    return form, meta["languages"].split(",")
+
+
+def display(item: Item, code: str, langs: list[str]) -> str:
+    """What the drop-down shows for ``code``."""
+    choice = next(c for c in item.choices if c.code == code)
+    return joined(choice.label, langs)
+
+
+def fill_workbook(path: Path, answers: Mapping[str, Any], out: Path | None = None) -> Path:
+    """Write ``answers`` (keys: item id, or ``item#part`` for a choice/rank row) and save.
+
+    Keys that match no row are an error: a test or example that silently fills nothing
+    would prove nothing.
+    """
+    wb = openpyxl.load_workbook(path)
+    meta = {str(r[0]): r[1] for r in wb[META_SHEET].iter_rows(max_col=2, values_only=True) if r[0]}
+    col = column_index_from_string(str(meta["answer_column"]))
+    pending = dict(answers)
+    for ws in wb.worksheets:
+        if ws.title.startswith("_"):
+            continue
+        for row in ws.iter_rows(min_row=4, max_col=col):
+            iid, part = row[0].value, row[1].value
+            if iid is None:
+                continue
+            key = f"{iid}#{part}" if part is not None else str(iid)
+            if key in pending:
+                row[col - 1].value = pending.pop(key)
+    if pending:
+        raise KeyError(f"no row for {', '.join(sorted(pending))} in {path.name}")
+    target = out or path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(target)
+    return target
+
+
+def sample_answers(form: Form, langs: list[str], rng: random.Random, complete: bool = True,
+                   texts: list[str] | None = None) -> dict[str, Any]:
+    """Plausible, valid answers for every item of ``form`` (random but seeded)."""
+    pool = texts or (TEXTS_RU if langs and langs[0] == "ru" else TEXTS_EN) + TEXTS_RU
+    yes = joined({lang: msg("choice_yes", lang) for lang in langs}, langs)
+    answers: dict[str, Any] = {}
+    for item in form.items:
+        if not complete and not item.required and rng.random() < 0.5:
+            continue
+        if item.type == "rating":
+            code = "na" if rng.random() < 0.05 else str(rng.choice([2, 3, 3, 4, 4, 4, 5, 5]))
+            answers[item.id] = display(item, code, langs)
+        elif item.type == "single":
+            answers[item.id] = display(item, rng.choice(item.choices).code, langs)
+        elif item.type == "multiple":
+            codes = [c.code for c in item.choices if c.code != "other"] or [item.choices[0].code]
+            for code in rng.sample(codes, k=min(len(codes), rng.randint(1, 3))):
+                answers[f"{item.id}#{code}"] = yes
+        elif item.type == "rank":
+            for pos, choice in enumerate(rng.sample(item.choices, k=item.size), start=1):
+                answers[f"{item.id}#{pos}"] = display(item, choice.code, langs)
+        elif item.type == "number":
+            answers[item.id] = rng.randint(5, 400)
+        elif item.type == "date":
+            answers[item.id] = "2020-08-15"
+        elif item.personal:
+            answers[item.id] = {"contact_email": "focal.point@example.org", "contact_phone": "+000 00 000 0000"}.get(
+                item.qid, "Focal point")
+        else:
+            answers[item.id] = rng.choice(pool)
+    # a conditional item whose condition holds must be answered
+    for item in form.items:
+        if item.when and item.when.question and item.id not in answers:
+            target = form.item_by_id.get(item.when.question)
+            if target and target.type == "multiple":
+                chosen = [k.split("#", 1)[1] for k in answers if k.startswith(target.id + "#")]
+                if item.when.holds(chosen):
+                    answers[item.id] = rng.choice(pool)
+            elif target and item.when.holds(_code_of(target, answers.get(target.id), langs)):
+                answers[item.id] = rng.choice(pool)
+    return answers
+
+
+def _code_of(item: Item, shown: Any, langs: list[str]) -> str | None:
+    for c in item.choices:
+        if joined(c.label, langs) == shown:
+            return c.code
+    return None

@@ -1,0 +1,72 @@
+"""Shared fixtures: real workspaces, real generated workbooks, filled as a person would."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from consult.cli import app
+from consult.definitions import bundled_definition
+from consult.filler import fill_workbook, form_of, sample_answers
+from consult.workbook import generate, targets
+from consult.workspace import Workspace, init_workspace, open_workspace
+
+ROUND = "test-round"
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture
+def cli(runner: CliRunner, workspace: Workspace) -> Callable[..., Any]:
+    """Run the real CLI against the test workspace."""
+
+    def invoke(*args: str) -> Any:
+        return runner.invoke(app, ["--workspace", str(workspace.root), *args], catch_exceptions=False)
+
+    return invoke
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Workspace:
+    init_workspace(tmp_path / "ws", round_id=ROUND, countries=["KZ", "KG", "TJ"])
+    return open_workspace(tmp_path / "ws")
+
+
+@pytest.fixture
+def forms(workspace: Workspace, tmp_path: Path) -> Path:
+    """Blank questionnaires for every invited institution of KZ, KG and TJ."""
+    out = tmp_path / "forms"
+    d = bundled_definition()
+    generate(d, workspace, targets(d, workspace, None, None), out, ["en", "ru"])
+    return out
+
+
+@pytest.fixture
+def make_return(forms: Path, tmp_path: Path) -> Callable[..., Path]:
+    """A filled return: complete valid answers (seeded), then ``overrides`` on top.
+
+    ``overrides`` maps item ids (or ``item#part``) to what the person typed; ``None`` blanks a cell.
+    ``drop`` removes answers entirely (left blank)."""
+    counter = iter(range(10_000))
+
+    def make(country: str, institution: str, overrides: dict[str, Any] | None = None,
+             drop: list[str] | None = None, seed: int = 1, name: str | None = None) -> Path:
+        blank = forms / country / f"{country}-{institution}.xlsx"
+        form, langs = form_of(blank, bundled_definition())
+        answers = sample_answers(form, langs, random.Random(seed))
+        for key in drop or []:
+            for k in [k for k in answers if k == key or k.startswith(key + "#")]:
+                del answers[k]
+        answers.update(overrides or {})
+        target = tmp_path / "returns" / (name or f"{country}-{institution}-{next(counter)}.xlsx")
+        return fill_workbook(blank, answers, target)
+
+    return make
