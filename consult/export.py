@@ -20,8 +20,18 @@ from .returns import _form
 from .store import Store
 from .workspace import Workspace, known_definitions
 
-COLUMNS = ["country", "institution", "return_id", "question_id", "area", "component", "position",
-           "value", "label", "question"]
+COLUMNS = [
+    "country",
+    "institution",
+    "return_id",
+    "question_id",
+    "area",
+    "component",
+    "position",
+    "value",
+    "label",
+    "question",
+]
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -43,13 +53,26 @@ def answer_rows(store: Store, ws: Workspace, lang: str = "en", countries: list[s
         question = text(item.label, lang) if item else ""
         values = a.value if isinstance(a.value, list) else [a.value]
         for pos, value in enumerate(values, start=1):
-            rows.append([r.country, r.institution, r.id, a.item_id, a.area or "", a.component or "",
-                         pos if a.type == "rank" else "", value, labels.get(str(value), ""), question])
+            rows.append(
+                [
+                    r.country,
+                    r.institution,
+                    r.id,
+                    a.item_id,
+                    a.area or "",
+                    a.component or "",
+                    pos if a.type == "rank" else "",
+                    value,
+                    labels.get(str(value), ""),
+                    question,
+                ]
+            )
     return rows
 
 
-def export_answers(store: Store, ws: Workspace, target: Path, fmt: str, lang: str = "en",
-                   countries: list[str] | None = None) -> int:
+def export_answers(
+    store: Store, ws: Workspace, target: Path, fmt: str, lang: str = "en", countries: list[str] | None = None
+) -> int:
     rows = [[neutralise(v) for v in row] for row in answer_rows(store, ws, lang, countries)]
     if fmt == "csv":
         buf = io.StringIO()

@@ -32,7 +32,7 @@ TEXTS_EN = [
     "Forensic laboratories need accreditation and training of experts.",
 ]
 TEXTS_RU = [
-    "Незаконный оборот героина по Северному маршруту и использование торгово-транзитных коридоров преступными группами.",
+    "Незаконный оборот героина по Северному маршруту и использование транзитных коридоров преступными группами.",
     "Недостаток современного оборудования для контроля контейнеров в сухих портах и на пунктах пропуска через границу.",
     "Возвращение иностранных боевиков-террористов и их семей требует программ реабилитации и реинтеграции.",
     "Реформа пенитенциарной системы и альтернативы лишению свободы остаются приоритетом.",
@@ -93,8 +93,9 @@ def fill_workbook(path: Path, answers: Mapping[str, Any], out: Path | None = Non
     return target
 
 
-def sample_answers(form: Form, langs: list[str], rng: random.Random, complete: bool = True,
-                   texts: list[str] | None = None) -> dict[str, Any]:
+def sample_answers(
+    form: Form, langs: list[str], rng: random.Random, complete: bool = True, texts: list[str] | None = None
+) -> dict[str, Any]:
     """Plausible, valid answers for every item of ``form`` (random but seeded)."""
     pool = texts or (TEXTS_RU if langs and langs[0] == "ru" else TEXTS_EN) + TEXTS_RU
     yes = joined({lang: msg("choice_yes", lang) for lang in langs}, langs)
@@ -120,7 +121,8 @@ def sample_answers(form: Form, langs: list[str], rng: random.Random, complete: b
             answers[item.id] = "2020-08-15"
         elif item.personal:
             answers[item.id] = {"contact_email": "focal.point@example.org", "contact_phone": "+000 00 000 0000"}.get(
-                item.qid, "Focal point")
+                item.qid, "Focal point"
+            )
         else:
             answers[item.id] = rng.choice(pool)
     # a conditional item whose condition holds must be answered

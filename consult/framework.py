@@ -104,8 +104,7 @@ class Framework:
         areas = []
         for a in data["areas"]:
             comps = [
-                Component(id=f"{a['id']}.{c['id']}", key=c["id"], area=a["id"], name=c["name"])
-                for c in a["components"]
+                Component(id=f"{a['id']}.{c['id']}", key=c["id"], area=a["id"], name=c["name"]) for c in a["components"]
             ]
             areas.append(
                 Area(
@@ -128,14 +127,10 @@ class Framework:
                     area=area_id,
                     weight=float(spec.get("weight", 1)),
                     components=list(spec.get("components") or comp_keys.get(area_id, [])),
-                    component_weights={
-                        k: float(v) for k, v in (spec.get("component_weights") or {}).items()
-                    },
+                    component_weights={k: float(v) for k, v in (spec.get("component_weights") or {}).items()},
                 )
             institutions.append(
-                Institution(
-                    id=i["id"], name=i["name"], short=i.get("short", i["name"]), areas=assignments
-                )
+                Institution(id=i["id"], name=i["name"], short=i.get("short", i["name"]), areas=assignments)
             )
         return cls(
             id=data["id"],
@@ -143,9 +138,7 @@ class Framework:
             period=str(data.get("period", "")),
             languages=list(data.get("languages", ["en", "ru"])),
             principles=[Principle(p["id"], p["name"]) for p in data.get("principles", [])],
-            countries=[
-                Country(c["code"], c["name"], c.get("subregion", "")) for c in data["countries"]
-            ],
+            countries=[Country(c["code"], c["name"], c.get("subregion", "")) for c in data["countries"]],
             areas=areas,
             institutions=institutions,
         )

@@ -69,14 +69,16 @@ def collect_files(paths: Iterable[Path]) -> list[Path]:
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(definitions: dict[str, Definition], round_id: str, invited: dict[str, list[str]] | None,
-                 max_size: int) -> None:
+def _init_worker(
+    definitions: dict[str, Definition], round_id: str, invited: dict[str, list[str]] | None, max_size: int
+) -> None:
     _WORKER.update(definitions=definitions, round_id=round_id, invited=invited, max_size=max_size)
 
 
 def _read(path: Path) -> ReadReturn:
-    return read_return(path, _WORKER["definitions"], _WORKER["round_id"], _WORKER["invited"],
-                       max_size=_WORKER["max_size"])
+    return read_return(
+        path, _WORKER["definitions"], _WORKER["round_id"], _WORKER["invited"], max_size=_WORKER["max_size"]
+    )
 
 
 def _read_all(files: list[Path], workers: int) -> Iterator[ReadReturn]:
@@ -90,9 +92,17 @@ def _read_all(files: list[Path], workers: int) -> Iterator[ReadReturn]:
 
 def record(store: Store, rr: ReadReturn, strict: bool, dry_run: bool) -> IngestResult:
     """Store one read return (or, with ``dry_run``, only say what would happen)."""
-    result = IngestResult(file=rr.path.name, path=str(rr.path), status=rr.status, sha256=rr.sha256,
-                          country=rr.country, institution=rr.institution, errors=list(rr.errors),
-                          missing=list(rr.missing), warnings=list(rr.warnings))
+    result = IngestResult(
+        file=rr.path.name,
+        path=str(rr.path),
+        status=rr.status,
+        sha256=rr.sha256,
+        country=rr.country,
+        institution=rr.institution,
+        errors=list(rr.errors),
+        missing=list(rr.missing),
+        warnings=list(rr.warnings),
+    )
     if strict and rr.missing and not rr.errors:
         result.status = "rejected"
         result.errors = list(rr.missing)
@@ -130,9 +140,17 @@ def record(store: Store, rr: ReadReturn, strict: bool, dry_run: bool) -> IngestR
             "missing": [f.to_dict() for f in result.missing],
         }
         answers = [
-            {"item_id": a.item.id, "section": a.item.section, "area": a.item.area,
-             "component": a.item.component, "type": a.item.type, "value": a.value, "raw": a.raw,
-             "sheet": a.sheet, "cell": a.cell}
+            {
+                "item_id": a.item.id,
+                "section": a.item.section,
+                "area": a.item.area,
+                "component": a.item.component,
+                "type": a.item.type,
+                "value": a.value,
+                "raw": a.raw,
+                "sheet": a.sheet,
+                "cell": a.cell,
+            }
             for a in rr.answers.values()
         ]
         rid, superseded = store.insert_return(conn, fields, answers, rr.personal or None)

@@ -207,10 +207,7 @@ def component_choices(fw: Framework, inst: Institution) -> list[Choice]:
             continue
         for comp in area.components:
             if comp.key in assignment.components:
-                label = {
-                    lang: f"{area.short.get(lang, '')}: {comp.name.get(lang, '')}"
-                    for lang in comp.name
-                }
+                label = {lang: f"{area.short.get(lang, '')}: {comp.name.get(lang, '')}" for lang in comp.name}
                 choices.append(Choice(comp.id, label))
     return choices
 

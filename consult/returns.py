@@ -304,21 +304,32 @@ def _read_answers(
         return
     definition = definitions.get(meta.get("definition_hash", ""))
     if definition is None:
-        rr.errors.append(finding("unknown-definition", file=name, sheet=META_SHEET,
-                                 hash=meta.get("definition_hash", "?")[:12]))
+        rr.errors.append(
+            finding("unknown-definition", file=name, sheet=META_SHEET, hash=meta.get("definition_hash", "?")[:12])
+        )
         return
     rr.definition = definition
     if round_id is not None and meta.get("round") != round_id:
-        rr.errors.append(finding("wrong-round", file=name, sheet=META_SHEET, found=meta.get("round"), expected=round_id))
+        rr.errors.append(
+            finding("wrong-round", file=name, sheet=META_SHEET, found=meta.get("round"), expected=round_id)
+        )
         return
     fw = definition.framework
     country, institution = meta.get("country", ""), meta.get("institution", "")
     if country not in fw.country_by_code or institution not in fw.institution_by_id:
-        rr.errors.append(finding("metadata-edited", file=name, sheet=META_SHEET,
-                                 detail=f"unknown country/institution {country}/{institution}"))
+        rr.errors.append(
+            finding(
+                "metadata-edited",
+                file=name,
+                sheet=META_SHEET,
+                detail=f"unknown country/institution {country}/{institution}",
+            )
+        )
         return
     if invited is not None and institution not in invited.get(country, []):
-        rr.warnings.append(finding("uninvited", file=name, severity="warning", country=country, institution=institution))
+        rr.warnings.append(
+            finding("uninvited", file=name, severity="warning", country=country, institution=institution)
+        )
     form = _form(definition, country, institution)
     langs = [x for x in meta.get("languages", "en").split(",") if x] or ["en"]
     try:
@@ -336,8 +347,16 @@ def _read_answers(
         ]
         for s, ref, iid, _part, _f, v in cells:
             if (s, ref) in cached and v is None:
-                rr.errors.append(finding("formula", file=name, sheet=s, cell=ref, question=iid,
-                                         found=_describe(next(c[5] for c in formulas if c[0] == s and c[1] == ref))))
+                rr.errors.append(
+                    finding(
+                        "formula",
+                        file=name,
+                        sheet=s,
+                        cell=ref,
+                        question=iid,
+                        found=_describe(next(c[5] for c in formulas if c[0] == s and c[1] == ref)),
+                    )
+                )
     _interpret(rr, form, cells, langs)
 
 
@@ -371,7 +390,9 @@ def _collect_cells(rr: ReadReturn, wb: Any, answer_col: int, form: Form) -> list
             cell = row[answer_col - 1] if len(row) >= answer_col else None
             value = getattr(cell, "value", None)
             is_formula = getattr(cell, "data_type", None) == "f"
-            found.append((sheet, f"{letter}{r}", iid, "" if part is None else _raw_text(part).strip(), is_formula, value))
+            found.append(
+                (sheet, f"{letter}{r}", iid, "" if part is None else _raw_text(part).strip(), is_formula, value)
+            )
     return found
 
 
@@ -400,8 +421,16 @@ def _interpret(rr: ReadReturn, form: Form, cells: list[tuple], langs: list[str])
             seen.setdefault(c[3], []).append(c[1])
         dupes = {p: refs for p, refs in seen.items() if len(refs) > 1}
         for part, refs in dupes.items():
-            rr.errors.append(finding("duplicate-answer", file=name, sheet=rows[0][0], cell=refs[1],
-                                     question=item.id + (f" [{part}]" if part else ""), rows=", ".join(refs)))
+            rr.errors.append(
+                finding(
+                    "duplicate-answer",
+                    file=name,
+                    sheet=rows[0][0],
+                    cell=refs[1],
+                    question=item.id + (f" [{part}]" if part else ""),
+                    rows=", ".join(refs),
+                )
+            )
         if dupes:
             invalid.add(item.id)
             continue
@@ -428,8 +457,9 @@ def _interpret(rr: ReadReturn, form: Form, cells: list[tuple], langs: list[str])
             continue
         sheet = next((c[0] for c in by_item.get(item.id, [])), None)
         ref = next((c[1] for c in by_item.get(item.id, [])), None)
-        rr.missing.append(finding("missing-answer", file=name, sheet=sheet, cell=ref, question=item.id,
-                                  severity="missing"))
+        rr.missing.append(
+            finding("missing-answer", file=name, sheet=sheet, cell=ref, question=item.id, severity="missing")
+        )
 
 
 class _BadCell(Exception):
@@ -444,8 +474,18 @@ def _value(item: Item, rows: list[tuple], langs: list[str], rr: ReadReturn) -> t
     def report(c: tuple, exc: _Invalid) -> None:
         nonlocal bad
         bad = True
-        rr.errors.append(finding("invalid-value", file=name, sheet=c[0], cell=c[1], question=item.id,
-                                 found=_describe(c[5]), expected=exc.expected, fix=exc.fix))
+        rr.errors.append(
+            finding(
+                "invalid-value",
+                file=name,
+                sheet=c[0],
+                cell=c[1],
+                question=item.id,
+                found=_describe(c[5]),
+                expected=exc.expected,
+                fix=exc.fix,
+            )
+        )
 
     if item.type == "multiple":
         codes = {ch.code for ch in item.choices}
@@ -453,8 +493,9 @@ def _value(item: Item, rows: list[tuple], langs: list[str], rr: ReadReturn) -> t
         for c in rows:
             if c[3] not in codes:
                 row_no = c[1].lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
-                rr.errors.append(finding("unknown-question", file=name, sheet=c[0], cell=f"B{row_no}",
-                                         found=f"{item.id} [{c[3]}]"))
+                rr.errors.append(
+                    finding("unknown-question", file=name, sheet=c[0], cell=f"B{row_no}", found=f"{item.id} [{c[3]}]")
+                )
                 bad = True
                 continue
             key = norm(_raw_text(c[5]))
@@ -487,8 +528,13 @@ def _value(item: Item, rows: list[tuple], langs: list[str], rr: ReadReturn) -> t
         first: dict[str, tuple] = {}
         for _pos, code, c in picks:
             if code in first:
-                report(c, _Invalid(f"a component not already chosen (it is also in {first[code][1]})",
-                                   "choose each component at most once"))
+                report(
+                    c,
+                    _Invalid(
+                        f"a component not already chosen (it is also in {first[code][1]})",
+                        "choose each component at most once",
+                    ),
+                )
             else:
                 first[code] = c
         if bad:

@@ -90,11 +90,7 @@ def _dupes(src: YamlSource, items: Iterable[tuple[tuple, str]], kind: str) -> li
     out = []
     for path, ident in items:
         if ident in seen:
-            out.append(
-                src.finding(
-                    "duplicate-id", path, kind=kind, id=ident, first_line=src.where(seen[ident])[0]
-                )
-            )
+            out.append(src.finding("duplicate-id", path, kind=kind, id=ident, first_line=src.where(seen[ident])[0]))
         else:
             seen[ident] = path
     return out
@@ -137,7 +133,9 @@ def check_framework(src: YamlSource) -> list[Finding]:
     out += _dupes(
         src, ((("institutions", i, "id"), x["id"]) for i, x in enumerate(data["institutions"])), "institution"
     )
-    out += _dupes(src, ((("principles", i, "id"), p["id"]) for i, p in enumerate(data.get("principles", []))), "principle")
+    out += _dupes(
+        src, ((("principles", i, "id"), p["id"]) for i, p in enumerate(data.get("principles", []))), "principle"
+    )
     comps: dict[str, list[str]] = {}
     for ai, area in enumerate(data["areas"]):
         comps[area["id"]] = [c["id"] for c in area["components"]]
@@ -151,8 +149,14 @@ def check_framework(src: YamlSource) -> list[Finding]:
             base = ("institutions", ii, "areas", area_id)
             if area_id not in comps:
                 out.append(
-                    src.finding("unknown-ref", base, kind="area", id=area_id,
-                                where=f" for institution {inst['id']}", known=", ".join(comps))
+                    src.finding(
+                        "unknown-ref",
+                        base,
+                        kind="area",
+                        id=area_id,
+                        where=f" for institution {inst['id']}",
+                        known=", ".join(comps),
+                    )
                 )
                 continue
             spec = spec or {}
@@ -161,8 +165,14 @@ def check_framework(src: YamlSource) -> list[Finding]:
             for path, comp in refs:
                 if comp not in comps[area_id]:
                     out.append(
-                        src.finding("unknown-ref", path, kind=f"component of {area_id}", id=comp,
-                                    where=f" for institution {inst['id']}", known=", ".join(comps[area_id]))
+                        src.finding(
+                            "unknown-ref",
+                            path,
+                            kind=f"component of {area_id}",
+                            id=comp,
+                            where=f" for institution {inst['id']}",
+                            known=", ".join(comps[area_id]),
+                        )
                     )
     return out + _translations(src, list(data.get("languages") or ["en"]))
 
@@ -175,14 +185,19 @@ def check_questionnaire(src: YamlSource, fw: YamlSource | None) -> list[Finding]
     out: list[Finding] = []
     lists = data.get("choice_lists") or {}
     for name, choices in lists.items():
-        out += _dupes(src, ((("choice_lists", name, i, "code"), str(c["code"])) for i, c in enumerate(choices)), f"choice (in list {name})")
+        out += _dupes(
+            src,
+            ((("choice_lists", name, i, "code"), str(c["code"])) for i, c in enumerate(choices)),
+            f"choice (in list {name})",
+        )
     out += _dupes(src, ((("sections", i, "id"), s["id"]) for i, s in enumerate(data["sections"])), "section")
     fwd = fw.data if fw else None
     institutions = [i["id"] for i in fwd["institutions"]] if fwd else []
     countries = [c["code"] for c in fwd["countries"]] if fwd else []
     global_ids = [
         ((("sections", si, "questions", qi, "id"), q["id"]))
-        for si, s in enumerate(data["sections"]) if not s.get("repeat")
+        for si, s in enumerate(data["sections"])
+        if not s.get("repeat")
         for qi, q in enumerate(s["questions"])
     ]
     out += _dupes(src, global_ids, "question")
@@ -190,35 +205,79 @@ def check_questionnaire(src: YamlSource, fw: YamlSource | None) -> list[Finding]
     for si, sec in enumerate(data["sections"]):
         local = {q["id"] for q in sec["questions"]}
         if sec.get("repeat"):
-            out += _dupes(src, ((("sections", si, "questions", qi, "id"), q["id"]) for qi, q in enumerate(sec["questions"])), "question")
+            out += _dupes(
+                src,
+                ((("sections", si, "questions", qi, "id"), q["id"]) for qi, q in enumerate(sec["questions"])),
+                "question",
+            )
         for qi, q in enumerate(sec["questions"]):
             qpath = ("sections", si, "questions", qi)
             choices = q.get("choices")
             if choices and not choices.startswith("@") and choices not in lists:
-                out.append(src.finding("unknown-ref", (*qpath, "choices"), kind="choice list", id=choices,
-                                       where="", known=", ".join([*lists, "@components", "@areas"])))
+                out.append(
+                    src.finding(
+                        "unknown-ref",
+                        (*qpath, "choices"),
+                        kind="choice list",
+                        id=choices,
+                        where="",
+                        known=", ".join([*lists, "@components", "@areas"]),
+                    )
+                )
             if choices and choices.startswith("@") and choices not in ("@components", "@areas"):
-                out.append(src.finding("unknown-ref", (*qpath, "choices"), kind="choice list", id=choices,
-                                       where="", known="@components, @areas"))
+                out.append(
+                    src.finding(
+                        "unknown-ref",
+                        (*qpath, "choices"),
+                        kind="choice list",
+                        id=choices,
+                        where="",
+                        known="@components, @areas",
+                    )
+                )
             if q.get("repeat") == "component" and not sec.get("repeat"):
-                out.append(src.finding("schema", (*qpath, "repeat"),
-                                       detail="'repeat: component' is only allowed in a section with 'repeat: area'"))
+                out.append(
+                    src.finding(
+                        "schema",
+                        (*qpath, "repeat"),
+                        detail="'repeat: component' is only allowed in a section with 'repeat: area'",
+                    )
+                )
             when = q.get("when") or {}
             target = when.get("question")
             if target is not None and target not in local | known_global:
                 out.append(src.finding("when-unknown-question", (*qpath, "when", "question"), id=target))
             if target is not None and not any(k in when for k in ("equals", "in", "includes")):
-                out.append(src.finding("schema", (*qpath, "when"),
-                                       detail="'when' with 'question' needs one of equals, in, includes"))
+                out.append(
+                    src.finding(
+                        "schema", (*qpath, "when"), detail="'when' with 'question' needs one of equals, in, includes"
+                    )
+                )
             if fwd:
                 for k, ident in enumerate(when.get("institution") or []):
                     if ident not in institutions:
-                        out.append(src.finding("unknown-ref", (*qpath, "when", "institution", k), kind="institution",
-                                               id=ident, where="", known=", ".join(institutions)))
+                        out.append(
+                            src.finding(
+                                "unknown-ref",
+                                (*qpath, "when", "institution", k),
+                                kind="institution",
+                                id=ident,
+                                where="",
+                                known=", ".join(institutions),
+                            )
+                        )
                 for k, code in enumerate(when.get("country") or []):
                     if code not in countries:
-                        out.append(src.finding("unknown-ref", (*qpath, "when", "country", k), kind="country",
-                                               id=code, where="", known=", ".join(countries)))
+                        out.append(
+                            src.finding(
+                                "unknown-ref",
+                                (*qpath, "when", "country", k),
+                                kind="country",
+                                id=code,
+                                where="",
+                                known=", ".join(countries),
+                            )
+                        )
     langs = list(fwd.get("languages") or ["en"]) if fwd else ["en", "ru"]
     out += _translations(src, langs)
     if fwd and not out:
@@ -234,8 +293,11 @@ def check_questionnaire(src: YamlSource, fw: YamlSource | None) -> list[Finding]
                     if q.when and not any(q.when.asked(c.code, inst.id) for c in framework.countries):
                         continue
                     if items and not items[0].choices:
-                        out.append(src.finding("empty-rank", ("sections", si, "questions", qi, "choices"),
-                                               id=q.id, institution=inst.id))
+                        out.append(
+                            src.finding(
+                                "empty-rank", ("sections", si, "questions", qi, "choices"), id=q.id, institution=inst.id
+                            )
+                        )
     return out
 
 
@@ -246,14 +308,24 @@ def check_taxonomy(src: YamlSource, fw: YamlSource | None) -> list[Finding]:
     out = []
     for area_id, spec in src.data["areas"].items():
         if area_id not in comps:
-            out.append(src.finding("unknown-ref", ("areas", area_id), kind="area", id=area_id,
-                                   where="", known=", ".join(comps)))
+            out.append(
+                src.finding(
+                    "unknown-ref", ("areas", area_id), kind="area", id=area_id, where="", known=", ".join(comps)
+                )
+            )
             continue
         for comp in (spec or {}).get("components") or {}:
             if comp not in comps[area_id]:
-                out.append(src.finding("unknown-ref", ("areas", area_id, "components", comp),
-                                       kind=f"component of {area_id}", id=comp, where="",
-                                       known=", ".join(comps[area_id])))
+                out.append(
+                    src.finding(
+                        "unknown-ref",
+                        ("areas", area_id, "components", comp),
+                        kind=f"component of {area_id}",
+                        id=comp,
+                        where="",
+                        known=", ".join(comps[area_id]),
+                    )
+                )
     return out
 
 
@@ -263,8 +335,15 @@ def check_messages(src: YamlSource, fw: YamlSource | None) -> list[Finding]:
     for key, texts in src.data["messages"].items():
         for lang in langs:
             if lang not in texts:
-                out.append(src.finding("missing-translation", ("messages", key), what=f"message '{key}'",
-                                       lang=lang, langs=", ".join(langs)))
+                out.append(
+                    src.finding(
+                        "missing-translation",
+                        ("messages", key),
+                        what=f"message '{key}'",
+                        lang=lang,
+                        langs=", ".join(langs),
+                    )
+                )
     return out
 
 
@@ -275,8 +354,16 @@ def _framework_for(src: YamlSource, cache_: dict[Path, YamlSource]) -> tuple[Yam
     if path in cache_:
         return cache_[path], []
     if not path.exists():
-        return None, [src.finding("unknown-ref", ("framework",), kind="framework file", id=name,
-                                  where=f" (looked for {path})", known="a framework.yaml beside this file")]
+        return None, [
+            src.finding(
+                "unknown-ref",
+                ("framework",),
+                kind="framework file",
+                id=name,
+                where=f" (looked for {path})",
+                known="a framework.yaml beside this file",
+            )
+        ]
     fw = load_yaml(path)
     findings = list(fw.findings)
     if not fw.findings:
@@ -294,8 +381,14 @@ def validate_source(src: YamlSource, cache_: dict[Path, YamlSource] | None = Non
         return list(src.findings)
     kind = detect_kind(src)
     if kind is None:
-        return [*src.findings, src.finding("schema", (), detail="cannot tell what this file is: expected a "
-                                            "framework, questionnaire, taxonomy or messages file")]
+        return [
+            *src.findings,
+            src.finding(
+                "schema",
+                (),
+                detail="cannot tell what this file is: expected a framework, questionnaire, taxonomy or messages file",
+            ),
+        ]
     findings = list(src.findings) + check_schema(src, kind)
     if findings:
         return findings

@@ -135,8 +135,12 @@ def score_country(
             seen_areas: set[str] = set()
             seen_comps: set[str] = set()
             for m in taxonomy.matches(a.value):
-                quote = {"institution": inst, "question": a.item_id, "term": m.term,
-                         "excerpt": excerpt(a.value, m.start, m.end)}
+                quote = {
+                    "institution": inst,
+                    "question": a.item_id,
+                    "term": m.term,
+                    "excerpt": excerpt(a.value, m.start, m.end),
+                }
                 if m.area in area_mentions and m.area not in seen_areas:
                     seen_areas.add(m.area)
                     area_mentions[m.area].append(quote)
@@ -146,8 +150,16 @@ def score_country(
     components = []
     for order, (cid, stat) in enumerate(comp_stats.items()):
         comp = fw.component_by_id[cid]
-        entry = {"id": cid, "area": comp.area, "name": comp.name, **stat.to_dict(), "borda": borda[cid],
-                 "votes": votes[cid], "mentions": len(comp_mentions[cid]), "excerpts": comp_mentions[cid]}
+        entry = {
+            "id": cid,
+            "area": comp.area,
+            "name": comp.name,
+            **stat.to_dict(),
+            "borda": borda[cid],
+            "votes": votes[cid],
+            "mentions": len(comp_mentions[cid]),
+            "excerpts": comp_mentions[cid],
+        }
         components.append((entry, order))
     components.sort(key=lambda e: _rank_key(*e))
     areas = []
@@ -167,7 +179,9 @@ def score_country(
     ranked = []
     for rank, (entry, _order) in enumerate(areas, start=1):
         entry["rank"] = rank if entry["score"] is not None else None
-        entry["top_components"] = [c["id"] for c, _ in components if c["area"] == entry["id"] and c["score"] is not None][:3]
+        entry["top_components"] = [
+            c["id"] for c, _ in components if c["area"] == entry["id"] and c["score"] is not None
+        ][:3]
         ranked.append(entry)
     return {"areas": ranked, "components": [c for c, _ in components]}
 
@@ -186,8 +200,17 @@ def regional(countries: dict[str, Any], fw: Framework) -> dict[str, Any]:
         present = [s for s in scores.values() if s is not None]
         mean = sum(present) / len(present) if present else None
         top3 = [c for c, r in ranks.items() if r is not None and r <= 3]
-        rows.append({"id": area.id, "name": area.name, "short": area.short, "scores": scores, "ranks": ranks,
-                     "mean": mean, "top3_in": top3})
+        rows.append(
+            {
+                "id": area.id,
+                "name": area.name,
+                "short": area.short,
+                "scores": scores,
+                "ranks": ranks,
+                "mean": mean,
+                "top3_in": top3,
+            }
+        )
         if with_data and len(top3) * 2 > len(with_data):
             shared.append(area.id)
         for code, s in scores.items():
@@ -196,11 +219,23 @@ def regional(countries: dict[str, Any], fw: Framework) -> dict[str, Any]:
                 continue
             others_mean = sum(others) / len(others)
             if abs(s - others_mean) >= OUTLIER_POINTS:
-                outliers.append({"country": code, "area": area.id, "score": s, "others_mean": others_mean,
-                                 "difference": s - others_mean})
+                outliers.append(
+                    {
+                        "country": code,
+                        "area": area.id,
+                        "score": s,
+                        "others_mean": others_mean,
+                        "difference": s - others_mean,
+                    }
+                )
     order = sorted(rows, key=lambda r: (r["mean"] is None, -(r["mean"] or 0)))
-    return {"countries": with_data, "areas": rows, "ranking": [r["id"] for r in order], "shared": shared,
-            "outliers": sorted(outliers, key=lambda o: -abs(o["difference"]))}
+    return {
+        "countries": with_data,
+        "areas": rows,
+        "ranking": [r["id"] for r in order],
+        "shared": shared,
+        "outliers": sorted(outliers, key=lambda o: -abs(o["difference"])),
+    }
 
 
 def score(
@@ -217,10 +252,17 @@ def score(
     codes = countries or ws.countries
     cov = coverage(store, ws, codes)
     rank_size = next((q.size for s in definition.questionnaire.sections for q in s.questions if q.type == "rank"), 5)
-    result: dict[str, Any] = {"round": ws.round, "method": {
-        "rating_scale": "(r - 1) / 4 * 100", "low_evidence_below_n": LOW_EVIDENCE_N,
-        "agreement_threshold": HIGH_RATING, "borda_points": f"rank 1 = {rank_size} ... rank {rank_size} = 1",
-        "mention_sources": list(taxonomy.sources)}, "countries": {}}
+    result: dict[str, Any] = {
+        "round": ws.round,
+        "method": {
+            "rating_scale": "(r - 1) / 4 * 100",
+            "low_evidence_below_n": LOW_EVIDENCE_N,
+            "agreement_threshold": HIGH_RATING,
+            "borda_points": f"rank 1 = {rank_size} ... rank {rank_size} = 1",
+            "mention_sources": list(taxonomy.sources),
+        },
+        "countries": {},
+    }
     all_returns = current_returns(store, ws, codes)
     answers = store.answers([r.id for r in all_returns])
     by_return: dict[int, list[AnswerRow]] = {}

@@ -152,9 +152,7 @@ class Store:
         with self.transaction():
             version = self.conn.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
-                raise ConsultError(
-                    f"{self.path} was written by a newer consult (schema {version}); upgrade consult"
-                )
+                raise ConsultError(f"{self.path} was written by a newer consult (schema {version}); upgrade consult")
             for target in range(version, SCHEMA_VERSION):
                 for statement in MIGRATIONS[target].split(";"):
                     if statement.strip():
@@ -214,8 +212,18 @@ class Store:
                 "INSERT INTO answers (return_id, item_id, section, area, component, type, value, raw, "
                 "sheet, cell) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (rid, a["item_id"], a.get("section"), a.get("area"), a.get("component"), a["type"],
-                     json.dumps(a["value"], ensure_ascii=False), a.get("raw"), a.get("sheet"), a.get("cell"))
+                    (
+                        rid,
+                        a["item_id"],
+                        a.get("section"),
+                        a.get("area"),
+                        a.get("component"),
+                        a["type"],
+                        json.dumps(a["value"], ensure_ascii=False),
+                        a.get("raw"),
+                        a.get("sheet"),
+                        a.get("cell"),
+                    )
                     for a in answers
                 ],
             )
@@ -227,8 +235,9 @@ class Store:
         return rid, superseded
 
     # --- reads ---------------------------------------------------------------------------
-    def returns(self, current_only: bool = False, countries: Iterable[str] | None = None,
-                round_id: str | None = None) -> list[ReturnRow]:
+    def returns(
+        self, current_only: bool = False, countries: Iterable[str] | None = None, round_id: str | None = None
+    ) -> list[ReturnRow]:
         sql = f"SELECT {_RETURN_COLS} FROM returns WHERE 1=1"
         args: list[Any] = []
         if current_only:

@@ -155,16 +155,14 @@ def _when_hint(item: Item, form: Form, langs: list[str]) -> str:
     return message("required_if", langs, "\n", question=number, choices=", ".join(names))
 
 
-def _write_section(
-    ws: Worksheet, form: Form, index: int, layout: Layout, lists: _Lists, langs: list[str]
-) -> None:
+def _write_section(ws: Worksheet, form: Form, index: int, layout: Layout, lists: _Lists, langs: list[str]) -> None:
     section = form.sections[index - 1]
     dvs = _Validations(ws, langs)
     ac = layout.answer_col
     ws.cell(row=1, column=3, value=joined(section.title, langs)).font = Font(bold=True, size=14)
     ws.cell(row=2, column=3, value=message("required_legend", langs)).font = Font(italic=True)
     headers = {1: "item_id", 2: "part", 3: message("col_no", langs)}
-    for col, lang in zip(layout.label_cols, langs):
+    for col, lang in zip(layout.label_cols, langs, strict=True):
         headers[col] = f"{msg('col_question', lang)} ({lang.upper()})"
     headers[ac] = message("col_answer", langs)
     headers[layout.hint_col] = message("col_hint", langs)
@@ -182,12 +180,18 @@ def _write_section(
         hint = "\n".join(filter(None, [joined(item.hint, langs, "\n"), _when_hint(item, form, langs)]))
 
         def put(
-            r: int, part: str, labels: dict[str, str], numbering: str, answer: bool, bold: bool = False
+            r: int,
+            part: str,
+            labels: dict[str, str],
+            numbering: str,
+            answer: bool,
+            bold: bool = False,
+            item: Item = item,
         ) -> None:
             ws.cell(row=r, column=1, value=item.id)
             ws.cell(row=r, column=2, value=part or None)
             ws.cell(row=r, column=3, value=numbering).alignment = WRAP
-            for col, lang in zip(layout.label_cols, langs):
+            for col, lang in zip(layout.label_cols, langs, strict=True):
                 c = ws.cell(row=r, column=col, value=text(labels, lang))
                 c.alignment = WRAP
                 if bold:
@@ -210,8 +214,11 @@ def _write_section(
                 for choice in item.choices:
                     put(row, choice.code, choice.label, "", answer=True)
                     rng = lists.range_for("yes", [yes])
-                    dvs.add("yes", f"{get_column_letter(ac)}{row}",
-                            lambda rng=rng: DataValidation(type="list", formula1=rng, allow_blank=True))
+                    dvs.add(
+                        "yes",
+                        f"{get_column_letter(ac)}{row}",
+                        lambda rng=rng: DataValidation(type="list", formula1=rng, allow_blank=True),
+                    )
                     row += 1
             else:
                 key = f"rank:{item.id}"
@@ -219,8 +226,11 @@ def _write_section(
                 for pos in range(1, item.size + 1):
                     slot = {lang: msg("rank_slot", lang).format(n=pos) for lang in langs}
                     put(row, str(pos), slot, "", answer=True)
-                    dvs.add(key, f"{get_column_letter(ac)}{row}",
-                            lambda rng=rng: DataValidation(type="list", formula1=rng, allow_blank=True))
+                    dvs.add(
+                        key,
+                        f"{get_column_letter(ac)}{row}",
+                        lambda rng=rng: DataValidation(type="list", formula1=rng, allow_blank=True),
+                    )
                     row += 1
             continue
 
@@ -235,19 +245,45 @@ def _write_section(
         elif item.type == "number":
             lo = item.min if item.min is not None else -1e12
             hi = item.max if item.max is not None else 1e12
-            dvs.add(f"number:{lo}:{hi}", ref, lambda lo=lo, hi=hi: DataValidation(
-                type="decimal", operator="between", formula1=str(lo), formula2=str(hi), allow_blank=True,
-                error=message("invalid_number", langs)))
+            dvs.add(
+                f"number:{lo}:{hi}",
+                ref,
+                lambda lo=lo, hi=hi: DataValidation(
+                    type="decimal",
+                    operator="between",
+                    formula1=str(lo),
+                    formula2=str(hi),
+                    allow_blank=True,
+                    error=message("invalid_number", langs),
+                ),
+            )
         elif item.type == "date":
             ws[ref].number_format = "yyyy-mm-dd"
-            dvs.add("date", ref, lambda: DataValidation(
-                type="date", operator="between", formula1="36526", formula2="73051", allow_blank=True,
-                error=message("invalid_date", langs)))
+            dvs.add(
+                "date",
+                ref,
+                lambda: DataValidation(
+                    type="date",
+                    operator="between",
+                    formula1="36526",
+                    formula2="73051",
+                    allow_blank=True,
+                    error=message("invalid_date", langs),
+                ),
+            )
         elif item.type == "text":
             ws.row_dimensions[row].height = 60
-            dvs.add("text", ref, lambda: DataValidation(
-                type="textLength", operator="lessThanOrEqual", formula1=str(TEXT_LIMIT), allow_blank=True,
-                error=message("invalid_text", langs)))
+            dvs.add(
+                "text",
+                ref,
+                lambda: DataValidation(
+                    type="textLength",
+                    operator="lessThanOrEqual",
+                    formula1=str(TEXT_LIMIT),
+                    allow_blank=True,
+                    error=message("invalid_text", langs),
+                ),
+            )
         row += 1
     for rule in dvs.rules.values():
         if rule.type == "list":
@@ -269,8 +305,9 @@ def _protect(ws: Worksheet) -> None:
     ws.protection.formatRows = False
 
 
-def metadata(form: Form, definition: Definition, workspace: Workspace, langs: list[str],
-             layout: Layout, generated_at: str) -> dict[str, str]:
+def metadata(
+    form: Form, definition: Definition, workspace: Workspace, langs: list[str], layout: Layout, generated_at: str
+) -> dict[str, str]:
     meta = {
         "format": FORMAT,
         "questionnaire_id": definition.questionnaire.id,
@@ -289,8 +326,9 @@ def metadata(form: Form, definition: Definition, workspace: Workspace, langs: li
     return meta
 
 
-def build_workbook(form: Form, definition: Definition, workspace: Workspace, langs: list[str],
-                   generated_at: str) -> Workbook:
+def build_workbook(
+    form: Form, definition: Definition, workspace: Workspace, langs: list[str], generated_at: str
+) -> Workbook:
     wb = Workbook()
     layout = Layout(langs)
     fw = definition.framework
@@ -355,8 +393,9 @@ class Generated:
     sheets: int
 
 
-def targets(definition: Definition, workspace: Workspace, countries: Iterable[str] | None,
-            institutions: Iterable[str] | None) -> list[tuple[str, str]]:
+def targets(
+    definition: Definition, workspace: Workspace, countries: Iterable[str] | None, institutions: Iterable[str] | None
+) -> list[tuple[str, str]]:
     """(country, institution) pairs to generate: the invited ones, filtered."""
     countries = list(countries or workspace.countries)
     wanted = set(institutions or [])
@@ -368,9 +407,15 @@ def targets(definition: Definition, workspace: Workspace, countries: Iterable[st
     return pairs
 
 
-def generate(definition: Definition, workspace: Workspace, pairs: list[tuple[str, str]], out: Path,
-             langs: list[str], on_file: Callable[[Generated], None] | None = None,
-             now: dt.datetime | None = None) -> list[Generated]:
+def generate(
+    definition: Definition,
+    workspace: Workspace,
+    pairs: list[tuple[str, str]],
+    out: Path,
+    langs: list[str],
+    on_file: Callable[[Generated], None] | None = None,
+    now: dt.datetime | None = None,
+) -> list[Generated]:
     generated_at = (now or dt.datetime.now(dt.timezone.utc)).replace(microsecond=0).isoformat()
     results = []
     if workspace.configured:

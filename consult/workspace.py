@@ -96,8 +96,7 @@ def open_workspace(root: Path, definition: Definition | None = None) -> Workspac
     unknown += [i for vs in ws.invited.values() for i in vs if i not in fw.institution_by_id]
     if unknown:
         raise ConsultError(
-            f"{path}: unknown country or institution id(s): {', '.join(unknown)}; "
-            f"use the ids of framework.yaml"
+            f"{path}: unknown country or institution id(s): {', '.join(unknown)}; use the ids of framework.yaml"
         )
     ws.configured = True
     return ws

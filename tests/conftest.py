@@ -57,8 +57,14 @@ def make_return(forms: Path, tmp_path: Path) -> Callable[..., Path]:
     ``drop`` removes answers entirely (left blank)."""
     counter = iter(range(10_000))
 
-    def make(country: str, institution: str, overrides: dict[str, Any] | None = None,
-             drop: list[str] | None = None, seed: int = 1, name: str | None = None) -> Path:
+    def make(
+        country: str,
+        institution: str,
+        overrides: dict[str, Any] | None = None,
+        drop: list[str] | None = None,
+        seed: int = 1,
+        name: str | None = None,
+    ) -> Path:
         blank = forms / country / f"{country}-{institution}.xlsx"
         form, langs = form_of(blank, bundled_definition())
         answers = sample_answers(form, langs, random.Random(seed))

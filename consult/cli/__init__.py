@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from typing import Annotated
 
@@ -34,8 +35,12 @@ def root(
     workspace: Annotated[
         Path,
         typer.Option(
-            "--workspace", "-w", envvar="CONSULT_WORKSPACE", file_okay=False,
-            help="Workspace folder (consult.yaml, consult.db).", show_default="current directory",
+            "--workspace",
+            "-w",
+            envvar="CONSULT_WORKSPACE",
+            file_okay=False,
+            help="Workspace folder (consult.yaml, consult.db).",
+            show_default="current directory",
         ),
     ] = Path("."),
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")] = False,
@@ -48,7 +53,9 @@ def root(
     common.CURRENT = ctx.obj
 
 
-from . import analysis, returns, setup  # noqa: E402,F401  (registers commands)
+# Each module registers its commands on import; this order is the order of --help.
+for _module in ("setup", "returns", "analysis", "synthesis", "demo"):
+    importlib.import_module(f"{__name__}.{_module}")
 
 
 def main() -> None:

@@ -38,20 +38,62 @@ def selected_countries(ws: Any, country: list[str] | None) -> list[str] | None:
     return codes or None
 
 
-SCORE_CSV_COLUMNS = ["country", "level", "id", "area", "name", "rank", "score", "n", "agreement", "spread",
-                     "low_evidence", "borda", "mentions"]
+SCORE_CSV_COLUMNS = [
+    "country",
+    "level",
+    "id",
+    "area",
+    "name",
+    "rank",
+    "score",
+    "n",
+    "agreement",
+    "spread",
+    "low_evidence",
+    "borda",
+    "mentions",
+]
 
 
 def score_rows(result: dict[str, Any]) -> list[list[Any]]:
     rows = []
     for code, c in result["countries"].items():
         for a in c["areas"]:
-            rows.append([code, "area", a["id"], a["id"], text(a["name"], "en"), a["rank"], a["score"], a["n"],
-                         a["agreement"], a["spread"], a["low_evidence"], a["borda"], a["mentions"]])
+            rows.append(
+                [
+                    code,
+                    "area",
+                    a["id"],
+                    a["id"],
+                    text(a["name"], "en"),
+                    a["rank"],
+                    a["score"],
+                    a["n"],
+                    a["agreement"],
+                    a["spread"],
+                    a["low_evidence"],
+                    a["borda"],
+                    a["mentions"],
+                ]
+            )
         for comp in c["components"]:
-            rows.append([code, "component", comp["id"], comp["area"], text(comp["name"], "en"), "", comp["score"],
-                         comp["n"], comp["agreement"], comp["spread"], comp["low_evidence"], comp["borda"],
-                         comp["mentions"]])
+            rows.append(
+                [
+                    code,
+                    "component",
+                    comp["id"],
+                    comp["area"],
+                    text(comp["name"], "en"),
+                    "",
+                    comp["score"],
+                    comp["n"],
+                    comp["agreement"],
+                    comp["spread"],
+                    comp["low_evidence"],
+                    comp["borda"],
+                    comp["mentions"],
+                ]
+            )
     return rows
 
 
@@ -83,19 +125,37 @@ def score(
         cov = c["coverage"]
         name = text(fw.country_by_code[code].name, "en")
         table = Table(title=f"{name} ({code}): {cov['responded']} of {cov['invited']} institutions responded")
-        for col, just in (("#", "right"), ("Area", "left"), ("Score", "right"), ("n", "right"),
-                          ("Agreement", "right"), ("Spread", "right"), ("Borda", "right"), ("Mentions", "right"),
-                          ("", "left")):
+        for col, just in (
+            ("#", "right"),
+            ("Area", "left"),
+            ("Score", "right"),
+            ("n", "right"),
+            ("Agreement", "right"),
+            ("Spread", "right"),
+            ("Borda", "right"),
+            ("Mentions", "right"),
+            ("", "left"),
+        ):
             table.add_column(col, justify=just)
         for a in c["areas"]:
-            table.add_row(str(a["rank"] or "–"), text(a["name"], "en"), fmt(a["score"]), str(a["n"]),
-                          pct(a["agreement"]), fmt(a["spread"]), str(a["borda"]), str(a["mentions"]),
-                          "[yellow]low evidence[/]" if a["low_evidence"] else "")
+            table.add_row(
+                str(a["rank"] or "–"),
+                text(a["name"], "en"),
+                fmt(a["score"]),
+                str(a["n"]),
+                pct(a["agreement"]),
+                fmt(a["spread"]),
+                str(a["borda"]),
+                str(a["mentions"]),
+                "[yellow]low evidence[/]" if a["low_evidence"] else "",
+            )
         out.print(table)
         comps = [x for x in c["components"] if x["score"] is not None][:top]
         if comps:
-            out.print("  Top components: " + "; ".join(
-                f"{text(x['name'], 'en')} ({fmt(x['score'])}, n={x['n']})" for x in comps))
+            out.print(
+                "  Top components: "
+                + "; ".join(f"{text(x['name'], 'en')} ({fmt(x['score'])}, n={x['n']})" for x in comps)
+            )
         out.print()
     reg = result["regional"]
     if len(reg["countries"]) > 1:
@@ -108,7 +168,9 @@ def score(
             table.add_row(text(a["short"], "en"), *[fmt(a["scores"].get(c)) for c in reg["countries"]], fmt(a["mean"]))
         out.print(table)
         if reg["shared"]:
-            out.print("Shared priorities (top 3 in most countries): " +
-                      ", ".join(text(fw.area_by_id[a].short, "en") for a in reg["shared"]))
+            out.print(
+                "Shared priorities (top 3 in most countries): "
+                + ", ".join(text(fw.area_by_id[a].short, "en") for a in reg["shared"])
+            )
     if csv_file:
         out.print(f"Scores written to [bold]{csv_file}[/]")

@@ -60,8 +60,15 @@ def ingest(
     if not files:
         raise UsageError("no .xlsx files found in " + ", ".join(map(str, paths)))
     with progress(len(files), "Ingesting", enabled=not as_json) as advance:
-        results = run_ingest(files, ws, strict=strict, dry_run=dry_run, workers=workers, max_size=max_size,
-                             on_file=lambda r: advance(r.file))
+        results = run_ingest(
+            files,
+            ws,
+            strict=strict,
+            dry_run=dry_run,
+            workers=workers,
+            max_size=max_size,
+            on_file=lambda r: advance(r.file),
+        )
     if as_json:
         print_json([r.to_dict() for r in results])
     else:
@@ -76,8 +83,13 @@ def ingest(
                 problems.append(f"{len(r.missing)} missing")
             if r.superseded:
                 problems.append(f"supersedes #{', #'.join(map(str, r.superseded))}")
-            table.add_row(escape(r.file), r.country or "", r.institution or "", STATUS_STYLE.get(r.status, r.status),
-                          ", ".join(problems))
+            table.add_row(
+                escape(r.file),
+                r.country or "",
+                r.institution or "",
+                STATUS_STYLE.get(r.status, r.status),
+                ", ".join(problems),
+            )
         out.print(table)
         for r in results:
             if r.status == "duplicate":
@@ -105,8 +117,10 @@ def status(ctx: typer.Context, country: CountryOption = None, as_json: JsonOptio
     if as_json:
         print_json(cov)
         return
-    institutions = sorted({i for c in cov["countries"].values() for i in c["institutions"]},
-                          key=lambda i: ws.institutions.index(i) if i in ws.institutions else 999)
+    institutions = sorted(
+        {i for c in cov["countries"].values() for i in c["institutions"]},
+        key=lambda i: ws.institutions.index(i) if i in ws.institutions else 999,
+    )
     table = Table(title=f"Round {ws.round}: returns per country and institution")
     table.add_column("Country")
     for inst in institutions:
@@ -122,8 +136,10 @@ def status(ctx: typer.Context, country: CountryOption = None, as_json: JsonOptio
         table.add_row(*row)
     out.print(table)
     t = cov["totals"]
-    out.print(f"✓ accepted {t['accepted']}  ◐ incomplete {t['incomplete']}  · missing {t['missing']}  "
-              f"(of {t['invited']} invited; {t['rejected']} rejected file(s), {t['superseded']} superseded)")
+    out.print(
+        f"✓ accepted {t['accepted']}  ◐ incomplete {t['incomplete']}  · missing {t['missing']}  "
+        f"(of {t['invited']} invited; {t['rejected']} rejected file(s), {t['superseded']} superseded)"
+    )
 
 
 @app.command("returns")
@@ -131,7 +147,9 @@ def status(ctx: typer.Context, country: CountryOption = None, as_json: JsonOptio
 def list_returns(
     ctx: typer.Context,
     country: CountryOption = None,
-    current: Annotated[bool, typer.Option("--current", help="Only the returns that count (not superseded or rejected).")] = False,
+    current: Annotated[
+        bool, typer.Option("--current", help="Only the returns that count (not superseded or rejected).")
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Every return received, with its history (superseded and rejected versions too)."""
@@ -150,8 +168,16 @@ def list_returns(
             st += f" by #{r.superseded_by}"
         if r.status == "rejected":
             st += f" ({len(r.errors)} error(s))"
-        table.add_row(str(r.id), escape(r.file_name), r.country or "", r.institution or "", r.round or "",
-                      r.received_at[:16].replace("T", " "), st, r.sha256[:12])
+        table.add_row(
+            str(r.id),
+            escape(r.file_name),
+            r.country or "",
+            r.institution or "",
+            r.round or "",
+            r.received_at[:16].replace("T", " "),
+            st,
+            r.sha256[:12],
+        )
     out.print(table)
 
 
@@ -160,7 +186,9 @@ def list_returns(
 def export(
     ctx: typer.Context,
     fmt: Annotated[str, typer.Option("--format", "-f", help="csv or xlsx.")] = "csv",
-    out_file: Annotated[Path | None, typer.Option("--out", "-o", help="Output file.", show_default="WORKSPACE/export/answers.FORMAT")] = None,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Output file.", show_default="WORKSPACE/export/answers.FORMAT")
+    ] = None,
     lang: Annotated[str, typer.Option(help="Language of the label column.")] = "en",
     country: CountryOption = None,
 ) -> None:

@@ -55,14 +55,18 @@ def init(
     if unknown:
         raise UsageError(f"unknown country {', '.join(unknown)}; use one of {', '.join(fw.country_by_code)}")
     ws = init_workspace(root, round_id, title, when, codes or None, force)
-    out.print(f"Created workspace [bold]{root}[/] (round [bold]{ws.round}[/], {len(ws.countries)} countries, "
-              f"{len(ws.institutions)} institutions). Edit {root / 'consult.yaml'} to tune it.")
+    out.print(
+        f"Created workspace [bold]{root}[/] (round [bold]{ws.round}[/], {len(ws.countries)} countries, "
+        f"{len(ws.institutions)} institutions). Edit {root / 'consult.yaml'} to tune it."
+    )
 
 
 @app.command()
 @handle_errors
 def validate(
-    paths: Annotated[list[Path] | None, typer.Argument(help="YAML files or folders (default: the bundled definitions).")] = None,
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="YAML files or folders (default: the bundled definitions).")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Check questionnaire YAML files against the schema and cross-references.
@@ -96,10 +100,19 @@ def _esc(value: str) -> str:
 def generate(
     ctx: typer.Context,
     country: CountryOption = None,
-    institution: Annotated[list[str] | None, typer.Option("--institution", "-i", help="Institution id (e.g. MOH); repeatable.")] = None,
-    all_: Annotated[bool, typer.Option("--all", help="Every invited institution in every country of the workspace.")] = False,
-    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder.", show_default="WORKSPACE/forms")] = None,
-    lang: Annotated[list[str] | None, typer.Option("--lang", help="Languages side by side, e.g. en,ru.", show_default="the framework's")] = None,
+    institution: Annotated[
+        list[str] | None, typer.Option("--institution", "-i", help="Institution id (e.g. MOH); repeatable.")
+    ] = None,
+    all_: Annotated[
+        bool, typer.Option("--all", help="Every invited institution in every country of the workspace.")
+    ] = False,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Output folder.", show_default="WORKSPACE/forms")
+    ] = None,
+    lang: Annotated[
+        list[str] | None,
+        typer.Option("--lang", help="Languages side by side, e.g. en,ru.", show_default="the framework's"),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Write one Excel questionnaire per country and institution: OUT/CC/CC-INST.xlsx."""
@@ -126,11 +139,22 @@ def generate(
         raise UsageError("nothing to generate: no invited institution matches --country/--institution")
     dest = out_dir or st.workspace / "forms"
     with progress(len(pairs), "Generating", enabled=not as_json) as advance:
-        results = generate_workbooks(definition, ws, pairs, dest, langs,
-                                     on_file=lambda g: advance(f"{g.country}-{g.institution}"))
+        results = generate_workbooks(
+            definition, ws, pairs, dest, langs, on_file=lambda g: advance(f"{g.country}-{g.institution}")
+        )
     if as_json:
-        print_json([{"path": str(r.path), "country": r.country, "institution": r.institution,
-                     "questions": r.items, "sheets": r.sheets} for r in results])
+        print_json(
+            [
+                {
+                    "path": str(r.path),
+                    "country": r.country,
+                    "institution": r.institution,
+                    "questions": r.items,
+                    "sheets": r.sheets,
+                }
+                for r in results
+            ]
+        )
         return
     table = Table(title=f"{len(results)} questionnaire(s) written to {dest}")
     table.add_column("Country")

@@ -1,0 +1,72 @@
+"""``consult demo``: the whole path on the bundled example, in one command."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.rule import Rule
+
+from ..errors import ConsultError
+from ..resources import data_dir
+from . import app
+from .common import handle_errors, out
+
+
+def _step(title: str) -> None:
+    out.print(Rule(f"[bold]{title}"))
+
+
+def _run(args: list[str], allow: tuple[int, ...] = (0,)) -> None:
+    """Run a consult command in-process, exactly as a user would type it."""
+    try:
+        code = app(args, prog_name="consult", standalone_mode=False)
+        if isinstance(code, int) and code not in allow:
+            raise ConsultError(f"'consult {' '.join(args)}' failed with exit code {code}")
+    except SystemExit as exc:  # typer.Exit from a command
+        code = exc.code or 0
+        if code not in allow:
+            raise ConsultError(f"'consult {' '.join(args)}' failed with exit code {code}") from exc
+    except typer.Exit as exc:
+        if exc.exit_code not in allow:
+            raise ConsultError(f"'consult {' '.join(args)}' failed with exit code {exc.exit_code}") from exc
+
+
+@app.command()
+@handle_errors
+def demo(
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for the demo workspace.")] = Path("consult-demo"),
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing demo folder.")] = False,
+) -> None:
+    """Run the whole consultation on the bundled example: workspace, generate, ingest, status,
+    score, synthesize (per country and regional, Markdown and Word)."""
+    examples = data_dir("examples")
+    if out_dir.exists() and any(out_dir.iterdir()):
+        if not force and not (out_dir / "consult.yaml").exists():
+            raise ConsultError(f"{out_dir} exists and is not a consult workspace; choose another --out")
+        shutil.rmtree(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copy(examples / "consult.yaml", out_dir / "consult.yaml")
+    ws = ["--workspace", str(out_dir)]
+    _step("1. Facilitator: the questionnaires (one per institution and country)")
+    _run([*ws, "generate", "--all", "--out", str(out_dir / "forms")])
+    _step("2. Drafter: ingest the returned workbooks (one incomplete, one superseded)")
+    _run([*ws, "ingest", str(examples / "returns")], allow=(0, 1))
+    _step("3. Coverage")
+    _run([*ws, "status"])
+    _step("4. Scores (method: docs/methodology.md)")
+    _run([*ws, "score", "--csv", str(out_dir / "scores.csv")])
+    _step("5. Synthesis: per country and regional, Markdown and Word")
+    _run([*ws, "synthesize", "--all", "--regional", "--format", "md,docx", "--out", str(out_dir / "synthesis")])
+    _run([*ws, "export", "--format", "csv", "--out", str(out_dir / "export" / "answers.csv")])
+    _step("Done")
+    files = sorted(p for p in out_dir.rglob("*") if p.is_file() and "forms" not in p.parts)
+    for p in files:
+        out.print(f"  {p}")
+    n_forms = len(list((out_dir / "forms").rglob("*.xlsx")))
+    out.print(
+        f"\n{n_forms} questionnaires in {out_dir / 'forms'}; open "
+        f"[bold]{out_dir / 'synthesis'}[/] for the syntheses. Next: read README.md, section 'Workflow'."
+    )

@@ -1,0 +1,177 @@
+"""The bundled example consultation, built from ``examples/scenario.yaml`` through the real
+workbooks: generate the questionnaire, fill it as a respondent would, save the return.
+
+Seeded, so the same scenario and questionnaire always give the same answers; run
+``python examples/make_examples.py`` after changing the questionnaire.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .definitions import Definition, bundled_definition, msg
+from .filler import display, fill_workbook
+from .framework import text
+from .questionnaire import Form, Item, resolve
+from .workbook import build_workbook, joined
+from .workspace import Workspace
+
+
+@dataclass
+class ExampleReturn:
+    path: Path
+    country: str
+    institution: str
+    note: str = ""
+
+
+def load_scenario(path: Path) -> dict[str, Any]:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def example_workspace(scenario: dict[str, Any], root: Path, definition: Definition) -> Workspace:
+    fw = definition.framework
+    return Workspace(
+        root=root,
+        round=scenario["round"],
+        title=scenario["title"],
+        deadline=str(scenario["deadline"]),
+        contact=scenario.get("contact"),
+        languages=list(fw.languages),
+        countries=list(scenario["countries"]),
+        institutions=[i.id for i in fw.institutions],
+        configured=True,
+    )
+
+
+def workspace_config(scenario: dict[str, Any], definition: Definition) -> str:
+    """The consult.yaml of the example round (what ``consult init`` would write, tuned)."""
+    ws = example_workspace(scenario, Path("."), definition)
+    header = "# consult workspace of the bundled example round (written by examples/make_examples.py).\n"
+    return header + yaml.safe_dump(ws.to_config(), allow_unicode=True, sort_keys=False)
+
+
+def _clamp(value: int) -> int:
+    return max(1, min(5, value))
+
+
+def _pick(pool: dict[str, list[str]] | list[str], lang: str, rng: random.Random) -> str:
+    options = pool.get(lang) or pool.get("en") if isinstance(pool, dict) else pool
+    return rng.choice(options or [""])
+
+
+def example_answers(
+    form: Form, scenario: dict[str, Any], spec: dict[str, Any], langs: list[str], rng: random.Random
+) -> dict[str, Any]:
+    """Answers of one institution: ratings follow the country profile, texts the pools."""
+    fw = form.framework
+    lang = spec.get("language", "en")
+    profile = scenario["countries"][form.country]["profile"]
+    texts = scenario["texts"]
+    inst = fw.institution_by_id[form.institution]
+    yes = joined({x: msg("choice_yes", x) for x in langs}, langs)
+    answers: dict[str, Any] = {}
+    area_rating: dict[str, int] = {}
+    comp_rating: dict[str, int] = {}
+
+    def rating_text(item: Item, value: int | str) -> str:
+        shown = display(item, str(value), langs)
+        if lang == "ru" and rng.random() < 0.3:  # some respondents type the Russian label only
+            return next(text(c.label, "ru") for c in item.choices if c.code == str(value))
+        return shown
+
+    for item in form.items:
+        if item.personal:
+            answers[item.id] = {
+                "contact_name": f"Focal point {form.country}-{form.institution}",
+                "contact_position": "Head of unit",
+                "contact_email": f"{form.institution.lower()}.{form.country.lower()}@example.org",
+                "contact_phone": "+000 00 000 00 00",
+            }.get(item.qid, "")
+        elif item.id == "institution_name":
+            answers[item.id] = text(inst.name, lang)
+        elif item.type == "date":
+            answers[item.id] = dt.date(2020, 8, rng.randint(3, 28)).isoformat()
+        elif item.type == "number":
+            answers[item.id] = rng.randint(8, 120)
+        elif item.qid == "priority":
+            assignment = inst.areas[item.area or ""]
+            value = _clamp(profile[item.area] + (1 if assignment.weight >= 2 else 0) + rng.choice([-1, 0, 0, 1]))
+            area_rating[item.area or ""] = value
+            answers[item.id] = rating_text(item, value)
+        elif item.type == "rating" and item.component:
+            if rng.random() < 0.06:
+                answers[item.id] = rating_text(item, "na")
+                continue
+            key = item.component.split(".", 1)[1]
+            lead = inst.areas[item.area or ""].component_weights.get(key, 0) >= 2
+            value = _clamp(area_rating.get(item.area or "", 3) + (1 if lead else 0) + rng.choice([-1, -1, 0, 0, 1]))
+            comp_rating[item.component] = value
+            answers[item.id] = rating_text(item, value)
+        elif item.qid == "challenges":
+            answers[item.id] = _pick(texts["challenges"][item.area], lang, rng)
+        elif item.qid == "assistance":
+            codes = [c.code for c in item.choices if c.code != "other"]
+            chosen = rng.sample(codes, k=rng.randint(1, 3))
+            if rng.random() < 0.15:
+                chosen.append("other")
+                answers[f"{item.area}.assistance_other"] = _pick(texts["other"], lang, rng)
+            for code in chosen:
+                answers[f"{item.id}#{code}"] = yes
+        elif item.qid == "top5":
+            ranked = sorted(comp_rating, key=lambda c: (-comp_rating[c], rng.random()))
+            for pos, comp in enumerate(ranked[: item.size], start=1):
+                answers[f"{item.id}#{pos}"] = display(item, comp, langs)
+        elif item.qid in ("emerging", "proposals", "gender", "human_rights", "lnob", "interregional_comments"):
+            answers[item.id] = _pick(texts[item.qid], lang, rng)
+        elif item.qid == "crosscutting":
+            for choice in rng.sample(item.choices, k=rng.randint(1, len(item.choices))):
+                answers[f"{item.id}#{choice.code}"] = yes
+        elif item.qid == "sc_inclusion":
+            code = rng.choice(["support", "support", "conditional", "neutral", "no_opinion"])
+            answers[item.id] = display(item, code, langs)
+            if code == "conditional":
+                answers["sc_comments"] = _pick(texts["sc_comments"], lang, rng)
+        elif item.qid == "interregional":
+            for choice in rng.sample(item.choices, k=min(len(item.choices), rng.randint(1, 3))):
+                answers[f"{item.id}#{choice.code}"] = yes
+    if spec.get("incomplete"):
+        for key in [k for k in answers if k.split("#")[0] in ("top5", "emerging", "sc_inclusion", "sc_comments")]:
+            del answers[key]
+    return answers
+
+
+def build_examples(scenario_path: Path, out_dir: Path, definition: Definition | None = None) -> list[ExampleReturn]:
+    """Write ``out_dir/consult.yaml`` and ``out_dir/returns/CC/CC-INST[-vN].xlsx``."""
+    definition = definition or bundled_definition()
+    scenario = load_scenario(scenario_path)
+    rng = random.Random(scenario.get("seed", 0))
+    ws = example_workspace(scenario, out_dir, definition)
+    langs = ws.languages
+    (out_dir / "consult.yaml").write_text(workspace_config(scenario, definition), encoding="utf-8")
+    now = dt.datetime.fromisoformat(scenario["generated_at"])
+    results = []
+    blank_dir = out_dir / ".blank"
+    for country, cspec in scenario["countries"].items():
+        for spec in cspec["returns"]:
+            inst = spec["institution"]
+            form = resolve(definition.questionnaire, definition.framework, country, inst)
+            blank = blank_dir / f"{country}-{inst}.xlsx"
+            if not blank.exists():
+                blank.parent.mkdir(parents=True, exist_ok=True)
+                build_workbook(form, definition, ws, langs, now.isoformat()).save(blank)
+            answers = example_answers(form, scenario, spec, langs, rng)
+            suffix = f"-v{spec['version']}" if spec.get("version") else ""
+            target = out_dir / "returns" / country / f"{country}-{inst}{suffix}.xlsx"
+            fill_workbook(blank, answers, target)
+            results.append(ExampleReturn(target, country, inst, spec.get("note", "")))
+    for leftover in blank_dir.glob("*.xlsx"):
+        leftover.unlink()
+    blank_dir.rmdir()
+    return results
