@@ -66,7 +66,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "do not open this file; ask the sender for a fresh copy",
     ),
     "no-metadata": (
-        "the hidden metadata sheet '{sheet}' is missing or unreadable",
+        "the hidden metadata sheet '_consult' is missing or unreadable",
         "this is not a consult questionnaire, or the sheet was deleted: "
         "copy the answers into a freshly generated workbook",
     ),

@@ -195,7 +195,7 @@ def test_inserted_and_resorted_rows_do_not_scramble_answers(workspace, make_retu
     rows = [[c.value for c in row] for row in ws.iter_rows(min_row=4, max_row=ws.max_row)]
     for offset, values in enumerate(reversed(rows)):
         for col, value in enumerate(values, start=1):
-            ws.cell(row=4 + offset, column=col, value=value)
+            ws.cell(row=4 + offset, column=col).value = value  # value=None would not clear
     wb.save(path)
     [result] = ingest([path], workspace)
     assert result.status == "accepted", [str(f) for f in result.errors + result.missing]
@@ -364,9 +364,14 @@ def test_status_and_returns_commands(cli, make_return, workspace):
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
 def test_export_long_format_neutralises_formulas(cli, make_return, workspace, tmp_path, fmt):
-    ingest(
-        [make_return("KZ", "MFA", {"emerging": '=HYPERLINK("http://evil")', "contact_name": "SECRET-NAME"})], workspace
-    )
+    path = make_return("KZ", "MFA", {"contact_name": "SECRET-NAME"})
+    wb = openpyxl.load_workbook(path)
+    sheet, ref = cell_of(path, "emerging")
+    wb[sheet][ref].value = '=HYPERLINK("http://evil")'
+    wb[sheet][ref].data_type = "s"  # text that looks like a formula, as typed after an apostrophe
+    wb.save(path)
+    [result] = ingest([path], workspace)
+    assert result.status == "accepted", [str(f) for f in result.errors]
     target = tmp_path / f"answers.{fmt}"
     result = cli("export", "--format", fmt, "--out", str(target))
     assert result.exit_code == 0, result.stdout
