@@ -147,9 +147,11 @@ def score(
                 fmt(a["spread"]),
                 str(a["borda"]),
                 str(a["mentions"]),
-                "[yellow]low evidence[/]" if a["low_evidence"] else "",
+                "[yellow]![/]" if a["low_evidence"] else "",
             )
         out.print(table)
+        if any(a["low_evidence"] for a in c["areas"]):
+            out.print("  [yellow]![/] low evidence: fewer than 3 ratings")
         comps = [x for x in c["components"] if x["score"] is not None][:top]
         if comps:
             out.print(
