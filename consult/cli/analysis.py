@@ -140,7 +140,7 @@ def score(
         for a in c["areas"]:
             table.add_row(
                 str(a["rank"] or "–"),
-                text(a["name"], "en"),
+                text(a["short"], "en"),
                 fmt(a["score"]),
                 str(a["n"]),
                 pct(a["agreement"]),
