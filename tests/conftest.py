@@ -40,17 +40,24 @@ def workspace(tmp_path: Path) -> Workspace:
     return open_workspace(tmp_path / "ws")
 
 
-@pytest.fixture
-def forms(workspace: Workspace, tmp_path: Path) -> Path:
-    """Blank questionnaires for every invited institution of KZ, KG and TJ."""
-    out = tmp_path / "forms"
+@pytest.fixture(scope="session")
+def forms(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Blank questionnaires of round ROUND for every institution of KZ, KG and TJ (generated
+    once per session: they only depend on the definitions and the round)."""
+    base = tmp_path_factory.mktemp("forms")
+    ws = Workspace(
+        root=base / "ws",
+        round=ROUND,
+        countries=["KZ", "KG", "TJ"],
+        institutions=[i.id for i in bundled_definition().framework.institutions],
+    )
     d = bundled_definition()
-    generate(d, workspace, targets(d, workspace, None, None), out, ["en", "ru"])
-    return out
+    generate(d, ws, targets(d, ws, None, None), base / "forms", ["en", "ru"])
+    return base / "forms"
 
 
 @pytest.fixture
-def make_return(forms: Path, tmp_path: Path) -> Callable[..., Path]:
+def make_return(forms: Path, tmp_path: Path, workspace: Workspace) -> Callable[..., Path]:
     """A filled return: complete valid answers (seeded), then ``overrides`` on top.
 
     ``overrides`` maps item ids (or ``item#part``) to what the person typed; ``None`` blanks a cell.
