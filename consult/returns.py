@@ -139,6 +139,8 @@ def _choice_expected(item: Item, langs: list[str], limit: int = 7) -> str:
         na = [text(c.label, langs[0]) for c in item.choices if c.code == "na"]
         return "a rating from 1 to 5" + (f" or '{na[0]}'" if na else "")
     choices = item.choices
+    if item.type == "rank":
+        return f"one of the {len(choices)} components in the drop-down list, e.g. '{text(choices[0].label, langs[0])}'"
     names = [text(c.label, langs[0]) for c in choices[:limit]]
     more = f" (or one of {len(choices) - limit} more)" if len(choices) > limit else ""
     return "one of " + "; ".join(f"'{n}'" for n in names) + more

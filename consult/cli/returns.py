@@ -159,8 +159,8 @@ def list_returns(
     if as_json:
         print_json([r.to_dict() for r in rows])
         return
-    table = Table(title=f"{len(rows)} return(s)")
-    for col in ("#", "File", "Country", "Institution", "Round", "Received", "Status", "sha256"):
+    table = Table(title=f"{len(rows)} return(s), round {ws.round}")
+    for col in ("#", "File", "Country", "Institution", "Received", "Status", "sha256"):
         table.add_column(col)
     for r in rows:
         st = STATUS_STYLE.get(r.status, r.status)
@@ -169,14 +169,7 @@ def list_returns(
         if r.status == "rejected":
             st += f" ({len(r.errors)} error(s))"
         table.add_row(
-            str(r.id),
-            escape(r.file_name),
-            r.country or "",
-            r.institution or "",
-            r.round or "",
-            r.received_at[:16].replace("T", " "),
-            st,
-            r.sha256[:12],
+            str(r.id), escape(r.file_name), r.country or "", r.institution or "", r.received_at[:10], st, r.sha256[:8]
         )
     out.print(table)
 
