@@ -17,7 +17,7 @@ from .errors import ConsultError, Finding
 from .framework import Framework, Text
 from .questionnaire import Questionnaire, definition_hash
 from .resources import data_dir
-from .schema import check_schema, validate_source
+from .schema import check_schema, detect_kind, validate_source
 from .yamlsource import load_yaml
 
 
@@ -73,7 +73,7 @@ def load_yaml_data(name: str) -> dict[str, Any]:
     against the framework are ``consult validate``'s job (and CI's)."""
     path = data_dir("questionnaires") / f"{name}.yaml"
     src = load_yaml(path)
-    findings = src.findings or check_schema(src, name)
+    findings = src.findings or check_schema(src, detect_kind(src) or name)
     if findings:
         raise DefinitionError(findings)
     return src.data

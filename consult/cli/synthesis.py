@@ -1,0 +1,96 @@
+"""``consult synthesize``: per-country and regional syntheses in Markdown and Word."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from ..errors import UsageError
+from ..store import Store
+from ..synthesis import FORMATS, countries_with_returns, t
+from ..synthesis import synthesize as run_synthesize
+from ..workspace import open_workspace
+from . import app
+from .analysis import selected_countries
+from .common import (
+    EXIT_DATA,
+    CountryOption,
+    JsonOption,
+    err,
+    handle_errors,
+    out,
+    print_json,
+    progress,
+    split_csv,
+    state,
+)
+
+
+@app.command()
+@handle_errors
+def synthesize(
+    ctx: typer.Context,
+    country: CountryOption = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every country with at least one return.")] = False,
+    regional: Annotated[bool, typer.Option("--regional", help="Also the regional comparison.")] = False,
+    fmt: Annotated[
+        list[str] | None, typer.Option("--format", "-f", help="md, docx or md,docx.", show_default="md,docx")
+    ] = None,
+    lang: Annotated[str, typer.Option("--lang", help="Language of the fixed texts: en or ru.")] = "en",
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Output folder.", show_default="WORKSPACE/synthesis")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Write DIR/CC-synthesis.md and .docx per country, and with --regional regional-synthesis.md/.docx.
+
+    Numbers are those of `consult score`; quotes are attributed to institutions, never to persons.
+    """
+    ws = open_workspace(state(ctx).workspace)
+    formats = split_csv(fmt) or list(FORMATS)
+    bad = [f for f in formats if f not in FORMATS]
+    if bad:
+        raise UsageError(f"--format {', '.join(bad)}: use md, docx or md,docx")
+    if lang not in ("en", "ru"):
+        raise UsageError(f"--lang {lang}: use en or ru")
+    codes = selected_countries(ws, country) or []
+    if not (codes or all_ or regional):
+        raise UsageError("say what to write: --country CC, --all, and/or --regional")
+    dest = out_dir or ws.root / "synthesis"
+    skipped: list[str] = []
+    with Store(ws.db_path) as store:
+        if all_:
+            codes = list(dict.fromkeys(codes + countries_with_returns(store, ws)))
+        total = len(codes) * len(formats) + (len(formats) if regional else 0)
+        with progress(total, "Writing", enabled=not as_json) as advance:
+            written = run_synthesize(
+                store,
+                ws,
+                codes,
+                regional=regional,
+                formats=formats,
+                lang=lang,
+                out=dest,
+                on_file=lambda w: advance(w.path.name),
+                skipped=skipped,
+            )
+    for code in skipped:
+        if code == "regional":
+            err.print("[yellow]No country has returns yet: no regional synthesis written (see consult status).[/]")
+        else:
+            err.print(f"[yellow]{t('no_returns', 'en', country=code, round=ws.round)}[/]")
+    if as_json:
+        print_json([{"path": str(w.path), "country": w.country, "format": w.format} for w in written])
+    else:
+        table = Table(title=f"{len(written)} file(s) written to {dest}")
+        table.add_column("Country")
+        table.add_column("Format")
+        table.add_column("File")
+        for w in written:
+            table.add_row(w.country, w.format, str(w.path))
+        out.print(table)
+    if not written:
+        raise typer.Exit(EXIT_DATA)
