@@ -1,0 +1,165 @@
+"""`consult synthesize`: reopen the Word files, read the Markdown, compare with `consult score`."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+from docx import Document
+
+from consult.definitions import bundled_definition
+from consult.ingest import ingest
+from consult.synthesis import t
+
+MARKERS = {
+    "contact_name": "PERSONAL-NAME-7f3a",
+    "contact_email": "marker.7f3a@example.org",
+    "contact_phone": "+7 777 PHONE-7F3A",
+    "contact_position": "POSITION-MARKER-7f3a",
+}
+
+
+@pytest.fixture
+def consulted(workspace, make_return):
+    """KZ and KG with a few returns each; every respondent block carries unique markers."""
+    plan = [
+        ("KZ", "MOH", {"DRUGS.priority": "5", "DRUGS.challenges": "ВИЧ среди людей, употребляющих наркотики."}),
+        ("KZ", "CUSTOMS", {"TOC.priority": "4 - High priority / 4 - Высокий приоритет", "DRUGS.priority": "2"}),
+        ("KZ", "DCA", {"DRUGS.priority": "4", "emerging": "Darknet sales of synthetic drugs."}),
+        ("KG", "BORDER", {"TOC.priority": "5"}),
+        ("KG", "MOJ", {"JUSTICE.priority": "5"}),
+    ]
+    paths = [make_return(c, i, {**MARKERS, **extra}, seed=n) for n, (c, i, extra) in enumerate(plan)]
+    results = ingest(paths, workspace)
+    assert all(r.status == "accepted" for r in results), [str(f) for r in results for f in r.errors]
+    return workspace
+
+
+def headings(doc: Document) -> list[tuple[str, str]]:
+    return [(p.style.name, p.text) for p in doc.paragraphs if p.style.name.startswith(("Heading", "Title"))]
+
+
+def all_text(path: Path) -> str:
+    if path.suffix == ".docx":
+        with zipfile.ZipFile(path) as zf:
+            return " ".join(zf.read(n).decode("utf-8", "replace") for n in zf.namelist() if n.endswith(".xml"))
+    return path.read_text(encoding="utf-8")
+
+
+def test_country_docx_has_styles_ranking_chart_and_annexes(consulted, cli, tmp_path):
+    out = tmp_path / "syn"
+    result = cli("synthesize", "--country", "KZ", "--out", str(out))
+    assert result.exit_code == 0, result.stderr
+    scores = json.loads(cli("score", "--json").stdout)["countries"]["KZ"]
+    doc = Document(str(out / "KZ-synthesis.docx"))
+    heads = headings(doc)
+    assert heads[0] == ("Title", "National consultation: Kazakhstan")
+    assert ("Heading 1", t("h_ranking", "en")) in heads
+    assert ("Heading 1", t("h_annex_method", "en")) in heads
+    assert ("Heading 1", t("h_annex_returns", "en")) in heads
+    assert any(style == "Heading 2" for style, _ in heads)
+    # the ranking table: one row per area, in the order and with the scores of `consult score`
+    ranking = doc.tables[0]
+    assert ranking.style.name == "Light Grid Accent 1"
+    rows = [[c.text for c in r.cells] for r in ranking.rows[1:]]
+    assert len(rows) == 6
+    for row, area in zip(rows, scores["areas"], strict=True):
+        assert row[1].rstrip(" †") == area["name"]["en"]
+        assert row[2] == ("–" if area["score"] is None else f"{area['score']:.0f}")
+        assert row[4] == str(area["n"])
+    drugs = next(a for a in scores["areas"] if a["id"] == "DRUGS")
+    assert drugs["score"] == pytest.approx((100 * 2 + 25 * 1 + 75 * 2) / 5)  # MOH 5, CUSTOMS 2, DCA 4
+    assert doc.inline_shapes and doc.inline_shapes[0].width > 0
+    assert any(p.style.name == "Caption" for p in doc.paragraphs)
+    assert any(p.style.name == "Quote" and "ВИЧ среди людей" in p.text for p in doc.paragraphs)
+    annex = doc.tables[-1]
+    shas = {r.sha256[:12] for r in _current(consulted, "KZ")}
+    assert {row.cells[2].text for row in annex.rows[1:]} == shas
+    footer_xml = doc.sections[0].footer._element.xml
+    assert "PAGE" in footer_xml
+
+
+def _current(ws, country):
+    from consult.store import Store
+
+    with Store(ws.db_path) as store:
+        return store.returns(current_only=True, countries=[country])
+
+
+def test_markdown_carries_the_same_facts(consulted, cli, tmp_path):
+    out = tmp_path / "syn"
+    assert cli("synthesize", "-c", "KZ", "--format", "md", "--out", str(out)).exit_code == 0
+    md = (out / "KZ-synthesis.md").read_text(encoding="utf-8")
+    scores = json.loads(cli("score", "--json", "-c", "KZ").stdout)["countries"]["KZ"]
+    for area in scores["areas"]:
+        line = next(x for x in md.splitlines() if x.startswith(f"| {area['rank'] or '–'} | {area['name']['en']}"))
+        assert f"| {area['score']:.0f} |" in line if area["score"] is not None else "| – |" in line
+    assert "![" in md and (out / "KZ-area-scores.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "> ВИЧ среди людей, употребляющих наркотики." in md
+    assert "— *Ministry of Health*" in md
+    assert "(r − 1) / 4 × 100" in md  # the methodology annex
+    for r in _current(consulted, "KZ"):
+        assert r.sha256[:12] in md and r.file_name in md
+    assert not (out / "KZ-synthesis.docx").exists()
+
+
+def test_russian_headings_and_names(consulted, cli, tmp_path):
+    out = tmp_path / "ru"
+    assert cli("synthesize", "-c", "KG", "--lang", "ru", "--out", str(out)).exit_code == 0
+    md = (out / "KG-synthesis.md").read_text(encoding="utf-8")
+    fw = bundled_definition().framework
+    assert md.startswith(f"# {t('country_title', 'ru', country='Кыргызстан')}")
+    assert f"## {t('h_ranking', 'ru')}" in md and f"## {t('h_annex_method', 'ru')}" in md
+    assert fw.area_by_id["JUSTICE"].name["ru"] in md
+    doc = Document(str(out / "KG-synthesis.docx"))
+    assert ("Heading 1", t("h_annex_returns", "ru")) in headings(doc)
+
+
+def test_no_personal_data_in_any_output(consulted, cli, tmp_path):
+    out = tmp_path / "all"
+    assert cli("synthesize", "--all", "--regional", "--out", str(out)).exit_code == 0
+    cli("export", "--format", "xlsx", "--out", str(out / "answers.xlsx"))
+    cli("score", "--csv", str(out / "scores.csv"))
+    files = [p for p in out.rglob("*") if p.suffix in (".md", ".docx", ".csv")]
+    assert len(files) >= 7
+    for path in files:
+        body = all_text(path)
+        for marker in MARKERS.values():
+            assert marker not in body, f"{marker} leaked into {path.name}"
+    for output in (cli("score", "--json").stdout, cli("returns", "--json").stdout, cli("status", "--json").stdout):
+        assert not any(m in output for m in MARKERS.values())
+
+
+def test_regional_synthesis(consulted, cli, tmp_path):
+    out = tmp_path / "reg"
+    assert cli("synthesize", "--regional", "--out", str(out)).exit_code == 0
+    md = (out / "regional-synthesis.md").read_text(encoding="utf-8")
+    scores = json.loads(cli("score", "--json").stdout)["regional"]
+    assert scores["countries"] == ["KZ", "KG"]
+    header = next(x for x in md.splitlines() if x.startswith("| Programme area"))
+    assert "| KZ |" in header and "| KG |" in header and "TJ" not in header
+    toc = next(a for a in scores["areas"] if a["id"] == "TOC")
+    row = next(x for x in md.splitlines() if x.startswith("| Organized crime |"))
+    assert row == f"| Organized crime | {toc['scores']['KZ']:.0f} | {toc['scores']['KG']:.0f} | {toc['mean']:.0f} |"
+    doc = Document(str(out / "regional-synthesis.docx"))
+    assert doc.inline_shapes, "the heat map is embedded"
+    assert (out / "regional-area-scores.png").exists()
+
+
+def test_country_without_returns_is_a_clear_message(consulted, cli, tmp_path):
+    out = tmp_path / "none"
+    result = cli("synthesize", "-c", "TJ", "--out", str(out))
+    assert result.exit_code == 1
+    assert "TJ has no accepted or incomplete return" in result.stderr
+    assert not out.exists() or not any(out.iterdir())
+    both = cli("synthesize", "-c", "TJ", "-c", "KZ", "--out", str(out), "--json")
+    assert both.exit_code == 0
+    assert {w["country"] for w in json.loads(both.stdout)} == {"KZ"}
+
+
+def test_usage_errors(cli):
+    assert cli("synthesize").exit_code == 2
+    assert cli("synthesize", "--all", "--lang", "fr").exit_code == 2
+    assert cli("synthesize", "--all", "--format", "pdf").exit_code == 2
