@@ -162,7 +162,7 @@ def test_every_command_has_help(runner):
 
 
 @pytest.mark.slow
-def test_pip_install_wheel_then_generate_from_any_directory(tmp_path):
+def test_pip_install_wheel_then_generate_and_demo_from_any_directory(tmp_path):
     """A non-editable install carries questionnaires/ and templates/ inside the package."""
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True, system_site_packages=True).create(env_dir)
@@ -197,6 +197,11 @@ def test_pip_install_wheel_then_generate_from_any_directory(tmp_path):
     d = bundled_definition()
     n = len(d.framework.countries) * len(d.framework.institutions)
     assert len(list((elsewhere / "forms").glob("*/*.xlsx"))) == n
+    demo = subprocess.run(
+        [env_dir / "bin" / "consult", "demo", "--out", "demo"], cwd=elsewhere, env=env, capture_output=True, text=True
+    )
+    assert demo.returncode == 0, demo.stdout + demo.stderr
+    assert (elsewhere / "demo" / "synthesis" / "regional-synthesis.docx").is_file()
     check = subprocess.run(
         [env_dir / "bin" / "consult", "validate"], cwd=elsewhere, env=env, capture_output=True, text=True
     )
