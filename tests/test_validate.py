@@ -211,3 +211,27 @@ def test_cli_valid_exits_0() -> None:
 def test_cli_missing_path_is_usage_error(tmp_path: Path, missing: str) -> None:
     result = CliRunner().invoke(app, ["validate", str(tmp_path / missing)])
     assert result.exit_code == 2
+
+
+def test_static_when_limits_a_question_to_some_institutions(tmp_path: Path) -> None:
+    from consult.definitions import load_definition
+    from consult.questionnaire import resolve
+
+    q = QUESTIONNAIRE + textwrap.indent(
+        textwrap.dedent(
+            """\
+            - id: containers
+              type: number
+              label: {en: Containers checked, ru: Проверено контейнеров}
+              when: {institution: [CUSTOMS]}
+            """
+        ),
+        "      ",
+    )
+    d = write(tmp_path / "d", questionnaire=q)
+    definition = load_definition(d / "questionnaire.yaml")
+    customs = resolve(definition.questionnaire, definition.framework, "KZ", "CUSTOMS")
+    mfa = resolve(definition.questionnaire, definition.framework, "KZ", "MFA")
+    assert "containers" in customs.item_by_id and "containers" not in mfa.item_by_id
+    # the dynamic condition of "why" is kept for ingest to evaluate
+    assert customs.item_by_id["why"].when.holds("n") and not customs.item_by_id["why"].when.holds("y")
