@@ -222,74 +222,75 @@ def choices_for(q: Question, qn: Questionnaire, fw: Framework, inst: Institution
     return []
 
 
+def _item(
+    q: Question,
+    item_id: str,
+    section: str,
+    values: dict[str, Text],
+    choices: list[Choice],
+    area: str | None = None,
+    component: str | None = None,
+    when: Condition | None = None,
+) -> Item:
+    return Item(
+        id=item_id,
+        qid=q.id,
+        type=q.type,
+        label=_fill(q.label, values),
+        hint=_fill(q.hint, values),
+        required=q.required,
+        section=section,
+        choices=choices,
+        area=area,
+        component=component,
+        when=when,
+        size=q.size,
+        min=q.min,
+        max=q.max,
+        personal=q.personal,
+    )
+
+
 def resolve(qn: Questionnaire, fw: Framework, country: str, institution: str) -> Form:
     inst = fw.institution_by_id[institution]
     ctry = fw.country_by_code[country]
     base = {"country": ctry.name, "institution": inst.name}
     sections: list[FormSection] = []
     for sec in qn.sections:
-        if sec.repeat == "area":
-            for area in fw.areas:
-                assignment = inst.areas.get(area.id)
-                if assignment is None:
-                    continue
-                values = {**base, "area": area.name}
-                local = {q.id for q in sec.questions}
-                items = []
-                for q in sec.questions:
-                    if q.when and not q.when.asked(country, institution):
-                        continue
-                    comps = (
-                        [c for c in area.components if c.key in assignment.components]
-                        if q.repeat == "component"
-                        else [None]
-                    )
-                    for comp in comps:
-                        vals = {**values, "component": comp.name} if comp else values
-                        when = q.when
-                        if when and when.question in local:
-                            when = Condition(**{**when.__dict__, "question": f"{area.id}.{when.question}"})
+        asked = [q for q in sec.questions if not (q.when and not q.when.asked(country, institution))]
+        if sec.repeat != "area":
+            items = [_item(q, q.id, sec.id, base, choices_for(q, qn, fw, inst), when=q.when) for q in asked]
+            sections.append(FormSection(sec.id, _fill(sec.title, base), items))
+            continue
+        local = {q.id for q in sec.questions}
+        for area in fw.areas:
+            assignment = inst.areas.get(area.id)
+            if assignment is None:
+                continue
+            values = {**base, "area": area.name}
+            items = []
+            for q in asked:
+                when = q.when
+                if when and when.question in local:  # a condition on a question of the same area
+                    when = Condition(**{**when.__dict__, "question": f"{area.id}.{when.question}"})
+                choices = choices_for(q, qn, fw, inst)
+                if q.repeat == "component":
+                    for comp in (c for c in area.components if c.key in assignment.components):
                         items.append(
-                            Item(
-                                id=f"{area.id}.{q.id}" + (f".{comp.key}" if comp else ""),
-                                qid=q.id,
-                                type=q.type,
-                                label=_fill(q.label, vals),
-                                hint=_fill(q.hint, vals),
-                                required=q.required,
-                                section=area.id,
-                                choices=choices_for(q, qn, fw, inst),
-                                area=area.id,
-                                component=comp.id if comp else None,
-                                when=when,
-                                size=q.size,
-                                min=q.min,
-                                max=q.max,
-                                personal=q.personal,
+                            _item(
+                                q,
+                                f"{area.id}.{q.id}.{comp.key}",
+                                area.id,
+                                {**values, "component": comp.name},
+                                choices,
+                                area.id,
+                                comp.id,
+                                when,
                             )
                         )
-                sections.append(FormSection(area.id, _fill(sec.title, values), items, area.id))
-        else:
-            items = [
-                Item(
-                    id=q.id,
-                    qid=q.id,
-                    type=q.type,
-                    label=_fill(q.label, base),
-                    hint=_fill(q.hint, base),
-                    required=q.required,
-                    section=sec.id,
-                    choices=choices_for(q, qn, fw, inst),
-                    when=q.when,
-                    size=q.size,
-                    min=q.min,
-                    max=q.max,
-                    personal=q.personal,
-                )
-                for q in sec.questions
-                if not (q.when and not q.when.asked(country, institution))
-            ]
-            sections.append(FormSection(sec.id, _fill(sec.title, base), items))
+                else:
+                    items.append(_item(q, f"{area.id}.{q.id}", area.id, values, choices, area.id, None, when))
+            sections.append(FormSection(area.id, _fill(sec.title, values), items, area.id))
     for item in (i for s in sections for i in s.items):
         if item.type == "rank":
             item.size = min(item.size, len(item.choices))

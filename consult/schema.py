@@ -253,29 +253,17 @@ def check_questionnaire(src: YamlSource, fw: YamlSource | None) -> list[Finding]
                         "schema", (*qpath, "when"), detail="'when' with 'question' needs one of equals, in, includes"
                     )
                 )
-            if fwd:
-                for k, ident in enumerate(when.get("institution") or []):
-                    if ident not in institutions:
+            for key, known, kind in (("institution", institutions, "institution"), ("country", countries, "country")):
+                for k, ident in enumerate(when.get(key) or [] if fwd else []):
+                    if ident not in known:
                         out.append(
                             src.finding(
                                 "unknown-ref",
-                                (*qpath, "when", "institution", k),
-                                kind="institution",
+                                (*qpath, "when", key, k),
+                                kind=kind,
                                 id=ident,
                                 where="",
-                                known=", ".join(institutions),
-                            )
-                        )
-                for k, code in enumerate(when.get("country") or []):
-                    if code not in countries:
-                        out.append(
-                            src.finding(
-                                "unknown-ref",
-                                (*qpath, "when", "country", k),
-                                kind="country",
-                                id=code,
-                                where="",
-                                known=", ".join(countries),
+                                known=", ".join(known),
                             )
                         )
     langs = list(fwd.get("languages") or ["en"]) if fwd else ["en", "ru"]
