@@ -17,9 +17,8 @@ from ..fileio import write_atomic
 from ..framework import text
 from ..scoring import score as run_score
 from ..store import Store
-from ..workspace import open_workspace
 from . import app
-from .common import CountryOption, JsonOption, handle_errors, out, print_json, split_csv, state
+from .common import CountryOption, JsonOption, handle_errors, out, print_json, split_csv, workspace
 
 
 def fmt(value: float | None, digits: int = 0) -> str:
@@ -107,7 +106,7 @@ def score(
     top: Annotated[int, typer.Option(help="Components shown per country.")] = 5,
 ) -> None:
     """Score priorities per country against the programme areas (method: docs/methodology.md)."""
-    ws = open_workspace(state(ctx).workspace)
+    ws = workspace(ctx)
     codes = selected_countries(ws, country)
     with Store(ws.db_path) as store:
         result = run_score(store, ws, codes)

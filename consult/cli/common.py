@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ..errors import ConsultError, UsageError
+from ..workspace import Workspace, open_workspace
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -48,6 +49,17 @@ F = TypeVar("F", bound=Callable[..., Any])
 def state(ctx: typer.Context) -> State:
     obj = ctx.find_root().obj
     return obj if isinstance(obj, State) else State()
+
+
+def workspace(ctx: typer.Context) -> Workspace:
+    """The workspace of ``--workspace``; says so when it runs on defaults (no consult.yaml)."""
+    ws = open_workspace(state(ctx).workspace)
+    if not ws.configured:
+        err.print(
+            f"[dim]No consult.yaml in {ws.root.resolve()}: using the defaults (round {ws.round}, "
+            f"{len(ws.countries)} countries). 'consult init' names the round.[/]"
+        )
+    return ws
 
 
 def handle_errors(func: F) -> F:

@@ -16,7 +16,6 @@ from ..ingest import collect_files
 from ..ingest import ingest as run_ingest
 from ..returns import MAX_SIZE
 from ..store import Store
-from ..workspace import open_workspace
 from . import app
 from .common import (
     EXIT_DATA,
@@ -28,7 +27,7 @@ from .common import (
     print_json,
     progress,
     split_csv,
-    state,
+    workspace,
 )
 
 STATUS_STYLE = {
@@ -55,7 +54,7 @@ def ingest(
 
     Exit 0 when every file was accepted or already ingested, 1 when any was rejected or incomplete.
     """
-    ws = open_workspace(state(ctx).workspace)
+    ws = workspace(ctx)
     files = collect_files(paths)
     if not files:
         raise UsageError("no .xlsx files found in " + ", ".join(map(str, paths)))
@@ -111,7 +110,7 @@ def ingest(
 @handle_errors
 def status(ctx: typer.Context, country: CountryOption = None, as_json: JsonOption = False) -> None:
     """Coverage: countries x invited institutions, accepted / incomplete / missing."""
-    ws = open_workspace(state(ctx).workspace)
+    ws = workspace(ctx)
     with Store(ws.db_path) as store:
         cov = coverage(store, ws, [c.upper() for c in split_csv(country)] or None)
     if as_json:
@@ -153,7 +152,7 @@ def list_returns(
     as_json: JsonOption = False,
 ) -> None:
     """Every return received, with its history (superseded and rejected versions too)."""
-    ws = open_workspace(state(ctx).workspace)
+    ws = workspace(ctx)
     with Store(ws.db_path) as store:
         rows = store.returns(current_only=current, countries=[c.upper() for c in split_csv(country)] or None)
     if as_json:
@@ -188,7 +187,7 @@ def export(
     """All current answers in long format (country, institution, question, area, component, value, label)."""
     if fmt not in ("csv", "xlsx"):
         raise UsageError(f"--format {fmt!r}: use csv or xlsx")
-    ws = open_workspace(state(ctx).workspace)
+    ws = workspace(ctx)
     target = out_file or ws.root / "export" / f"answers.{fmt}"
     with Store(ws.db_path) as store:
         n = export_answers(store, ws, target, fmt, lang, [c.upper() for c in split_csv(country)] or None)

@@ -14,7 +14,7 @@ from ..errors import UsageError
 from ..schema import validate_paths
 from ..workbook import generate as generate_workbooks
 from ..workbook import targets
-from ..workspace import init_workspace, open_workspace
+from ..workspace import init_workspace
 from . import app
 from .common import (
     EXIT_DATA,
@@ -27,6 +27,7 @@ from .common import (
     progress,
     split_csv,
     state,
+    workspace,
 )
 
 
@@ -119,7 +120,7 @@ def generate(
     st = state(ctx)
     definition = bundled_definition()
     fw = definition.framework
-    ws = open_workspace(st.workspace, definition)
+    ws = workspace(ctx)
     countries = [c.upper() for c in split_csv(country)]
     institutions = [i.upper() for i in split_csv(institution)]
     if not (all_ or countries or institutions):

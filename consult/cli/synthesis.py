@@ -12,7 +12,6 @@ from ..errors import UsageError
 from ..store import Store
 from ..synthesis import FORMATS, countries_with_returns, t
 from ..synthesis import synthesize as run_synthesize
-from ..workspace import open_workspace
 from . import app
 from .analysis import selected_countries
 from .common import (
@@ -25,7 +24,7 @@ from .common import (
     print_json,
     progress,
     split_csv,
-    state,
+    workspace,
 )
 
 
@@ -49,7 +48,7 @@ def synthesize(
 
     Numbers are those of `consult score`; quotes are attributed to institutions, never to persons.
     """
-    ws = open_workspace(state(ctx).workspace)
+    ws = workspace(ctx)
     formats = split_csv(fmt) or list(FORMATS)
     bad = [f for f in formats if f not in FORMATS]
     if bad:
