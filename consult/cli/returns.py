@@ -55,6 +55,9 @@ def ingest(
     Exit 0 when every file was accepted or already ingested, 1 when any was rejected or incomplete.
     """
     ws = workspace(ctx)
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise UsageError(f"no such file or folder: {', '.join(missing)}")
     files = collect_files(paths)
     if not files:
         raise UsageError("no .xlsx files found in " + ", ".join(map(str, paths)))
