@@ -276,15 +276,35 @@ def read_return(
     try:
         wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False, keep_links=False)
     except Exception as exc:  # openpyxl raises many types on damaged files; all mean "unreadable"
-        rr.errors.append(finding("not-xlsx", file=name, detail=f"Excel cannot be read: {type(exc).__name__}: {exc}"))
+        rr.errors.append(finding("not-xlsx", file=name, detail=f"Excel cannot be read: {_root(exc)}"))
         return rr
     try:
         _read_answers(rr, wb, data, definitions, round_id, invited)
-    except Exception as exc:  # a malformed part deep inside the zip; report, never crash the run
-        rr.errors.append(finding("not-xlsx", file=name, detail=f"damaged workbook part: {type(exc).__name__}: {exc}"))
+    except _Damaged as exc:
+        rr.errors.append(finding("not-xlsx", file=name, detail=f"damaged workbook part: {exc}"))
     finally:
         wb.close()
     return rr
+
+
+class _Damaged(Exception):
+    """A part of the zip that openpyxl cannot parse (only raised around openpyxl calls, so
+    that a bug in our own checks still surfaces as a bug, not as a damaged file)."""
+
+
+def _parse(call: Any, *args: Any) -> Any:
+    try:
+        return call(*args)
+    except Exception as exc:  # openpyxl/XML raise many types on damaged parts; all mean "unreadable"
+        raise _Damaged(_root(exc)) from exc
+
+
+def _root(exc: BaseException) -> str:
+    """The innermost cause: openpyxl wraps XML errors in a generic ValueError."""
+    while exc.__cause__ or exc.__context__:
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}"[:200]
 
 
 def _read_answers(
@@ -296,7 +316,7 @@ def _read_answers(
     invited: dict[str, list[str]] | None,
 ) -> None:
     name = rr.path.name
-    meta = read_meta(wb)
+    meta = _parse(read_meta, wb)
     if not meta or meta.get("format") != FORMAT:
         rr.errors.append(finding("no-metadata", file=name, sheet=META_SHEET))
         return
@@ -339,10 +359,10 @@ def _read_answers(
     except ValueError:
         rr.errors.append(finding("metadata-edited", file=name, sheet=META_SHEET, detail="bad answer column"))
         return
-    cells = _collect_cells(rr, wb, answer_col, form)
+    cells = _parse(_collect_cells, rr, wb, answer_col, form)
     formulas = [c for c in cells if c[4]]
     if formulas:
-        cached = _cached_values(data, {(c[0], c[1]) for c in formulas})
+        cached = _parse(_cached_values, data, {(c[0], c[1]) for c in formulas})
         cells = [
             (s, ref, iid, part, False, cached.get((s, ref))) if f else (s, ref, iid, part, f, v)
             for (s, ref, iid, part, f, v) in cells

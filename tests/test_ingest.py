@@ -469,3 +469,34 @@ def test_two_concurrent_ingests_do_not_corrupt(workspace, make_return, tmp_path)
         assert p.wait(timeout=120) in (0, 1)
     total, dupes = _consistent(workspace)
     assert total == len(workspace.invited_for("TJ")) and dupes == 0
+
+
+def _rewrite_member(src: Path, dst: Path, member_suffix: str, payload: bytes) -> str:
+    """Copy a workbook, replacing the first zip member ending with ``member_suffix``."""
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+        target = next(n for n in zin.namelist() if n.endswith(member_suffix))
+        for info in zin.infolist():
+            zout.writestr(info, payload if info.filename == target else zin.read(info.filename))
+    return target
+
+
+def test_damaged_sheet_xml_and_entity_bombs_are_rejected_cleanly(workspace, make_return, tmp_path):
+    good = make_return("KZ", "MFA")
+    garbage = tmp_path / "garbage.xlsx"
+    _rewrite_member(good, garbage, "worksheets/sheet3.xml", b"<worksheet><sheetData><row>")
+    laughs = tmp_path / "laughs.xlsx"
+    bomb = (
+        b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+        b'<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">'
+        b'<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>'
+        b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+        b'<row r="1"><c r="A1" t="inlineStr"><is><t>&lol3;</t></is></c></row></sheetData></worksheet>'
+    )
+    _rewrite_member(good, laughs, "worksheets/sheet3.xml", bomb)
+    results = {r.file: r for r in ingest([garbage, laughs, good], workspace)}
+    for name in ("garbage.xlsx", "laughs.xlsx"):
+        assert results[name].status == "rejected"
+        assert [f.code for f in results[name].errors] == ["not-xlsx"], [str(f) for f in results[name].errors]
+        assert "cannot be read" in results[name].errors[0].message or "damaged" in results[name].errors[0].message
+    assert "EntitiesForbidden" in results["laughs.xlsx"].errors[0].message  # defusedxml refused the entities
+    assert results[good.name].status == "accepted"  # one bad file does not stop the run
