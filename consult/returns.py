@@ -104,7 +104,8 @@ def _lookup(item: Item, langs: tuple[str, ...]) -> dict[str, str]:
 _FORMS: dict[tuple[str, str, str], Form] = {}
 
 
-def _form(definition: Definition, country: str, institution: str) -> Form:
+def form_for(definition: Definition, country: str, institution: str) -> Form:
+    """The resolved form of a return, cached: a thousand returns share 96 forms at most."""
     key = (definition.hash, country, institution)
     if key not in _FORMS:
         _FORMS[key] = resolve(definition.questionnaire, definition.framework, country, institution)
@@ -352,7 +353,7 @@ def _read_answers(
         rr.warnings.append(
             finding("uninvited", file=name, severity="warning", country=country, institution=institution)
         )
-    form = _form(definition, country, institution)
+    form = form_for(definition, country, institution)
     langs = [x for x in meta.get("languages", "en").split(",") if x] or ["en"]
     try:
         answer_col = column_index_from_string(meta.get("answer_column", ""))
