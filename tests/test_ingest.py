@@ -500,3 +500,56 @@ def test_damaged_sheet_xml_and_entity_bombs_are_rejected_cleanly(workspace, make
         assert "cannot be read" in results[name].errors[0].message or "damaged" in results[name].errors[0].message
     assert "EntitiesForbidden" in results["laughs.xlsx"].errors[0].message  # defusedxml refused the entities
     assert results[good.name].status == "accepted"  # one bad file does not stop the run
+
+
+def test_formula_with_saved_value_uses_the_value(workspace, make_return, tmp_path):
+    """Excel saves a formula's last result; ingest takes that result and never evaluates."""
+    path = make_return("KZ", "MFA", {"staff": 7})
+    sheet, ref = cell_of(path, "staff")
+    index = openpyxl.load_workbook(path, read_only=True).sheetnames.index(sheet) + 1  # openpyxl writes sheetN.xml
+    member = f"worksheets/sheet{index}.xml"
+    with zipfile.ZipFile(path) as zf:
+        xml = zf.read(f"xl/{member}").decode()
+    start = xml.index(f'<c r="{ref}"')
+    end = xml.index("</c>", start) + len("</c>")
+    formula_cell = f'<c r="{ref}" t="n"><f>SUM(20,22)</f><v>42</v></c>'
+    target = tmp_path / "formula.xlsx"
+    _rewrite_member(path, target, member, (xml[:start] + formula_cell + xml[end:]).encode())
+    [result] = ingest([target], workspace)
+    assert result.status == "accepted", [str(f) for f in result.errors]
+    _, answers = stored(workspace)
+    assert answers[result.return_id]["staff"] == 42
+
+
+def test_russian_only_workbook(cli, workspace, tmp_path):
+    out = tmp_path / "ru"
+    assert cli("generate", "-c", "KZ", "-i", "MOE", "--lang", "ru", "--out", str(out)).exit_code == 0
+    from consult.definitions import bundled_definition
+    from consult.filler import fill_workbook, form_of, sample_answers
+
+    blank = out / "KZ" / "KZ-MOE.xlsx"
+    form, langs = form_of(blank, bundled_definition())
+    assert langs == ["ru"]
+    import random
+
+    answers = sample_answers(form, langs, random.Random(3))
+    answers["DRUGS.priority"] = "5 - Наивысший приоритет"
+    path = fill_workbook(blank, answers, tmp_path / "ru-return.xlsx")
+    [result] = ingest([path], workspace)
+    assert result.status == "accepted", [str(f) for f in result.errors + result.missing]
+    _, stored_answers = stored(workspace)
+    assert stored_answers[result.return_id]["DRUGS.priority"] == "5"
+
+
+def test_deleted_row_counts_as_blank_with_a_warning(workspace, make_return):
+    path = make_return("KZ", "MFA")
+    sheet, ref = cell_of(path, "emerging")
+    wb = openpyxl.load_workbook(path)
+    ws = wb[sheet]
+    ws.protection.sheet = False
+    ws.delete_rows(int(ref[1:]))
+    wb.save(path)
+    [result] = ingest([path], workspace)
+    assert result.status == "incomplete"
+    assert [f.question for f in result.missing] == ["emerging"]
+    assert any(f.code == "row-deleted" and f.question == "emerging" for f in result.warnings)
