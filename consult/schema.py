@@ -213,7 +213,8 @@ def check_questionnaire(src: YamlSource, fw: YamlSource | None) -> list[Finding]
         for qi, q in enumerate(sec["questions"]):
             qpath = ("sections", si, "questions", qi)
             choices = q.get("choices")
-            if choices and not choices.startswith("@") and choices not in lists:
+            known_lists = [*lists, "@components", "@areas"]
+            if choices and choices not in known_lists:
                 out.append(
                     src.finding(
                         "unknown-ref",
@@ -221,18 +222,7 @@ def check_questionnaire(src: YamlSource, fw: YamlSource | None) -> list[Finding]
                         kind="choice list",
                         id=choices,
                         where="",
-                        known=", ".join([*lists, "@components", "@areas"]),
-                    )
-                )
-            if choices and choices.startswith("@") and choices not in ("@components", "@areas"):
-                out.append(
-                    src.finding(
-                        "unknown-ref",
-                        (*qpath, "choices"),
-                        kind="choice list",
-                        id=choices,
-                        where="",
-                        known="@components, @areas",
+                        known=", ".join(known_lists),
                     )
                 )
             if q.get("repeat") == "component" and not sec.get("repeat"):
