@@ -145,6 +145,7 @@ def country_docx(ctx: dict[str, Any], png: bytes, path: Path) -> Path:
     doc.add_heading(t("h_facts"), level=1)
     for label, value in (
         (t("facts_round"), f"{ctx['round']} — {ctx['round_title']}"),
+        (t("facts_deadline"), ctx["deadline"]),
         (t("facts_latest"), ctx["latest"]),
         (t("facts_invited"), str(ctx["invited"])),
         (t("facts_responded"), f"{len(ctx['responded'])} — {', '.join(ctx['responded']) or t('none')}"),

@@ -214,6 +214,7 @@ def country_context(
         "round": ws.round,
         "round_title": ws.title,
         "latest": cov["latest"] or "–",
+        "deadline": ws.deadline or "–",
         "invited": cov["invited"],
         "responded": [names[i] for i, s in cov["institutions"].items() if s != "missing"],
         "incomplete": [names[i] for i, s in cov["institutions"].items() if s == "incomplete"],
