@@ -63,6 +63,7 @@ def _table(
     rows: Sequence[Sequence[Any]],
     caption: str | None = None,
     numeric_from: int = 99,
+    widths: Sequence[float] | None = None,
 ) -> None:
     table = doc.add_table(rows=1, cols=len(header))
     table.style = TABLE_STYLE
@@ -75,6 +76,12 @@ def _table(
             cell.text = str(value)
             if i >= numeric_from:
                 cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    if widths:  # Word reads cell widths, LibreOffice the grid: set both
+        table.autofit = False
+        for i, width in enumerate(widths):
+            table.columns[i].width = Cm(width)
+            for cell in table.columns[i].cells:
+                cell.width = Cm(width)
     if caption:
         doc.add_paragraph(caption, style="Caption")
 
@@ -180,6 +187,7 @@ def country_docx(ctx: dict[str, Any], png: bytes, path: Path) -> Path:
         ],
         t("table_caption", country=ctx["country"]) + (f" {t('low_evidence_note')}" if ctx["any_low"] else ""),
         numeric_from=2,
+        widths=[1.6, 6.7, 1.6, 2.0, 1.2, 1.9, 1.8],
     )
     _picture(doc, png, t("chart_caption", country=ctx["country"]))
     doc.add_heading(t("h_areas"), level=1)

@@ -296,7 +296,18 @@ def _write_section(ws: Worksheet, form: Form, index: int, layout: Layout, lists:
     ws.column_dimensions[get_column_letter(ac)].width = 40
     ws.column_dimensions[get_column_letter(layout.hint_col)].width = 40
     ws.freeze_panes = ws.cell(row=FIRST_ROW, column=3)
+    _printable(ws)
     _protect(ws)
+
+
+def _printable(ws: Worksheet) -> None:
+    """Landscape, one page wide: institutions print the questionnaire to discuss it."""
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}" if ws["A3"].value == "item_id" else None
 
 
 def _protect(ws: Worksheet) -> None:
@@ -371,6 +382,7 @@ def build_workbook(
         cover.cell(row=r + 1 + index, column=1, value=ws.title)
         cover.cell(row=r + 1 + index, column=2, value=joined(section.title, langs))
         _write_section(ws, form, index, layout, lists, langs)
+    _printable(cover)
     _protect(cover)
     wb.move_sheet(lists.ws, offset=len(wb.sheetnames))
     _protect(lists.ws)
