@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
 import zipfile
 from pathlib import Path
 
@@ -163,3 +166,19 @@ def test_usage_errors(cli):
     assert cli("synthesize").exit_code == 2
     assert cli("synthesize", "--all", "--lang", "fr").exit_code == 2
     assert cli("synthesize", "--all", "--format", "pdf").exit_code == 2
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed here")
+def test_word_file_opens_in_libreoffice(consulted, cli, tmp_path):
+    out = tmp_path / "lo"
+    assert cli("synthesize", "-c", "KZ", "--format", "docx", "--out", str(out)).exit_code == 0
+    subprocess.run(
+        ["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(out), str(out / "KZ-synthesis.docx")],
+        check=True,
+        capture_output=True,
+        timeout=240,
+        env={**os.environ, "HOME": str(tmp_path)},
+    )
+    pdf = (out / "KZ-synthesis.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF") and pdf.count(b"/Type/Page") >= 3  # the pages, not an error page
