@@ -344,7 +344,8 @@ def synthesize(
     taxonomy = taxonomy or bundled_taxonomy()
     formats = list(formats)
     codes = list(countries)
-    result = score(store, ws, codes or None, definition, taxonomy)
+    # one scoring pass serves every document (the regional one needs every country)
+    result = score(store, ws, None if regional else codes or None, definition, taxonomy)
     written: list[Written] = []
 
     def done(w: Written) -> None:
@@ -372,8 +373,7 @@ def synthesize(
         if "docx" in formats:
             done(Written(country_docx(ctx, png, out / f"{code}-synthesis.docx"), code, "docx"))
     if regional:
-        full = result if not codes else score(store, ws, None, definition, taxonomy)
-        ctx = regional_context(ws, full, lang, definition)
+        ctx = regional_context(ws, result, lang, definition)
         if ctx["codes"]:
             png = heatmap(ctx["matrix"], t("heatmap_caption", lang))
             if "md" in formats:

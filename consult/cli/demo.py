@@ -14,6 +14,8 @@ from ..resources import data_dir
 from . import app
 from .common import handle_errors, out
 
+DEMO_MARK = ".consult-demo"
+
 
 def _step(title: str) -> None:
     out.print(Rule(f"[bold]{title}"))
@@ -44,10 +46,11 @@ def demo(
     score, synthesize (per country and regional, Markdown and Word)."""
     examples = data_dir("examples")
     if out_dir.exists() and any(out_dir.iterdir()):
-        if not force and not (out_dir / "consult.yaml").exists():
-            raise ConsultError(f"{out_dir} exists and is not a consult workspace; choose another --out")
+        if not force and not (out_dir / DEMO_MARK).exists():  # never delete a real workspace unasked
+            raise ConsultError(f"{out_dir} exists and is not an earlier demo; choose another --out or use --force")
         shutil.rmtree(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / DEMO_MARK).write_text("written by consult demo; safe to delete\n", encoding="utf-8")
     shutil.copy(examples / "consult.yaml", out_dir / "consult.yaml")
     ws = ["--workspace", str(out_dir)]
     _step("1. Facilitator: the questionnaires (one per institution and country)")
