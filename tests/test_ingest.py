@@ -553,3 +553,20 @@ def test_deleted_row_counts_as_blank_with_a_warning(workspace, make_return):
     assert result.status == "incomplete"
     assert [f.question for f in result.missing] == ["emerging"]
     assert any(f.code == "row-deleted" and f.question == "emerging" for f in result.warnings)
+
+
+def test_macro_enabled_copy_is_read_without_running_macros(workspace, make_return, tmp_path):
+    """A return saved as .xlsm: the answers are read, the VBA project is neither run nor kept."""
+    good = make_return("KZ", "MFA")
+    xlsm = tmp_path / "KZ-MFA.xlsm"
+    with zipfile.ZipFile(good) as zin, zipfile.ZipFile(xlsm, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            if info.filename == "[Content_Types].xml":
+                data = data.replace(b"spreadsheetml.sheet.main+xml", b"sheet.macroEnabled.main+xml")
+            zout.writestr(info, data)
+        zout.writestr("xl/vbaProject.bin", b'Attribute VB_Name = "AutoOpen"\nShell "calc.exe"')
+    [result] = ingest([xlsm], workspace)
+    assert result.file == "KZ-MFA.xlsm" and result.status == "accepted", [str(f) for f in result.errors]
+    rows, answers = stored(workspace)
+    assert rows[0].file_name == "KZ-MFA.xlsm" and answers[rows[0].id]
