@@ -563,7 +563,10 @@ def test_macro_enabled_copy_is_read_without_running_macros(workspace, make_retur
         for info in zin.infolist():
             data = zin.read(info.filename)
             if info.filename == "[Content_Types].xml":
-                data = data.replace(b"spreadsheetml.sheet.main+xml", b"sheet.macroEnabled.main+xml")
+                data = data.replace(
+                    b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
+                    b"application/vnd.ms-excel.sheet.macroEnabled.main+xml",
+                )
             zout.writestr(info, data)
         zout.writestr("xl/vbaProject.bin", b'Attribute VB_Name = "AutoOpen"\nShell "calc.exe"')
     [result] = ingest([xlsm], workspace)
