@@ -22,7 +22,7 @@ def coverage(store: Store, ws: Workspace, countries: list[str] | None = None) ->
     for code in codes:
         invited = ws.invited_for(code)
         mine = [r for r in rows if r.country == code]
-        current = {r.institution: r for r in mine if r.status in ("accepted", "incomplete")}
+        current = {r.institution or "": r for r in mine if r.status in ("accepted", "incomplete")}
         insts: dict[str, Any] = {}
         for inst in [*invited, *sorted(i for i in current if i not in invited)]:
             r = current.get(inst)
@@ -35,7 +35,7 @@ def coverage(store: Store, ws: Workspace, countries: list[str] | None = None) ->
             }
         counts = {s: sum(1 for v in insts.values() if v["status"] == s) for s in ("accepted", "incomplete", "missing")}
         latest = max((r.received_at for r in current.values()), default=None)
-        entry = {
+        entry: dict[str, Any] = {
             "invited": len(invited),
             "responded": counts["accepted"] + counts["incomplete"],
             **counts,

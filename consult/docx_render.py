@@ -252,7 +252,7 @@ def country_docx(ctx: dict[str, Any], png: bytes, path: Path) -> Path:
         [[r["file"], r["institution"], r["sha"], r["received"], r["status"]] for r in ctx["returns"]],
     )
     _inline(doc.add_paragraph(), f"*{ctx['generated_by']}*")
-    return save_atomic(path, doc.save)
+    return save_atomic(path, lambda tmp: doc.save(str(tmp)))
 
 
 def regional_docx(ctx: dict[str, Any], png: bytes, path: Path) -> Path:
@@ -296,4 +296,4 @@ def regional_docx(ctx: dict[str, Any], png: bytes, path: Path) -> Path:
     doc.add_heading(t("h_annex_method"), level=1)
     _markdown(doc, ctx["methodology"])
     _inline(doc.add_paragraph(), f"*{ctx['generated_by']}*")
-    return save_atomic(path, doc.save)
+    return save_atomic(path, lambda tmp: doc.save(str(tmp)))

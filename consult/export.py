@@ -48,7 +48,9 @@ def answer_rows(store: Store, ws: Workspace, lang: str = "en", countries: list[s
     for a in store.answers(returns):
         r = returns[a.return_id]
         definition = definitions.get(r.definition_hash or "")
-        item = form_for(definition, r.country, r.institution).item_by_id.get(a.item_id) if definition else None
+        item = (
+            form_for(definition, r.country or "", r.institution or "").item_by_id.get(a.item_id) if definition else None
+        )
         labels = {c.code: text(c.label, lang) for c in item.choices} if item else {}
         question = text(item.label, lang) if item else ""
         values = a.value if isinstance(a.value, list) else [a.value]

@@ -179,6 +179,19 @@ def parse_number(value: Any, item: Item) -> float | int:
     return number
 
 
+DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S")
+
+
+def _date_from_text(value: str) -> dt.date:
+    """ISO dates, and the day-first forms used in the region (15.08.2020, 15/08/2020)."""
+    for fmt in DATE_FORMATS:
+        try:
+            return dt.datetime.strptime(value, fmt).date()
+        except ValueError:
+            continue
+    raise _Invalid("a date such as 2020-08-15", "type the date as YYYY-MM-DD")
+
+
 def parse_date(value: Any) -> str:
     if isinstance(value, dt.datetime):
         d = value.date()
@@ -187,16 +200,7 @@ def parse_date(value: Any) -> str:
     elif isinstance(value, (int, float)) and 36526 <= value <= 73051:  # an Excel serial day
         d = (dt.datetime(1899, 12, 30) + dt.timedelta(days=float(value))).date()
     else:
-        text = _raw_text(value).strip()
-        d = None
-        for fmt in ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"):
-            try:
-                d = dt.datetime.strptime(text, fmt).date()
-                break
-            except ValueError:
-                continue
-        if d is None:
-            raise _Invalid("a date such as 2020-08-15", "type the date as YYYY-MM-DD")
+        d = _date_from_text(_raw_text(value).strip())
     if not 2000 <= d.year <= 2100:
         raise _Invalid("a date between 2000 and 2100", "check the year")
     return d.isoformat()
@@ -478,10 +482,16 @@ def _interpret(rr: ReadReturn, form: Form, cells: list[tuple], langs: list[str])
             continue
         if item.when and item.when.question and not item.when.holds(values.get(item.when.question)):
             continue
-        sheet = next((c[0] for c in by_item.get(item.id, [])), None)
-        ref = next((c[1] for c in by_item.get(item.id, [])), None)
+        where = by_item.get(item.id, [])
         rr.missing.append(
-            finding("missing-answer", file=name, sheet=sheet, cell=ref, question=item.id, severity="missing")
+            finding(
+                "missing-answer",
+                file=name,
+                sheet=where[0][0] if where else None,
+                cell=where[0][1] if where else None,
+                question=item.id,
+                severity="missing",
+            )
         )
 
 

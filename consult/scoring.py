@@ -189,8 +189,9 @@ def score_country(
 def regional(countries: dict[str, Any], fw: Framework) -> dict[str, Any]:
     """Areas x countries, priorities shared by most countries, and country outliers."""
     with_data = [c for c, v in countries.items() if any(a["score"] is not None for a in v["areas"])]
-    rows = []
-    shared, outliers = [], []
+    rows: list[dict[str, Any]] = []
+    shared: list[str] = []
+    outliers: list[dict[str, Any]] = []
     for area in fw.areas:
         scores, ranks = {}, {}
         for code in with_data:

@@ -186,7 +186,7 @@ def country_context(
             }
         )
     assist_labels = {c.code: text(c.label, lang) for c in qn.choice_lists.get("assistance", [])}
-    assistance_rows = []
+    assistance_rows: list[dict[str, Any]] = []
     per_area: dict[str, Counter[str]] = {a.id: Counter() for a in fw.areas}
     for ans in answers:
         if ans.item_id.endswith(".assistance") and ans.area in per_area and isinstance(ans.value, list):

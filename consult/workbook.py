@@ -20,6 +20,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
@@ -126,9 +127,10 @@ class _Validations:
         self.langs = langs
         self.rules: dict[str, DataValidation] = {}
 
-    def add(self, key: str, cell: str, make: Callable[[], DataValidation]) -> None:
+    def add(self, key: str, cell: str, **rule: Any) -> None:
+        """Add ``cell`` to the rule ``key``, creating it from ``rule`` on first use."""
         if key not in self.rules:
-            dv = make()
+            dv = DataValidation(allow_blank=True, **rule)
             dv.showErrorMessage = True
             dv.errorStyle = "stop"
             title = message("invalid_choice_title", self.langs)
@@ -214,11 +216,7 @@ def _write_section(ws: Worksheet, form: Form, index: int, layout: Layout, lists:
                 for choice in item.choices:
                     put(row, choice.code, choice.label, "", answer=True)
                     rng = lists.range_for("yes", [yes])
-                    dvs.add(
-                        "yes",
-                        f"{get_column_letter(ac)}{row}",
-                        lambda rng=rng: DataValidation(type="list", formula1=rng, allow_blank=True),
-                    )
+                    dvs.add("yes", f"{get_column_letter(ac)}{row}", type="list", formula1=rng)
                     row += 1
             else:
                 key = f"rank:{item.id}"
@@ -226,11 +224,7 @@ def _write_section(ws: Worksheet, form: Form, index: int, layout: Layout, lists:
                 for pos in range(1, item.size + 1):
                     slot = {lang: msg("rank_slot", lang).format(n=pos) for lang in langs}
                     put(row, str(pos), slot, "", answer=True)
-                    dvs.add(
-                        key,
-                        f"{get_column_letter(ac)}{row}",
-                        lambda rng=rng: DataValidation(type="list", formula1=rng, allow_blank=True),
-                    )
+                    dvs.add(key, f"{get_column_letter(ac)}{row}", type="list", formula1=rng)
                     row += 1
             continue
 
@@ -241,48 +235,39 @@ def _write_section(ws: Worksheet, form: Form, index: int, layout: Layout, lists:
         if item.type in ("rating", "single"):
             key = f"list:{item.type}:{','.join(c.code for c in item.choices)}"
             rng = lists.range_for(key, [choice_label(c, langs) for c in item.choices])
-            dvs.add(key, ref, lambda rng=rng: DataValidation(type="list", formula1=rng, allow_blank=True))
+            dvs.add(key, ref, type="list", formula1=rng)
         elif item.type == "number":
             lo = item.min if item.min is not None else -1e12
             hi = item.max if item.max is not None else 1e12
             dvs.add(
                 f"number:{lo}:{hi}",
                 ref,
-                lambda lo=lo, hi=hi: DataValidation(
-                    type="decimal",
-                    operator="between",
-                    formula1=str(lo),
-                    formula2=str(hi),
-                    allow_blank=True,
-                    error=message("invalid_number", langs),
-                ),
+                type="decimal",
+                operator="between",
+                formula1=str(lo),
+                formula2=str(hi),
+                error=message("invalid_number", langs),
             )
         elif item.type == "date":
             ws[ref].number_format = "yyyy-mm-dd"
             dvs.add(
                 "date",
                 ref,
-                lambda: DataValidation(
-                    type="date",
-                    operator="between",
-                    formula1="36526",
-                    formula2="73051",
-                    allow_blank=True,
-                    error=message("invalid_date", langs),
-                ),
-            )
+                type="date",
+                operator="between",
+                formula1="36526",
+                formula2="73051",
+                error=message("invalid_date", langs),
+            )  # 2000-01-01 .. 2099-12-31 as Excel serial days
         elif item.type == "text":
             ws.row_dimensions[row].height = 60
             dvs.add(
                 "text",
                 ref,
-                lambda: DataValidation(
-                    type="textLength",
-                    operator="lessThanOrEqual",
-                    formula1=str(TEXT_LIMIT),
-                    allow_blank=True,
-                    error=message("invalid_text", langs),
-                ),
+                type="textLength",
+                operator="lessThanOrEqual",
+                formula1=str(TEXT_LIMIT),
+                error=message("invalid_text", langs),
             )
         row += 1
     for rule in dvs.rules.values():

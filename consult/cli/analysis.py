@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.console import JustifyMethod
 from rich.table import Table
 
 from ..definitions import bundled_definition
@@ -124,7 +125,7 @@ def score(
         cov = c["coverage"]
         name = text(fw.country_by_code[code].name, "en")
         table = Table(title=f"{name} ({code}): {cov['responded']} of {cov['invited']} institutions responded")
-        for col, just in (
+        columns: tuple[tuple[str, JustifyMethod], ...] = (
             ("#", "right"),
             ("Area", "left"),
             ("Score", "right"),
@@ -134,7 +135,8 @@ def score(
             ("Borda", "right"),
             ("Mentions", "right"),
             ("", "left"),
-        ):
+        )
+        for col, just in columns:
             table.add_column(col, justify=just)
         for a in c["areas"]:
             table.add_row(

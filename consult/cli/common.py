@@ -105,11 +105,15 @@ def print_json(data: Any) -> None:
     sys.stdout.flush()
 
 
+def _no_progress(_desc: str = "") -> None:
+    return None
+
+
 @contextmanager
 def progress(total: int, label: str, enabled: bool = True) -> Iterator[Callable[[str], None]]:
     """A progress bar on stderr when there is enough work to watch; ``advance(desc)`` steps it."""
     if not enabled or total <= 3:
-        yield lambda _desc="": None
+        yield _no_progress
         return
     bar = Progress(
         TextColumn("[bold]{task.description}"),
