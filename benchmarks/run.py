@@ -22,12 +22,12 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from consult.analysis.scoring import score
 from consult.definitions import bundled_definition
-from consult.filler import fill_workbook, form_of, sample_answers
-from consult.ingest import ingest
-from consult.scoring import score
+from consult.example.filler import fill_workbook, form_of, sample_answers
+from consult.forms.writer import generate, targets
+from consult.intake.ingest import ingest
 from consult.store import Store
-from consult.workbook import generate, targets
 from consult.workspace import init_workspace, open_workspace
 
 
@@ -97,7 +97,7 @@ def run(n: int, work: Path, workers: int | None) -> dict[str, float]:
 
     t = time.perf_counter()
     try:
-        from consult.synthesis import synthesize
+        from consult.report.synthesis import synthesize
 
         with Store(ws.db_path) as store:
             synthesize(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .errors import ConsultError
+from consult.errors import ConsultError
 
 _PACKAGE = Path(__file__).resolve().parent
 

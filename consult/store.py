@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ConsultError
+from consult.errors import ConsultError
 
 SCHEMA_VERSION = 1
 

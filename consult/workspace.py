@@ -13,9 +13,9 @@ from typing import Any
 
 import yaml
 
-from .definitions import Definition, bundled_definition
-from .errors import ConsultError
-from .fileio import write_atomic
+from consult.definitions import Definition, bundled_definition
+from consult.errors import ConsultError
+from consult.fileio import write_atomic
 
 CONFIG = "consult.yaml"
 DB = "consult.db"
@@ -131,7 +131,7 @@ def init_workspace(
     body = yaml.safe_dump(ws.to_config(), allow_unicode=True, sort_keys=False)
     write_atomic(path, header + body)
     ws.configured = True
-    from .store import Store
+    from consult.store import Store
 
     Store(ws.db_path).close()
     return ws

@@ -11,7 +11,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from consult.example import build_examples
+from consult.example.builder import build_examples
 
 HERE = Path(__file__).resolve().parent
 

@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 
 from consult.cli import app
 from consult.definitions import bundled_definition
-from consult.filler import fill_workbook, form_of, sample_answers
-from consult.workbook import generate, targets
+from consult.example.filler import fill_workbook, form_of, sample_answers
+from consult.forms.writer import generate, targets
 from consult.workspace import Workspace, init_workspace, open_workspace
 
 ROUND = "test-round"

@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 from consult.cli import app
 from consult.definitions import bundled_definition
-from consult.example import build_examples
-from consult.filler import read_meta_from
+from consult.example.builder import build_examples
+from consult.example.filler import read_meta_from
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

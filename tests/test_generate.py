@@ -13,8 +13,8 @@ import pytest
 from openpyxl.utils import range_boundaries
 
 from consult.definitions import bundled_definition
-from consult.questionnaire import resolve
-from consult.workbook import LISTS_SHEET, META_SHEET, seal
+from consult.definitions.questionnaire import resolve
+from consult.forms.layout import LISTS_SHEET, META_SHEET, seal
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -18,9 +18,9 @@ import openpyxl
 import pytest
 
 from consult.errors import CATALOGUE
-from consult.ingest import ingest
+from consult.forms.layout import META_SHEET
+from consult.intake.ingest import ingest
 from consult.store import Store
-from consult.workbook import META_SHEET
 from consult.workspace import Workspace
 
 
@@ -525,7 +525,7 @@ def test_russian_only_workbook(cli, workspace, tmp_path):
     out = tmp_path / "ru"
     assert cli("generate", "-c", "KZ", "-i", "MOE", "--lang", "ru", "--out", str(out)).exit_code == 0
     from consult.definitions import bundled_definition
-    from consult.filler import fill_workbook, form_of, sample_answers
+    from consult.example.filler import fill_workbook, form_of, sample_answers
 
     blank = out / "KZ" / "KZ-MOE.xlsx"
     form, langs = form_of(blank, bundled_definition())

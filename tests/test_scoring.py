@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from consult.analysis.scoring import rating_value, score
 from consult.definitions import Definition, bundled_definition
-from consult.ingest import ingest
-from consult.schema import validate_paths
-from consult.scoring import rating_value, score
+from consult.definitions.schema import validate_paths
+from consult.definitions.taxonomy import Taxonomy, bundled_taxonomy
+from consult.intake.ingest import ingest
 from consult.store import Store
-from consult.taxonomy import Taxonomy, bundled_taxonomy
 
 # A taxonomy small enough to reason about by hand.
 TAXONOMY = Taxonomy.from_dict(

@@ -13,8 +13,8 @@ import pytest
 from docx import Document
 
 from consult.definitions import bundled_definition
-from consult.ingest import ingest
-from consult.synthesis import t
+from consult.intake.ingest import ingest
+from consult.report.synthesis import t
 
 MARKERS = {
     "contact_name": "PERSONAL-NAME-7f3a",

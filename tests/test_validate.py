@@ -10,8 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from consult.cli import app
+from consult.definitions.schema import validate_paths
 from consult.errors import CATALOGUE
-from consult.schema import validate_paths
 
 FRAMEWORK = """\
 id: mini
@@ -215,7 +215,7 @@ def test_cli_missing_path_is_usage_error(tmp_path: Path, missing: str) -> None:
 
 def test_static_when_limits_a_question_to_some_institutions(tmp_path: Path) -> None:
     from consult.definitions import load_definition
-    from consult.questionnaire import resolve
+    from consult.definitions.questionnaire import resolve
 
     q = QUESTIONNAIRE + textwrap.indent(
         textwrap.dedent(

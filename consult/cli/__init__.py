@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from .. import __version__
+from consult import __version__
+
 from . import common
 from .common import State
 

@@ -11,13 +11,14 @@ import typer
 from rich.console import JustifyMethod
 from rich.table import Table
 
-from ..definitions import bundled_definition
-from ..errors import UsageError
-from ..export import neutralise
-from ..fileio import write_atomic
-from ..framework import text
-from ..scoring import score as run_score
-from ..store import Store
+from consult.analysis.export import neutralise
+from consult.analysis.scoring import score as run_score
+from consult.definitions import bundled_definition
+from consult.definitions.framework import text
+from consult.errors import UsageError
+from consult.fileio import write_atomic
+from consult.store import Store
+
 from . import app
 from .common import CountryOption, JsonOption, handle_errors, out, print_json, split_csv, workspace
 

@@ -9,8 +9,9 @@ from typing import Annotated
 import typer
 from rich.rule import Rule
 
-from ..errors import ConsultError
-from ..resources import data_dir
+from consult.errors import ConsultError
+from consult.resources import data_dir
+
 from . import app
 from .common import handle_errors, out
 

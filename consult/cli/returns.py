@@ -9,13 +9,14 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from ..coverage import coverage
-from ..errors import UsageError
-from ..export import export_answers
-from ..ingest import collect_files
-from ..ingest import ingest as run_ingest
-from ..returns import MAX_SIZE
-from ..store import Store
+from consult.analysis.coverage import coverage
+from consult.analysis.export import export_answers
+from consult.errors import UsageError
+from consult.intake.ingest import collect_files
+from consult.intake.ingest import ingest as run_ingest
+from consult.intake.safety import MAX_SIZE
+from consult.store import Store
+
 from . import app
 from .common import (
     EXIT_DATA,

@@ -9,12 +9,13 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ..definitions import bundled_definition
-from ..errors import UsageError
-from ..schema import validate_paths
-from ..workbook import generate as generate_workbooks
-from ..workbook import targets
-from ..workspace import init_workspace
+from consult.definitions import bundled_definition
+from consult.definitions.schema import validate_paths
+from consult.errors import UsageError
+from consult.forms.writer import generate as generate_workbooks
+from consult.forms.writer import targets
+from consult.workspace import init_workspace
+
 from . import app
 from .common import (
     EXIT_DATA,

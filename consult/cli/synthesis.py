@@ -8,10 +8,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ..errors import UsageError
-from ..store import Store
-from ..synthesis import FORMATS, countries_with_returns, t
-from ..synthesis import synthesize as run_synthesize
+from consult.errors import UsageError
+from consult.report.synthesis import FORMATS, countries_with_returns, t
+from consult.report.synthesis import synthesize as run_synthesize
+from consult.store import Store
+
 from . import app
 from .analysis import selected_countries
 from .common import (

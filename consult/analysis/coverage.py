@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .store import ReturnRow, Store
-from .workspace import Workspace
+from consult.store import ReturnRow, Store
+from consult.workspace import Workspace
 
 
 def current_returns(store: Store, ws: Workspace, countries: list[str] | None = None) -> list[ReturnRow]:

@@ -18,9 +18,9 @@ from typing import Any
 
 import jsonschema
 
-from .errors import Finding
-from .resources import data_dir
-from .yamlsource import YamlSource, load_yaml
+from consult.definitions.yamlsource import YamlSource, load_yaml
+from consult.errors import Finding
+from consult.resources import data_dir
 
 KINDS = ("framework", "questionnaire", "taxonomy", "messages")
 TEXT_KEYS = {"name", "title", "label", "hint", "short"}
@@ -178,8 +178,8 @@ def check_framework(src: YamlSource) -> list[Finding]:
 
 
 def check_questionnaire(src: YamlSource, fw: YamlSource | None) -> list[Finding]:
-    from .framework import Framework
-    from .questionnaire import Questionnaire, resolve
+    from consult.definitions.framework import Framework
+    from consult.definitions.questionnaire import Questionnaire, resolve
 
     data = src.data
     out: list[Finding] = []

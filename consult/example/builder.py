@@ -15,12 +15,13 @@ from typing import Any
 
 import yaml
 
-from .definitions import Definition, bundled_definition, msg
-from .filler import display, fill_workbook
-from .framework import text
-from .questionnaire import Form, Item, resolve
-from .workbook import build_workbook, joined
-from .workspace import Workspace
+from consult.definitions import Definition, bundled_definition, msg
+from consult.definitions.framework import text
+from consult.definitions.questionnaire import Form, Item, resolve
+from consult.example.filler import display, fill_workbook
+from consult.forms.layout import joined
+from consult.forms.writer import build_workbook
+from consult.workspace import Workspace
 
 
 @dataclass

@@ -21,17 +21,17 @@ from typing import Any
 
 import jinja2
 
-from . import __version__
-from .coverage import current_returns
-from .definitions import Definition, bundled_definition, load_yaml_data
-from .errors import ConsultError
-from .fileio import write_atomic
-from .framework import Framework, text
-from .resources import data_dir
-from .scoring import score
-from .store import AnswerRow, ReturnRow, Store
-from .taxonomy import Taxonomy, bundled_taxonomy
-from .workspace import Workspace
+from consult import __version__
+from consult.analysis.coverage import current_returns
+from consult.analysis.scoring import score
+from consult.definitions import Definition, bundled_definition, load_yaml_data
+from consult.definitions.framework import Framework, text
+from consult.definitions.taxonomy import Taxonomy, bundled_taxonomy
+from consult.errors import ConsultError
+from consult.fileio import write_atomic
+from consult.resources import data_dir
+from consult.store import AnswerRow, ReturnRow, Store
+from consult.workspace import Workspace
 
 FORMATS = ("md", "docx")
 QUOTE_SOURCES = ("challenges", "proposals", "emerging")
@@ -337,8 +337,8 @@ def synthesize(
     skipped: list[str] | None = None,
 ) -> list[Written]:
     """Write the syntheses; countries without returns are listed in ``skipped``."""
-    from .charts import area_chart, heatmap
-    from .docx_render import country_docx, regional_docx
+    from consult.report.charts import area_chart, heatmap
+    from consult.report.word import country_docx, regional_docx
 
     definition = definition or bundled_definition()
     taxonomy = taxonomy or bundled_taxonomy()

@@ -15,9 +15,9 @@ from typing import Any
 import openpyxl
 from openpyxl.utils import column_index_from_string
 
-from .definitions import Definition, msg
-from .questionnaire import Form, Item, resolve
-from .workbook import META_SHEET, joined
+from consult.definitions import Definition, msg
+from consult.definitions.questionnaire import Form, Item, resolve
+from consult.forms.layout import META_SHEET, joined
 
 TEXTS_EN = [
     "Trafficking of heroin along the Northern Route and the use of trade and transit corridors by organized crime.",

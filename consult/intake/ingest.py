@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .definitions import Definition
-from .errors import ConsultError, Finding
-from .returns import MAX_SIZE, ReadReturn, read_return
-from .store import Store
-from .workspace import Workspace, known_definitions
+from consult.definitions import Definition
+from consult.errors import ConsultError, Finding
+from consult.intake.reader import ReadReturn, read_return
+from consult.intake.safety import MAX_SIZE
+from consult.store import Store
+from consult.workspace import Workspace, known_definitions
 
 PATTERNS = ("*.xlsx", "*.xlsm")
 

@@ -15,7 +15,6 @@ metadata rows) so that ingest can tell a genuine return from an edited one.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -28,18 +27,13 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
-from . import __version__
-from .definitions import Definition, msg
-from .fileio import save_atomic
-from .framework import text
-from .questionnaire import TEXT_LIMIT, Choice, Form, Item, resolve
-from .workspace import Workspace, remember_definition
-
-META_SHEET = "_consult"
-LISTS_SHEET = "_lists"
-FORMAT = "consult-questionnaire/1"
-HEADER_ROW = 3
-FIRST_ROW = 4
+from consult import __version__
+from consult.definitions import Definition, msg
+from consult.definitions.framework import text
+from consult.definitions.questionnaire import TEXT_LIMIT, Choice, Form, Item, resolve
+from consult.fileio import save_atomic
+from consult.forms.layout import FIRST_ROW, FORMAT, HEADER_ROW, LISTS_SHEET, META_SHEET, Layout, joined, seal
+from consult.workspace import Workspace, remember_definition
 
 INPUT_FILL = PatternFill("solid", fgColor="FFF2CC")
 LOCKED_FILL = PatternFill("solid", fgColor="EDEDED")
@@ -50,43 +44,8 @@ WRAP = Alignment(wrap_text=True, vertical="top")
 UNLOCKED = Protection(locked=False)
 
 
-@dataclass
-class Layout:
-    """Column positions for a given set of languages."""
-
-    langs: list[str]
-
-    @property
-    def label_cols(self) -> list[int]:
-        return [4 + i for i in range(len(self.langs))]
-
-    @property
-    def answer_col(self) -> int:
-        return 4 + len(self.langs)
-
-    @property
-    def hint_col(self) -> int:
-        return self.answer_col + 1
-
-
-def joined(label: dict[str, str], langs: list[str], sep: str = " / ") -> str:
-    """A label in every language asked for, side by side."""
-    parts = []
-    for lang in langs:
-        value = text(label, lang)
-        if value not in parts:
-            parts.append(value)
-    return sep.join(parts)
-
-
 def message(key: str, langs: list[str], sep: str = " / ", **fmt: object) -> str:
     return joined({lang: msg(key, lang).format(**fmt) for lang in langs}, langs, sep)
-
-
-def seal(meta: dict[str, str]) -> str:
-    """A digest of the metadata: an edit that does not recompute it is detected."""
-    body = "\n".join(f"{k}={meta[k]}" for k in sorted(meta) if k != "seal")
-    return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
 def sheet_title(index: int, label: str, used: set[str]) -> str:

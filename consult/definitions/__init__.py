@@ -13,12 +13,12 @@ from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
-from .errors import ConsultError, Finding
-from .framework import Framework, Text
-from .questionnaire import Questionnaire, definition_hash
-from .resources import data_dir
-from .schema import check_schema, detect_kind, validate_source
-from .yamlsource import load_yaml
+from consult.definitions.framework import Framework, Text
+from consult.definitions.questionnaire import Questionnaire, definition_hash
+from consult.definitions.schema import check_schema, detect_kind, validate_source
+from consult.definitions.yamlsource import load_yaml
+from consult.errors import ConsultError, Finding
+from consult.resources import data_dir
 
 
 class DefinitionError(ConsultError):

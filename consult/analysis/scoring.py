@@ -23,12 +23,12 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from .coverage import coverage, current_returns
-from .definitions import Definition, bundled_definition
-from .framework import Framework
-from .store import AnswerRow, ReturnRow, Store
-from .taxonomy import Taxonomy, bundled_taxonomy, excerpt
-from .workspace import Workspace
+from consult.analysis.coverage import coverage, current_returns
+from consult.definitions import Definition, bundled_definition
+from consult.definitions.framework import Framework
+from consult.definitions.taxonomy import Taxonomy, bundled_taxonomy, excerpt
+from consult.store import AnswerRow, ReturnRow, Store
+from consult.workspace import Workspace
 
 LOW_EVIDENCE_N = 3
 HIGH_RATING = 4

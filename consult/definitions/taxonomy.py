@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from .definitions import load_yaml_data
+from consult.definitions import load_yaml_data
 
 WORD = re.compile(r"\w+", re.UNICODE)
 DEFAULT_SOURCES = ("challenges", "emerging", "proposals")

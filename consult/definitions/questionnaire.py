@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from .framework import Framework, Institution, Text
+from consult.definitions.framework import Framework, Institution, Text
 
 QUESTION_TYPES = ("rating", "single", "multiple", "rank", "text", "number", "date")
 CHOICE_TYPES = ("rating", "single", "multiple", "rank")

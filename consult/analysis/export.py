@@ -13,12 +13,12 @@ from typing import Any
 
 from openpyxl import Workbook
 
-from .coverage import current_returns
-from .fileio import save_atomic, write_atomic
-from .framework import text
-from .returns import form_for
-from .store import Store
-from .workspace import Workspace, known_definitions
+from consult.analysis.coverage import current_returns
+from consult.definitions.framework import text
+from consult.fileio import save_atomic, write_atomic
+from consult.intake.reader import form_for
+from consult.store import Store
+from consult.workspace import Workspace, known_definitions
 
 COLUMNS = [
     "country",

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from .errors import ConsultError, Finding, finding
+from consult.errors import ConsultError, Finding, finding
 
 PathKey = tuple[Any, ...]
 

@@ -1,0 +1,1 @@
+"""Coverage, scoring and export: what the store holds, turned into figures."""

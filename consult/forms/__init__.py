@@ -1,0 +1,1 @@
+"""Writing the offline workbook: the layout shared with intake, and the writer."""

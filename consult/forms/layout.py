@@ -1,0 +1,53 @@
+"""The workbook layout that the writer and the reader share: sheet names, rows, columns, seal.
+
+Only what both sides must agree on lives here, so that a change to the form's look cannot
+silently change how returns are read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from consult.definitions.framework import text
+
+META_SHEET = "_consult"
+LISTS_SHEET = "_lists"
+FORMAT = "consult-questionnaire/1"
+HEADER_ROW = 3
+FIRST_ROW = 4
+
+
+@dataclass
+class Layout:
+    """Column positions for a given set of languages."""
+
+    langs: list[str]
+
+    @property
+    def label_cols(self) -> list[int]:
+        return [4 + i for i in range(len(self.langs))]
+
+    @property
+    def answer_col(self) -> int:
+        return 4 + len(self.langs)
+
+    @property
+    def hint_col(self) -> int:
+        return self.answer_col + 1
+
+
+def joined(label: dict[str, str], langs: list[str], sep: str = " / ") -> str:
+    """A label in every language asked for, side by side."""
+    parts = []
+    for lang in langs:
+        value = text(label, lang)
+        if value not in parts:
+            parts.append(value)
+    return sep.join(parts)
+
+
+def seal(meta: dict[str, str]) -> str:
+    """A digest of the metadata: an edit that does not recompute it is detected."""
+    body = "\n".join(f"{k}={meta[k]}" for k in sorted(meta) if k != "seal")
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()

@@ -1,0 +1,1 @@
+"""Reading returned workbooks: file safety, cells, value parsing, one return, ingest."""

@@ -1,0 +1,1 @@
+"""The syntheses: one document model rendered to Markdown and Word, with charts."""
