@@ -55,6 +55,20 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "rank question '{id}' asks for {size} choices but institution {institution} has only {n}",
         "lower 'size' or ask {institution} about more components",
     ),
+    "role-type": (
+        "role '{role}' needs a question of type {types}, this one is '{type}'",
+        "change the type, or give the question the role that fits it (README, 'Question roles')",
+    ),
+    "role-place": ("role '{role}' {detail}", "move the question, or give it the role that fits it"),
+    "role-count": ("{detail}", "{fix}"),
+    "thin-component": (
+        "component {id} is asked of {who}: at most {n} rating(s) per country, fewer than a country position needs",
+        "ask more institutions about it in 'institutions.*.areas' (or accept that it is reported as low evidence)",
+    ),
+    "rank-size": (
+        "ranking '{id}' asks for {size} choices but institution {institution} is asked about only {n} component(s)",
+        "lower 'size', or ask {institution} about more components (its top-{n} is asked instead)",
+    ),
     # --- returned workbooks --------------------------------------------------------
     "not-xlsx": ("not an Excel .xlsx workbook ({detail})", "ask the sender to save as .xlsx and resend"),
     "too-large": (

@@ -1,32 +1,61 @@
-"""A workspace: one consultation round in one folder (``consult.yaml`` + ``consult.db``).
+"""A workspace: one consultation round in one folder (``consult.yaml``, ``consult.db`` and
+the round's own questionnaire definitions).
 
-Without ``consult.yaml`` the bundled defaults apply, so ``consult generate --all`` works in
-any directory; ``consult init`` writes the file so the round can be named and tuned.
+``consult init`` copies the bundled definitions into ``questionnaires/`` of the workspace and
+names that folder in ``consult.yaml`` (``definitions:``), so a facilitator edits the round's
+questionnaire there, never in the installed package; every command then reads the
+workspace's definitions. Without ``consult.yaml`` the bundled defaults apply, so
+``consult generate --all`` works in any directory.
+
+``consult.yaml`` is checked like the definitions: JSON Schema, then the cross-references
+(countries, institutions and languages the definitions know), every problem at once with
+``consult.yaml:line:column``, before any work is done.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+import shutil
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from consult.definitions import Definition, bundled_definition
-from consult.errors import ConsultError
+from consult.definitions import Definition, DefinitionError, bundled_definition, load_definition
+from consult.definitions.schema import check_schema
+from consult.definitions.yamlsource import YamlSource, load_yaml
+from consult.errors import ConsultError, Finding
 from consult.fileio import write_atomic
+from consult.resources import data_dir
 
 CONFIG = "consult.yaml"
 DB = "consult.db"
+DEFINITIONS = "questionnaires"
+SNAPSHOTS = "definitions"
 DEFAULT_ROUND = "roca-2021-2025"
+DEFAULT_TITLE = {
+    "en": "National consultations on the UNODC Programme for Central Asia 2021-2025",
+    "ru": "Национальные консультации по Программе ЮНОДК для Центральной Азии на 2021-2025 годы",
+}
+
+
+class WorkspaceError(DefinitionError):
+    """``consult.yaml`` is invalid; ``findings`` says where (file:line:column)."""
+
+    def __init__(self, findings: list[Finding]):
+        self.findings = findings
+        lines = "\n".join(f"{f.location}: {f.message} (fix: {f.fix})" for f in findings)
+        ConsultError.__init__(self, f"invalid workspace settings:\n{lines}")
 
 
 @dataclass
 class Workspace:
     root: Path
     round: str = DEFAULT_ROUND
-    title: str = "National consultations on the UNODC Programme for Central Asia 2021-2025"
+    title: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_TITLE))
     deadline: str | None = None
     contact: str | None = None
     languages: list[str] = field(default_factory=lambda: ["en", "ru"])
@@ -34,30 +63,45 @@ class Workspace:
     institutions: list[str] = field(default_factory=list)
     invited: dict[str, list[str]] = field(default_factory=dict)
     configured: bool = False
+    definitions_dir: Path | None = None  # the workspace's own YAML definitions; None: bundled
 
     @property
     def db_path(self) -> Path:
         return self.root / DB
 
     @property
-    def definitions_dir(self) -> Path:
-        return self.root / "definitions"
+    def snapshots_dir(self) -> Path:
+        """Copies of every definition a workbook was generated from (by hash)."""
+        return self.root / SNAPSHOTS
+
+    @cached_property
+    def definition(self) -> Definition:
+        """The definitions every command of this workspace uses."""
+        if self.definitions_dir is None:
+            return bundled_definition()
+        return load_definition(self.definitions_dir)
+
+    def title_in(self, lang: str) -> str:
+        return self.title.get(lang) or self.title.get("en") or next(iter(self.title.values()), "")
 
     def invited_for(self, country: str) -> list[str]:
         """Institutions invited in ``country`` (the per-country list, else the common one)."""
         return list(self.invited.get(country, self.institutions))
 
     def to_config(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "round": self.round,
             "title": self.title,
             "deadline": self.deadline,
             "contact": self.contact,
-            "languages": self.languages,
-            "countries": self.countries,
-            "institutions": self.institutions,
-            "invited": self.invited,
         }
+        if self.definitions_dir is not None:
+            folder, root = self.definitions_dir.resolve(), self.root.resolve()
+            data["definitions"] = str(folder.relative_to(root) if folder.is_relative_to(root) else folder)
+        data.update(
+            languages=self.languages, countries=self.countries, institutions=self.institutions, invited=self.invited
+        )
+        return data
 
 
 def _defaults(root: Path, definition: Definition) -> Workspace:
@@ -70,63 +114,162 @@ def _defaults(root: Path, definition: Definition) -> Workspace:
     )
 
 
+def _plain(value: Any) -> Any:
+    """YAML dates as ISO strings, so the schema sees what the user meant."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()[:10]
+    return value
+
+
+def check_config(src: YamlSource, definition: Definition) -> list[Finding]:
+    """Cross-references of ``consult.yaml`` against the definitions it will run with."""
+    data = src.data
+    fw = definition.framework
+    out: list[Finding] = []
+
+    def unknown(path: tuple, kind: str, ident: str, known: list[str]) -> None:
+        out.append(src.finding("unknown-ref", path, kind=kind, id=ident, where="", known=", ".join(known)))
+
+    countries = [c.code for c in fw.countries]
+    institutions = [i.id for i in fw.institutions]
+    for i, code in enumerate(data.get("countries") or []):
+        if code not in countries:
+            unknown(("countries", i), "country", code, countries)
+    round_countries = data.get("countries") or countries
+    for i, inst in enumerate(data.get("institutions") or []):
+        if inst not in institutions:
+            unknown(("institutions", i), "institution", inst, institutions)
+    for code, insts in (data.get("invited") or {}).items():
+        if code not in round_countries:
+            unknown(("invited", code), "country of this round", code, round_countries)
+        for i, inst in enumerate(insts or []):
+            if inst not in institutions:
+                unknown(("invited", code, i), "institution", inst, institutions)
+    for i, lang in enumerate(data.get("languages") or []):
+        if lang not in fw.languages:
+            unknown(("languages", i), "language (not in the definitions' framework.yaml)", lang, fw.languages)
+    return out
+
+
 def open_workspace(root: Path, definition: Definition | None = None) -> Workspace:
-    """The workspace at ``root``; defaults when it has no ``consult.yaml``."""
-    definition = definition or bundled_definition()
-    ws = _defaults(root, definition)
+    """The workspace at ``root``; defaults when it has no ``consult.yaml``. Raises
+    :class:`WorkspaceError` listing every problem of ``consult.yaml``."""
     path = root / CONFIG
     if not path.exists():
-        return ws
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ConsultError(f"{path}: invalid YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ConsultError(f"{path}: expected a mapping of settings")
-    fw = definition.framework
-    for key in ("round", "title", "deadline", "contact"):
+        return _defaults(root, definition or bundled_definition())
+    src = load_yaml(path)
+    if src.data is None and not src.findings:
+        src.data = {}
+    if src.findings:
+        raise WorkspaceError(src.findings)
+    if not isinstance(src.data, dict):
+        raise WorkspaceError([src.finding("schema", (), detail="expected a mapping of settings (key: value)")])
+    src.data = _plain(src.data)
+    findings = check_schema(src, "consult")
+    if findings:
+        raise WorkspaceError(findings)
+    data = src.data
+    folder = None
+    if data.get("definitions"):
+        folder = (root / data["definitions"]).resolve()
+        if not (folder / "questionnaire.yaml").exists():
+            raise WorkspaceError(
+                [
+                    src.finding(
+                        "unknown-ref",
+                        ("definitions",),
+                        kind="definitions folder",
+                        id=data["definitions"],
+                        where=f" (no questionnaire.yaml in {folder})",
+                        known="a folder made by 'consult init', or remove the key to use the bundled definitions",
+                    )
+                ]
+            )
+    if definition is None:
+        definition = load_definition(folder) if folder else bundled_definition()
+    findings = check_config(src, definition)
+    if findings:
+        raise WorkspaceError(findings)
+    ws = _defaults(root, definition)
+    ws.definitions_dir = folder
+    ws.__dict__["definition"] = definition  # already loaded: the cached property is set
+    for key in ("round", "deadline", "contact"):
         if data.get(key) is not None:
             setattr(ws, key, str(data[key]))
+    if data.get("title"):
+        title = data["title"]
+        ws.title = {"en": title} if isinstance(title, str) else {str(k): str(v) for k, v in title.items()}
     for key in ("languages", "countries", "institutions"):
         if data.get(key):
             setattr(ws, key, [str(v) for v in data[key]])
-    ws.invited = {str(k): [str(v) for v in vs] for k, vs in (data.get("invited") or {}).items()}
-    unknown = [c for c in ws.countries if c not in fw.country_by_code]
-    unknown += [i for i in ws.institutions if i not in fw.institution_by_id]
-    unknown += [i for vs in ws.invited.values() for i in vs if i not in fw.institution_by_id]
-    if unknown:
-        raise ConsultError(
-            f"{path}: unknown country or institution id(s): {', '.join(unknown)}; use the ids of framework.yaml"
-        )
+    ws.invited = {str(k): [str(v) for v in vs or []] for k, vs in (data.get("invited") or {}).items()}
     ws.configured = True
     return ws
+
+
+def workspace_definitions_dir(root: Path) -> Path | None:
+    """The definitions folder ``consult.yaml`` names, read leniently (for ``consult validate``,
+    which must report a broken questionnaire even when the settings file is broken too)."""
+    try:
+        data = yaml.safe_load((root / CONFIG).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return None
+    if isinstance(data, dict) and isinstance(data.get("definitions"), str):
+        folder = root / data["definitions"]
+        return folder if folder.is_dir() else None
+    return None
+
+
+def copy_definitions(target: Path, source: Path | None = None) -> Path:
+    """Copy a definitions folder (default: the bundled one), YAML and JSON Schemas, to ``target``."""
+    source = source or data_dir("questionnaires")
+    if target.exists() and any(target.iterdir()):
+        raise ConsultError(f"{target} already exists and is not empty; remove it or choose another folder")
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return target
 
 
 def init_workspace(
     root: Path,
     round_id: str | None = None,
-    title: str | None = None,
+    title: str | dict[str, str] | None = None,
     deadline: dt.date | None = None,
     countries: list[str] | None = None,
     force: bool = False,
+    definitions: Path | None = None,
+    copy: bool = True,
 ) -> Workspace:
-    """Create ``consult.yaml`` and the store; refuses to overwrite an existing round."""
+    """Create ``consult.yaml``, the round's own definitions and the store; refuses to
+    overwrite an existing round. ``definitions`` names a folder to copy (default: bundled);
+    ``copy=False`` keeps the workspace on the bundled definitions."""
     path = root / CONFIG
     if path.exists() and not force:
         raise ConsultError(f"{path} already exists; use --force to overwrite its settings")
     root.mkdir(parents=True, exist_ok=True)
-    ws = _defaults(root, bundled_definition())
+    folder: Path | None = None
+    if copy:
+        folder = root / DEFINITIONS
+        if not (folder / "questionnaire.yaml").exists():
+            copy_definitions(folder, definitions)
+    definition = load_definition(folder) if folder else bundled_definition()
+    ws = _defaults(root, definition)
+    ws.definitions_dir = folder
     if round_id:
         ws.round = round_id
     if title:
-        ws.title = title
+        ws.title = {"en": title} if isinstance(title, str) else dict(title)
     if deadline:
         ws.deadline = deadline.isoformat()
     if countries:
         ws.countries = countries
     header = (
         "# consult workspace: one consultation round.\n"
-        "# invited: per-country institution lists, overriding 'institutions' for that country.\n"
+        "# definitions: this round's questionnaire (edit it there; 'consult validate' checks it).\n"
+        "# title: one text per language. invited: per-country institution lists, overriding 'institutions'.\n"
     )
     body = yaml.safe_dump(ws.to_config(), allow_unicode=True, sort_keys=False)
     write_atomic(path, header + body)
@@ -139,25 +282,29 @@ def init_workspace(
 
 def remember_definition(ws: Workspace, definition: Definition) -> Path:
     """Keep the definition a workbook was generated from, so its returns can be read later
-    even after the bundled questionnaire changes."""
-    path = ws.definitions_dir / f"{definition.hash}.json"
+    even after the questionnaire changes."""
+    path = ws.snapshots_dir / f"{definition.hash}.json"
     if not path.exists():
         write_atomic(path, definition.to_json())
     return path
 
 
 def known_definitions(ws: Workspace) -> dict[str, Definition]:
-    """Every definition a return may belong to: the bundled one and those generated here."""
+    """Every definition a return may belong to: the workspace's current one (which wins, since
+    it carries the current roles) and the snapshots of those generated here."""
     found = {}
-    if ws.definitions_dir.is_dir():
-        import json
-
-        for path in sorted(ws.definitions_dir.glob("*.json")):
+    if ws.snapshots_dir.is_dir():
+        for path in sorted(ws.snapshots_dir.glob("*.json")):
             try:
                 definition = Definition.from_raw(json.loads(path.read_text(encoding="utf-8")))
             except (ValueError, KeyError, TypeError) as exc:
                 raise ConsultError(f"{path}: unreadable stored definition ({exc}); delete it") from exc
             found[definition.hash] = definition
-    bundled = bundled_definition()
-    found[bundled.hash] = bundled
+    current = ws.definition
+    for snapshot in found.values():
+        snapshot.questionnaire.adopt_roles(current.questionnaire)
+    found[current.hash] = current
+    if ws.definitions_dir is not None:  # returns of forms generated before 'consult init' copied them
+        bundled = bundled_definition()
+        found.setdefault(bundled.hash, bundled)
     return found

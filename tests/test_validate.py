@@ -36,6 +36,10 @@ institutions:
   - id: MFA
     name: {en: Foreign affairs, ru: МИД}
     areas: {}
+  - id: BORDER
+    name: {en: Border service, ru: Погранслужба}
+    areas:
+      TOC: {weight: 1}
 """
 
 QUESTIONNAIRE = """\
@@ -80,17 +84,35 @@ def messages(findings: list) -> list[str]:
     return [str(f) for f in findings]
 
 
+def errors(findings: list) -> list:
+    return [f for f in findings if f.severity == "error"]
+
+
 def test_valid_minimal_definitions(tmp_path: Path) -> None:
     files, findings = validate_paths([write(tmp_path / "d")])
     assert len(files) == 2
     assert findings == []
 
 
+def test_component_asked_of_one_institution_is_a_warning(tmp_path: Path) -> None:
+    fw = FRAMEWORK.replace("      TOC: {weight: 1}", "      TOC: {weight: 1, components: [border]}")
+    d = write(tmp_path / "d", framework=fw)
+    result = CliRunner().invoke(app, ["validate", str(d)])
+    assert result.exit_code == 0, result.stdout  # a warning does not fail CI
+    _, findings = validate_paths([d])
+    assert [(f.code, f.severity, f.params["id"], f.params["who"]) for f in findings] == [
+        ("thin-component", "warning", "TOC.container", "CUSTOMS")
+    ]
+    assert findings[0].line == line_of(fw, "- id: container")
+    assert "warning: component TOC.container is asked of CUSTOMS" in result.stdout
+
+
 def test_bundled_definitions_are_valid() -> None:
     files, findings = validate_paths()
     names = {f.name for f in files}
     assert {"framework.yaml", "questionnaire.yaml", "taxonomy.yaml", "messages.yaml"} <= names
-    assert messages(findings) == []
+    assert messages(errors(findings)) == []
+    assert {f.code for f in findings} <= {"thin-component"}
 
 
 def test_duplicate_id_reports_both_lines(tmp_path: Path) -> None:

@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from consult.analysis.coverage import coverage, current_returns
-from consult.definitions import Definition, bundled_definition
+from consult.definitions import Definition
 from consult.definitions.framework import Framework
-from consult.definitions.taxonomy import Taxonomy, bundled_taxonomy, excerpt
+from consult.definitions.taxonomy import Taxonomy, excerpt
 from consult.store import AnswerRow, ReturnRow, Store
 from consult.workspace import Workspace
 
@@ -247,8 +247,8 @@ def score(
     taxonomy: Taxonomy | None = None,
 ) -> dict[str, Any]:
     """The full, stable JSON-ready structure documented in the README."""
-    definition = definition or bundled_definition()
-    taxonomy = taxonomy or bundled_taxonomy()
+    definition = definition or ws.definition
+    taxonomy = taxonomy or definition.taxonomy
     fw = definition.framework
     codes = countries or ws.countries
     cov = coverage(store, ws, codes)

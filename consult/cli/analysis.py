@@ -13,7 +13,6 @@ from rich.table import Table
 
 from consult.analysis.export import neutralise
 from consult.analysis.scoring import score as run_score
-from consult.definitions import bundled_definition
 from consult.definitions.framework import text
 from consult.errors import UsageError
 from consult.fileio import write_atomic
@@ -121,7 +120,7 @@ def score(
     if as_json:
         print_json(result)
         return
-    fw = bundled_definition().framework
+    fw = ws.definition.framework
     for code, c in result["countries"].items():
         cov = c["coverage"]
         name = text(fw.country_by_code[code].name, "en")

@@ -9,12 +9,12 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from consult.definitions import bundled_definition
+from consult.definitions import bundled_definition, load_definition
 from consult.definitions.schema import validate_paths
 from consult.errors import UsageError
 from consult.forms.writer import generate as generate_workbooks
 from consult.forms.writer import targets
-from consult.workspace import init_workspace
+from consult.workspace import init_workspace, workspace_definitions_dir
 
 from . import app
 from .common import (
@@ -42,8 +42,16 @@ def init(
     deadline: Annotated[str | None, typer.Option(help="Return deadline, YYYY-MM-DD.")] = None,
     country: CountryOption = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing consult.yaml.")] = False,
+    definitions: Annotated[
+        Path | None,
+        typer.Option(help="Definitions folder to copy into the workspace.", show_default="the bundled questionnaire"),
+    ] = None,
+    bundled: Annotated[
+        bool, typer.Option("--bundled", help="Use the installed package's definitions; copy nothing.")
+    ] = False,
 ) -> None:
-    """Create a workspace: consult.yaml (round, deadline, countries, invited institutions) and consult.db."""
+    """Create a workspace: consult.yaml (round, deadline, countries, invited institutions), consult.db,
+    and questionnaires/ (a copy of the definitions, this round's to edit)."""
     root = directory or state(ctx).workspace
     when = None
     if deadline:
@@ -51,43 +59,53 @@ def init(
             when = dt.date.fromisoformat(deadline)
         except ValueError as exc:
             raise UsageError(f"--deadline {deadline!r} is not a date; use YYYY-MM-DD") from exc
-    fw = bundled_definition().framework
+    fw = (load_definition(definitions) if definitions else bundled_definition()).framework
     codes = [c.upper() for c in split_csv(country)]
     unknown = [c for c in codes if c not in fw.country_by_code]
     if unknown:
         raise UsageError(f"unknown country {', '.join(unknown)}; use one of {', '.join(fw.country_by_code)}")
-    ws = init_workspace(root, round_id, title, when, codes or None, force)
+    ws = init_workspace(root, round_id, title, when, codes or None, force, definitions, copy=not bundled)
+    where = f"; its questionnaire is in {ws.definitions_dir}" if ws.definitions_dir else ""
     out.print(
         f"Created workspace [bold]{root}[/] (round [bold]{ws.round}[/], {len(ws.countries)} countries, "
-        f"{len(ws.institutions)} institutions). Edit {root / 'consult.yaml'} to tune it."
+        f"{len(ws.institutions)} institutions{where}). Edit {root / 'consult.yaml'} to tune it."
     )
 
 
 @app.command()
 @handle_errors
 def validate(
+    ctx: typer.Context,
     paths: Annotated[
         list[Path] | None, typer.Argument(help="YAML files or folders (default: the bundled definitions).")
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Check questionnaire YAML files against the schema and cross-references.
+    """Check questionnaire YAML files against the schema, the roles and cross-references.
 
-    Every problem is reported as file:line:column: message. Exit 0 when valid, 1 when not.
+    Without PATH: the workspace's definitions (consult.yaml 'definitions'), else the bundled ones.
+    Every problem is reported as file:line:column: message. Exit 0 when valid (warnings allowed), 1 when not.
     """
     for p in paths or []:
         if not p.exists():
             raise UsageError(f"{p}: no such file or folder")
+    if not paths:
+        folder = workspace_definitions_dir(state(ctx).workspace)
+        paths = [folder] if folder else None
     files, findings = validate_paths(paths)
+    errors = [f for f in findings if f.severity == "error"]
     if as_json:
         print_json([f.to_dict() for f in findings])
     else:
         for f in findings:
-            out.print(f"{f.location}: [red]{_esc(f.message)}[/]")
+            colour = "red" if f.severity == "error" else "yellow"
+            label = "" if f.severity == "error" else "warning: "
+            out.print(f"{f.location}: [{colour}]{label}{_esc(f.message)}[/]")
             out.print(f"    [dim]fix: {_esc(f.fix)}[/]")
-        status = "[green]valid[/]" if not findings else f"[red]{len(findings)} problem(s)[/]"
-        err.print(f"{len(files)} file(s) checked: {status}")
-    if findings:
+        status = "[green]valid[/]" if not errors else f"[red]{len(errors)} problem(s)[/]"
+        warned = len(findings) - len(errors)
+        err.print(f"{len(files)} file(s) checked: {status}" + (f", {warned} warning(s)" if warned else ""))
+    if errors:
         raise typer.Exit(EXIT_DATA)
 
 
@@ -119,9 +137,9 @@ def generate(
 ) -> None:
     """Write one Excel questionnaire per country and institution: OUT/CC/CC-INST.xlsx."""
     st = state(ctx)
-    definition = bundled_definition()
-    fw = definition.framework
     ws = workspace(ctx)
+    definition = ws.definition
+    fw = definition.framework
     countries = [c.upper() for c in split_csv(country)]
     institutions = [i.upper() for i in split_csv(institution)]
     if not (all_ or countries or institutions):

@@ -8,10 +8,10 @@ checks as ``consult validate`` and raises with every finding.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache, cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from consult.definitions.framework import Framework, Text
 from consult.definitions.questionnaire import Questionnaire, definition_hash
@@ -19,6 +19,9 @@ from consult.definitions.schema import check_schema, detect_kind, validate_sourc
 from consult.definitions.yamlsource import load_yaml
 from consult.errors import ConsultError, Finding
 from consult.resources import data_dir
+
+if TYPE_CHECKING:
+    from consult.definitions.taxonomy import Taxonomy
 
 
 class DefinitionError(ConsultError):
@@ -33,34 +36,107 @@ class DefinitionError(ConsultError):
 
 @dataclass
 class Definition:
+    """A validated definition set. ``folder`` is where its YAML lives (None for a stored
+    snapshot, which only ever reads returns); the texts (messages, report wording, taxonomy)
+    come from the same folder, so a workspace's own definitions are used whole."""
+
     framework: Framework
     questionnaire: Questionnaire
     raw: dict[str, Any]  # {"framework": ..., "questionnaire": ...} as loaded
+    warnings: list[Finding] = field(default_factory=list)
+    folder: Path | None = None
 
     @cached_property
     def hash(self) -> str:
         return definition_hash(self.raw["framework"], self.raw["questionnaire"])
 
     @classmethod
-    def from_raw(cls, raw: dict[str, Any]) -> Definition:
-        return cls(Framework.from_dict(raw["framework"]), Questionnaire.from_dict(raw["questionnaire"]), raw)
+    def from_raw(cls, raw: dict[str, Any], folder: Path | None = None) -> Definition:
+        return cls(
+            Framework.from_dict(raw["framework"]), Questionnaire.from_dict(raw["questionnaire"]), raw, folder=folder
+        )
 
     def to_json(self) -> str:
         return json.dumps(self.raw, ensure_ascii=False, sort_keys=True, default=str)
 
+    @property
+    def languages(self) -> list[str]:
+        return list(self.framework.languages)
 
-def load_definition(questionnaire_path: Path | None = None) -> Definition:
-    """Load and validate a questionnaire and the framework it names."""
-    qpath = questionnaire_path or data_dir("questionnaires") / "questionnaire.yaml"
+    def data_file(self, name: str) -> dict[str, Any]:
+        """``name``.yaml of this definition's folder, else the bundled one."""
+        folder = self.folder if self.folder and (self.folder / f"{name}.yaml").exists() else None
+        return load_yaml_data(name, folder)
+
+    @cached_property
+    def messages(self) -> dict[str, Text]:
+        return self.data_file("messages")["messages"]
+
+    @cached_property
+    def report_texts(self) -> dict[str, Text]:
+        return self.data_file("report")["messages"]
+
+    @cached_property
+    def taxonomy(self) -> Taxonomy:
+        from consult.definitions.taxonomy import Taxonomy
+
+        return Taxonomy.from_dict(self.data_file("taxonomy"))
+
+    def msg(self, key: str, lang: str) -> str:
+        """A fixed workbook text in ``lang`` (English where it lacks one); a missing key is a bug."""
+        texts = self.messages[key]
+        return texts.get(lang) or texts["en"]
+
+    def missing_labels(self, lang: str) -> list[str]:
+        """Every label, name and message with no ``lang`` text: shown in English instead."""
+        missing: list[str] = []
+
+        def walk(node: Any, path: str) -> None:
+            if isinstance(node, dict):
+                texts = [v for v in node.values() if isinstance(v, str)]
+                if texts and len(texts) == len(node) and "en" in node and all(len(k) <= 3 for k in node):
+                    if not node.get(lang):
+                        missing.append(path)
+                    return
+                for key, value in node.items():
+                    walk(value, f"{path}.{key}" if path else str(key))
+            elif isinstance(node, list):
+                for i, value in enumerate(node):
+                    ident = value.get("id") or value.get("code") if isinstance(value, dict) else None
+                    walk(value, f"{path}[{ident or i}]")
+
+        walk(self.raw, "")
+        walk({"messages": self.messages, "report": self.report_texts}, "")
+        return missing
+
+
+def definition_folder(path: Path | None) -> Path:
+    """The folder of a definition set: ``path`` itself, the folder of a questionnaire file, or
+    the bundled ``questionnaires/``."""
+    if path is None:
+        return data_dir("questionnaires")
+    return path.parent if path.is_file() else path
+
+
+def load_definition(path: Path | None = None) -> Definition:
+    """Load and validate a questionnaire and the framework it names (``path``: a folder
+    holding questionnaire.yaml, or the questionnaire file; default: the bundled one)."""
+    folder = definition_folder(path)
+    qpath = path if path is not None and path.is_file() else folder / "questionnaire.yaml"
+    if not qpath.exists():
+        raise ConsultError(f"{qpath}: no such file; a definitions folder holds questionnaire.yaml and framework.yaml")
     qsrc = load_yaml(qpath)
     cache_: dict[Path, Any] = {}
     findings = validate_source(qsrc, cache_)
     fpath = (qpath.parent / (qsrc.data or {}).get("framework", "framework.yaml")).resolve()
     fsrc = load_yaml(fpath)
     findings = validate_source(fsrc) + findings
-    if findings:
-        raise DefinitionError(findings)
-    return Definition.from_raw({"framework": fsrc.data, "questionnaire": qsrc.data})
+    errors = [f for f in findings if f.severity == "error"]
+    if errors:
+        raise DefinitionError(errors)
+    definition = Definition.from_raw({"framework": fsrc.data, "questionnaire": qsrc.data}, folder=folder)
+    definition.warnings = [f for f in findings if f.severity != "error"]
+    return definition
 
 
 @cache
@@ -68,23 +144,17 @@ def bundled_definition() -> Definition:
     return load_definition()
 
 
-def load_yaml_data(name: str) -> dict[str, Any]:
-    """A bundled YAML file (taxonomy, messages), checked against its schema; the cross-checks
-    against the framework are ``consult validate``'s job (and CI's)."""
-    path = data_dir("questionnaires") / f"{name}.yaml"
+@cache
+def _load_yaml_data(path: Path) -> dict[str, Any]:
     src = load_yaml(path)
-    findings = src.findings or check_schema(src, detect_kind(src) or name)
+    findings = src.findings or check_schema(src, detect_kind(src) or path.stem)
     if findings:
         raise DefinitionError(findings)
-    return src.data
+    data: dict[str, Any] = src.data
+    return data
 
 
-@cache
-def messages() -> dict[str, Text]:
-    return load_yaml_data("messages")["messages"]
-
-
-def msg(key: str, lang: str) -> str:
-    """A fixed text in ``lang``; a missing key is a bug, so it fails loudly."""
-    texts = messages()[key]
-    return texts.get(lang) or texts["en"]
+def load_yaml_data(name: str, folder: Path | None = None) -> dict[str, Any]:
+    """A YAML file of a definitions folder (taxonomy, messages, report; default: bundled),
+    checked against its schema; the cross-checks are ``consult validate``'s job (and CI's)."""
+    return _load_yaml_data(((folder or data_dir("questionnaires")) / f"{name}.yaml").resolve())

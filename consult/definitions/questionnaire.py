@@ -87,6 +87,7 @@ class Question:
     min: float | None = None
     max: float | None = None
     personal: bool = False
+    role: str | None = None
 
 
 @dataclass
@@ -128,6 +129,7 @@ class Questionnaire:
                     min=q.get("min"),
                     max=q.get("max"),
                     personal=bool(q.get("personal", False)),
+                    role=q.get("role"),
                 )
                 for q in s["questions"]
             ]
@@ -140,6 +142,17 @@ class Questionnaire:
             sections=sections,
             framework_file=data.get("framework", "framework.yaml"),
         )
+
+
+    def adopt_roles(self, current: Questionnaire) -> None:
+        """Give a questionnaire saved before roles existed the roles of the current one, question
+        by question where the id, type and place (per area or not) agree: how an older round's
+        returns are analysed once the current YAML declares what each question means."""
+        known = {(bool(s.repeat), q.id, q.type): q.role for s in current.sections for q in s.questions if q.role}
+        for sec in self.sections:
+            for q in sec.questions:
+                if q.role is None:
+                    q.role = known.get((bool(sec.repeat), q.id, q.type))
 
 
 @dataclass
@@ -161,6 +174,7 @@ class Item:
     min: float | None = None
     max: float | None = None
     personal: bool = False
+    role: str | None = None
     # accepted spellings of the choices, per language set (filled by consult.returns)
     lookups: dict[tuple[str, ...], dict[str, str]] = field(default_factory=dict, repr=False, compare=False)
 
@@ -248,6 +262,7 @@ def _item(
         min=q.min,
         max=q.max,
         personal=q.personal,
+        role=q.role,
     )
 
 
@@ -298,9 +313,22 @@ def resolve(qn: Questionnaire, fw: Framework, country: str, institution: str) ->
 
 
 def definition_hash(framework_data: dict[str, Any], questionnaire_data: dict[str, Any]) -> str:
-    """sha256 of the canonical JSON of both definitions: what a return is matched by."""
-    blob = canonical_json({"framework": framework_data, "questionnaire": questionnaire_data})
+    """sha256 of the canonical JSON of both definitions: what a return is matched by.
+
+    Question roles are left out: a role says how answers are analysed, not what the form asks,
+    so declaring or correcting a role never orphans the workbooks already sent out."""
+    blob = canonical_json({"framework": framework_data, "questionnaire": form_content(questionnaire_data)})
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def form_content(questionnaire_data: dict[str, Any]) -> dict[str, Any]:
+    """The questionnaire without what only the analysis reads (question roles)."""
+    data = dict(questionnaire_data)
+    data["sections"] = [
+        {**sec, "questions": [{k: v for k, v in q.items() if k != "role"} for q in sec.get("questions", [])]}
+        for sec in questionnaire_data.get("sections", [])
+    ]
+    return data
 
 
 def canonical_json(data: Any) -> str:

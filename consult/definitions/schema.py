@@ -18,11 +18,12 @@ from typing import Any
 
 import jsonschema
 
+from consult.definitions.roles import ROLES
 from consult.definitions.yamlsource import YamlSource, load_yaml
 from consult.errors import Finding
 from consult.resources import data_dir
 
-KINDS = ("framework", "questionnaire", "taxonomy", "messages")
+KINDS = ("framework", "questionnaire", "taxonomy", "messages", "consult")
 TEXT_KEYS = {"name", "title", "label", "hint", "short"}
 
 
@@ -174,6 +175,25 @@ def check_framework(src: YamlSource) -> list[Finding]:
                             known=", ".join(comps[area_id]),
                         )
                     )
+    asked: dict[str, list[str]] = {f"{a}.{c}": [] for a, cs in comps.items() for c in cs}
+    for inst in data["institutions"]:
+        for area_id, spec in (inst.get("areas") or {}).items():
+            listed = spec.get("components") if isinstance(spec, dict) else None
+            for comp in listed or comps.get(area_id, []):
+                asked.setdefault(f"{area_id}.{comp}", []).append(inst["id"])
+    for ai, area in enumerate(data["areas"]):
+        for ci, comp in enumerate(area["components"]):
+            who = asked.get(f"{area['id']}.{comp['id']}", [])
+            if len(who) < 2:
+                warning = src.finding(
+                    "thin-component",
+                    ("areas", ai, "components", ci, "id"),
+                    id=f"{area['id']}.{comp['id']}",
+                    who=", ".join(who) or "no institution",
+                    n=len(who),
+                )
+                warning.severity = "warning"
+                out.append(warning)
     return out + _translations(src, list(data.get("languages") or ["en"]))
 
 
@@ -256,6 +276,7 @@ def check_questionnaire(src: YamlSource, fw: YamlSource | None) -> list[Finding]
                                 known=", ".join(known),
                             )
                         )
+    out += check_roles(src)
     langs = list(fwd.get("languages") or ["en"]) if fwd else ["en", "ru"]
     out += _translations(src, langs)
     if fwd and not out:
@@ -276,6 +297,82 @@ def check_questionnaire(src: YamlSource, fw: YamlSource | None) -> list[Finding]
                                 "empty-rank", ("sections", si, "questions", qi, "choices"), id=q.id, institution=inst.id
                             )
                         )
+                    elif items and len(items[0].choices) < q.size:
+                        warning = src.finding(
+                            "rank-size",
+                            ("sections", si, "questions", qi, "size"),
+                            id=q.id,
+                            size=q.size,
+                            institution=inst.id,
+                            n=len(items[0].choices),
+                        )
+                        warning.severity = "warning"
+                        out.append(warning)
+    return out
+
+
+def check_roles(src: YamlSource) -> list[Finding]:
+    """Every role where its type, section and count fit (consult.definitions.roles.ROLES)."""
+    out: list[Finding] = []
+    per_questionnaire: dict[str, list[tuple]] = {}
+    for si, sec in enumerate(src.data["sections"]):
+        in_area = sec.get("repeat") == "area"
+        per_section: dict[str, list[str]] = {}
+        for qi, q in enumerate(sec["questions"]):
+            role = q.get("role")
+            if role is None or role not in ROLES:
+                continue  # no role: kept and shown in the annex; an unknown role is a schema finding
+            rule = ROLES[role]
+            path = ("sections", si, "questions", qi, "role")
+            if q["type"] not in rule.types:
+                out.append(src.finding("role-type", path, role=role, types=" or ".join(rule.types), type=q["type"]))
+            if rule.place == "area" and not in_area:
+                detail = "belongs in a section with 'repeat: area' (it is answered per programme area)"
+                out.append(src.finding("role-place", path, role=role, detail=detail))
+            if rule.place == "global" and in_area:
+                detail = "is asked once per questionnaire: move it out of the 'repeat: area' section"
+                out.append(src.finding("role-place", path, role=role, detail=detail))
+            if rule.component is True and q.get("repeat") != "component":
+                out.append(src.finding("role-place", path, role=role, detail="needs 'repeat: component'"))
+            if rule.component is False and q.get("repeat") == "component":
+                detail = "is the area's own question: remove 'repeat: component' or use 'component_priority'"
+                out.append(src.finding("role-place", path, role=role, detail=detail))
+            if rule.choices and q.get("choices") != rule.choices:
+                detail = f"needs 'choices: \"{rule.choices}\"' (found {q.get('choices')!r})"
+                out.append(src.finding("role-place", path, role=role, detail=detail))
+            per_section.setdefault(role, []).append(q["id"])
+            per_questionnaire.setdefault(role, []).append(path)
+        for role, ids in per_section.items():
+            if ROLES[role].limit in ("one", "section") and len(ids) > 1:
+                out.append(
+                    src.finding(
+                        "role-count",
+                        ("sections", si, "questions"),
+                        detail=f"section '{sec['id']}' has {len(ids)} questions with role '{role}' "
+                        f"({', '.join(ids)}); scoring needs exactly one",
+                        fix=f"keep '{role}' on one question; give the others another role or none",
+                    )
+                )
+        if in_area and "area_priority" not in per_section:
+            out.append(
+                src.finding(
+                    "role-count",
+                    ("sections", si, "repeat"),
+                    detail=f"section '{sec['id']}' repeats per area but no question has role 'area_priority'",
+                    fix="add 'role: area_priority' to the rating that gives the area's overall priority",
+                )
+            )
+    for role, paths in per_questionnaire.items():
+        if ROLES[role].limit == "questionnaire" and len(paths) > 1:
+            for path in paths[1:]:
+                out.append(
+                    src.finding(
+                        "role-count",
+                        path,
+                        detail=f"a second question with role '{role}' (first on line {src.where(paths[0])[0]})",
+                        fix=f"a questionnaire has at most one '{role}' question",
+                    )
+                )
     return out
 
 
@@ -372,6 +469,8 @@ def validate_source(src: YamlSource, cache_: dict[Path, YamlSource] | None = Non
         return findings
     if kind == "framework":
         return check_framework(src)
+    if kind == "consult":
+        return []  # its cross-checks need the workspace's definitions: consult.workspace does them
     fw, extra = _framework_for(src, cache_)
     checker = {"questionnaire": check_questionnaire, "taxonomy": check_taxonomy, "messages": check_messages}[kind]
     return extra + checker(src, fw)

@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from consult.definitions import load_yaml_data
-
 WORD = re.compile(r"\w+", re.UNICODE)
 DEFAULT_SOURCES = ("challenges", "emerging", "proposals")
 
@@ -99,4 +97,6 @@ def excerpt(value: str, start: int, end: int, width: int = 220) -> str:
 
 @cache
 def bundled_taxonomy() -> Taxonomy:
-    return Taxonomy.from_dict(load_yaml_data("taxonomy"))
+    from consult.definitions import bundled_definition
+
+    return bundled_definition().taxonomy

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from consult.definitions import Definition, bundled_definition, msg
+from consult.definitions import Definition, bundled_definition
 from consult.definitions.framework import text
 from consult.definitions.questionnaire import Form, Item, resolve
 from consult.example.filler import display, fill_workbook
@@ -41,7 +41,7 @@ def example_workspace(scenario: dict[str, Any], root: Path, definition: Definiti
     return Workspace(
         root=root,
         round=scenario["round"],
-        title=scenario["title"],
+        title=scenario["title"] if isinstance(scenario["title"], dict) else {"en": scenario["title"]},
         deadline=str(scenario["deadline"]),
         contact=scenario.get("contact"),
         languages=list(fw.languages),
@@ -68,7 +68,12 @@ def _pick(pool: dict[str, list[str]] | list[str], lang: str, rng: random.Random)
 
 
 def example_answers(
-    form: Form, scenario: dict[str, Any], spec: dict[str, Any], langs: list[str], rng: random.Random
+    form: Form,
+    scenario: dict[str, Any],
+    spec: dict[str, Any],
+    langs: list[str],
+    rng: random.Random,
+    definition: Definition,
 ) -> dict[str, Any]:
     """Answers of one institution: ratings follow the country profile, texts the pools."""
     fw = form.framework
@@ -76,7 +81,7 @@ def example_answers(
     profile = scenario["countries"][form.country]["profile"]
     texts = scenario["texts"]
     inst = fw.institution_by_id[form.institution]
-    yes = joined({x: msg("choice_yes", x) for x in langs}, langs)
+    yes = joined({x: definition.msg("choice_yes", x) for x in langs}, langs)
     answers: dict[str, Any] = {}
     area_rating: dict[str, int] = {}
     comp_rating: dict[str, int] = {}
@@ -88,20 +93,19 @@ def example_answers(
         return shown
 
     for item in form.items:
-        if item.personal:
-            answers[item.id] = {
-                "contact_name": f"Focal point {form.country}-{form.institution}",
-                "contact_position": "Head of unit",
-                "contact_email": f"{form.institution.lower()}.{form.country.lower()}@example.org",
-                "contact_phone": "+000 00 000 00 00",
-            }.get(item.qid, "")
-        elif item.id == "institution_name":
-            answers[item.id] = text(inst.name, lang)
+        if item.id in scenario.get("fixed_answers", {}):  # respondent details: made-up, from the scenario
+            answers[item.id] = scenario["fixed_answers"][item.id].format(
+                country=form.country,
+                institution=form.institution,
+                country_lc=form.country.lower(),
+                institution_lc=form.institution.lower(),
+                institution_name=text(inst.name, lang),
+            )
         elif item.type == "date":
             answers[item.id] = dt.date(2020, 8, rng.randint(3, 28)).isoformat()
         elif item.type == "number":
             answers[item.id] = rng.randint(8, 120)
-        elif item.qid == "priority":
+        elif item.role == "area_priority":
             assignment = inst.areas[item.area or ""]
             value = _clamp(profile[item.area] + (1 if assignment.weight >= 2 else 0) + rng.choice([-1, 0, 0, 1]))
             area_rating[item.area or ""] = value
@@ -143,7 +147,8 @@ def example_answers(
             for choice in rng.sample(item.choices, k=min(len(item.choices), rng.randint(1, 3))):
                 answers[f"{item.id}#{choice.code}"] = yes
     if spec.get("incomplete"):
-        for key in [k for k in answers if k.split("#")[0] in ("top5", "emerging", "sc_inclusion", "sc_comments")]:
+        left_blank = set(scenario.get("incomplete_leaves_blank", []))
+        for key in [k for k in answers if k.split("#")[0] in left_blank]:
             del answers[key]
     return answers
 
@@ -167,7 +172,7 @@ def build_examples(scenario_path: Path, out_dir: Path, definition: Definition | 
             if not blank.exists():
                 blank.parent.mkdir(parents=True, exist_ok=True)
                 build_workbook(form, definition, ws, langs, now.isoformat()).save(blank)
-            answers = example_answers(form, scenario, spec, langs, rng)
+            answers = example_answers(form, scenario, spec, langs, rng, definition)
             suffix = f"-v{spec['version']}" if spec.get("version") else ""
             target = out_dir / "returns" / country / f"{country}-{inst}{suffix}.xlsx"
             fill_workbook(blank, answers, target)

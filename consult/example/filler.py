@@ -15,7 +15,7 @@ from typing import Any
 import openpyxl
 from openpyxl.utils import column_index_from_string
 
-from consult.definitions import Definition, msg
+from consult.definitions import Definition, bundled_definition
 from consult.definitions.questionnaire import Form, Item, resolve
 from consult.forms.layout import META_SHEET, joined
 
@@ -94,11 +94,17 @@ def fill_workbook(path: Path, answers: Mapping[str, Any], out: Path | None = Non
 
 
 def sample_answers(
-    form: Form, langs: list[str], rng: random.Random, complete: bool = True, texts: list[str] | None = None
+    form: Form,
+    langs: list[str],
+    rng: random.Random,
+    complete: bool = True,
+    texts: list[str] | None = None,
+    definition: Definition | None = None,
 ) -> dict[str, Any]:
     """Plausible, valid answers for every item of ``form`` (random but seeded)."""
+    definition = definition or bundled_definition()
     pool = texts or (TEXTS_RU if langs and langs[0] == "ru" else TEXTS_EN) + TEXTS_RU
-    yes = joined({lang: msg("choice_yes", lang) for lang in langs}, langs)
+    yes = joined({lang: definition.msg("choice_yes", lang) for lang in langs}, langs)
     answers: dict[str, Any] = {}
     for item in form.items:
         if not complete and not item.required and rng.random() < 0.5:

@@ -28,7 +28,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from consult import __version__
-from consult.definitions import Definition, msg
+from consult.definitions import Definition
 from consult.definitions.framework import text
 from consult.definitions.questionnaire import TEXT_LIMIT, Choice, Form, Item, resolve
 from consult.fileio import save_atomic
@@ -44,8 +44,19 @@ WRAP = Alignment(wrap_text=True, vertical="top")
 UNLOCKED = Protection(locked=False)
 
 
-def message(key: str, langs: list[str], sep: str = " / ", **fmt: object) -> str:
-    return joined({lang: msg(key, lang).format(**fmt) for lang in langs}, langs, sep)
+@dataclass
+class Texts:
+    """The fixed texts of the workbook (messages.yaml of the definitions), in the form's languages."""
+
+    definition: Definition
+    langs: list[str]
+
+    def msg(self, key: str, lang: str) -> str:
+        return self.definition.msg(key, lang)
+
+    def message(self, key: str, langs: list[str] | None = None, sep: str = " / ", **fmt: object) -> str:
+        langs = self.langs if langs is None else langs
+        return joined({lang: self.msg(key, lang).format(**fmt) for lang in langs}, langs, sep)
 
 
 def sheet_title(index: int, label: str, used: set[str]) -> str:
@@ -81,9 +92,10 @@ class _Lists:
 class _Validations:
     """One DataValidation object per rule and sheet: Excel keeps files small that way."""
 
-    def __init__(self, ws: Worksheet, langs: list[str]):
+    def __init__(self, ws: Worksheet, langs: list[str], tx: Texts):
         self.ws = ws
         self.langs = langs
+        self.tx = tx
         self.rules: dict[str, DataValidation] = {}
 
     def add(self, key: str, cell: str, **rule: Any) -> None:
@@ -92,8 +104,8 @@ class _Validations:
             dv = DataValidation(allow_blank=True, **rule)
             dv.showErrorMessage = True
             dv.errorStyle = "stop"
-            title = message("invalid_choice_title", self.langs)
-            dv.errorTitle = title if len(title) <= 32 else message("invalid_choice_title", self.langs[:1])[:32]
+            title = self.tx.message("invalid_choice_title", self.langs)
+            dv.errorTitle = title if len(title) <= 32 else self.tx.message("invalid_choice_title", self.langs[:1])[:32]
             self.rules[key] = dv
             self.ws.add_data_validation(dv)
         self.rules[key].add(cell)
@@ -103,7 +115,7 @@ def choice_label(choice: Choice, langs: list[str]) -> str:
     return joined(choice.label, langs)
 
 
-def _when_hint(item: Item, form: Form, langs: list[str]) -> str:
+def _when_hint(item: Item, form: Form, langs: list[str], tx: Texts) -> str:
     when = item.when
     if not when or not when.question:
         return ""
@@ -113,32 +125,34 @@ def _when_hint(item: Item, form: Form, langs: list[str]) -> str:
     codes = [when.equals] if when.equals else (when.in_ or ([when.includes] if when.includes else []))
     names = [choice_label(c, langs) for c in target.choices if c.code in codes]
     number = getattr(target, "_number", target.id)
-    return message("required_if", langs, "\n", question=number, choices=", ".join(names))
+    return tx.message("required_if", langs, "\n", question=number, choices=", ".join(names))
 
 
-def _write_section(ws: Worksheet, form: Form, index: int, layout: Layout, lists: _Lists, langs: list[str]) -> None:
+def _write_section(
+    ws: Worksheet, form: Form, index: int, layout: Layout, lists: _Lists, langs: list[str], tx: Texts
+) -> None:
     section = form.sections[index - 1]
-    dvs = _Validations(ws, langs)
+    dvs = _Validations(ws, langs, tx)
     ac = layout.answer_col
     ws.cell(row=1, column=3, value=joined(section.title, langs)).font = Font(bold=True, size=14)
-    ws.cell(row=2, column=3, value=message("required_legend", langs)).font = Font(italic=True)
-    headers = {1: "item_id", 2: "part", 3: message("col_no", langs)}
+    ws.cell(row=2, column=3, value=tx.message("required_legend", langs)).font = Font(italic=True)
+    headers = {1: "item_id", 2: "part", 3: tx.message("col_no", langs)}
     for col, lang in zip(layout.label_cols, langs, strict=True):
-        headers[col] = f"{msg('col_question', lang)} ({lang.upper()})"
-    headers[ac] = message("col_answer", langs)
-    headers[layout.hint_col] = message("col_hint", langs)
+        headers[col] = f"{tx.msg('col_question', lang)} ({lang.upper()})"
+    headers[ac] = tx.message("col_answer", langs)
+    headers[layout.hint_col] = tx.message("col_hint", langs)
     for col, value in headers.items():
         cell = ws.cell(row=HEADER_ROW, column=col, value=value)
         cell.font = Font(bold=True, color="FFFFFF")
         cell.fill = HEADER_FILL
         cell.alignment = WRAP
-    yes = message("choice_yes", langs)
+    yes = tx.message("choice_yes", langs)
     row = FIRST_ROW
     for n, item in enumerate(section.items, start=1):
         number = f"{index}.{n}"
         item._number = number  # type: ignore[attr-defined]  # used by later 'required if' hints
         mark = " *" if item.required else ""
-        hint = "\n".join(filter(None, [joined(item.hint, langs, "\n"), _when_hint(item, form, langs)]))
+        hint = "\n".join(filter(None, [joined(item.hint, langs, "\n"), _when_hint(item, form, langs, tx)]))
 
         def put(
             r: int,
@@ -181,7 +195,7 @@ def _write_section(ws: Worksheet, form: Form, index: int, layout: Layout, lists:
                 key = f"rank:{item.id}"
                 rng = lists.range_for(key, [choice_label(c, langs) for c in item.choices])
                 for pos in range(1, item.size + 1):
-                    slot = {lang: msg("rank_slot", lang).format(n=pos) for lang in langs}
+                    slot = {lang: tx.msg("rank_slot", lang).format(n=pos) for lang in langs}
                     put(row, str(pos), slot, "", answer=True)
                     dvs.add(key, f"{get_column_letter(ac)}{row}", type="list", formula1=rng)
                     row += 1
@@ -205,7 +219,7 @@ def _write_section(ws: Worksheet, form: Form, index: int, layout: Layout, lists:
                 operator="between",
                 formula1=str(lo),
                 formula2=str(hi),
-                error=message("invalid_number", langs),
+                error=tx.message("invalid_number", langs),
             )
         elif item.type == "date":
             ws[ref].number_format = "yyyy-mm-dd"
@@ -216,7 +230,7 @@ def _write_section(ws: Worksheet, form: Form, index: int, layout: Layout, lists:
                 operator="between",
                 formula1="36526",
                 formula2="73051",
-                error=message("invalid_date", langs),
+                error=tx.message("invalid_date", langs),
             )  # 2000-01-01 .. 2099-12-31 as Excel serial days
         elif item.type == "text":
             ws.row_dimensions[row].height = 60
@@ -226,12 +240,12 @@ def _write_section(ws: Worksheet, form: Form, index: int, layout: Layout, lists:
                 type="textLength",
                 operator="lessThanOrEqual",
                 formula1=str(TEXT_LIMIT),
-                error=message("invalid_text", langs),
+                error=tx.message("invalid_text", langs),
             )
         row += 1
     for rule in dvs.rules.values():
         if rule.type == "list":
-            rule.error = message("invalid_choice", langs)
+            rule.error = tx.message("invalid_choice", langs)
     ws.column_dimensions["A"].hidden = True
     ws.column_dimensions["B"].hidden = True
     ws.column_dimensions["C"].width = 6
@@ -286,34 +300,35 @@ def build_workbook(
 ) -> Workbook:
     wb = Workbook()
     layout = Layout(langs)
+    tx = Texts(definition, langs)
     fw = definition.framework
     cover = wb.active
-    cover.title = msg("sheet_cover", langs[0])[:31]
+    cover.title = tx.msg("sheet_cover", langs[0])[:31]
     country = fw.country_by_code[form.country]
     inst = fw.institution_by_id[form.institution]
     cover["A1"] = joined(definition.questionnaire.title, langs, "\n")
     cover["A1"].font = Font(bold=True, size=14)
     cover["A1"].alignment = WRAP
     cover.row_dimensions[1].height = 48
-    not_set = message("cover_not_set", langs)
+    not_set = tx.message("cover_not_set", langs)
     facts = [
         ("cover_country", joined(country.name, langs)),
         ("cover_institution", joined(inst.name, langs)),
-        ("cover_round", f"{workspace.round}: {workspace.title}"),
+        ("cover_round", joined({lang: workspace.title_in(lang) for lang in langs}, langs)),
         ("cover_deadline", workspace.deadline or not_set),
         ("cover_contact", workspace.contact or not_set),
         ("cover_version", f"{definition.questionnaire.id} {definition.questionnaire.version}"),
     ]
     for r, (key, value) in enumerate(facts, start=3):
-        cover.cell(row=r, column=1, value=message(key, langs)).font = Font(bold=True)
+        cover.cell(row=r, column=1, value=tx.message(key, langs)).font = Font(bold=True)
         cover.cell(row=r, column=2, value=value).alignment = WRAP
     r = len(facts) + 4
     for lang in langs:
-        cover.cell(row=r, column=1, value=msg("cover_instructions", lang)).alignment = WRAP
+        cover.cell(row=r, column=1, value=tx.msg("cover_instructions", lang)).alignment = WRAP
         cover.merge_cells(start_row=r, start_column=1, end_row=r, end_column=2)
         cover.row_dimensions[r].height = 150
         r += 1
-    cover.cell(row=r + 1, column=1, value=message("cover_sections", langs)).font = Font(bold=True)
+    cover.cell(row=r + 1, column=1, value=tx.message("cover_sections", langs)).font = Font(bold=True)
     cover.column_dimensions["A"].width = 45
     cover.column_dimensions["B"].width = 90
     lists = _Lists(wb, langs)
@@ -325,7 +340,7 @@ def build_workbook(
         ws = wb.create_sheet(sheet_title(index, name, used))
         cover.cell(row=r + 1 + index, column=1, value=ws.title)
         cover.cell(row=r + 1 + index, column=2, value=joined(section.title, langs))
-        _write_section(ws, form, index, layout, lists, langs)
+        _write_section(ws, form, index, layout, lists, langs, tx)
     _printable(cover)
     _protect(cover)
     wb.move_sheet(lists.ws, offset=len(wb.sheetnames))

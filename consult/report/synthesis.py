@@ -24,9 +24,9 @@ import jinja2
 from consult import __version__
 from consult.analysis.coverage import current_returns
 from consult.analysis.scoring import score
-from consult.definitions import Definition, bundled_definition, load_yaml_data
+from consult.definitions import Definition, load_yaml_data
 from consult.definitions.framework import Framework, text
-from consult.definitions.taxonomy import Taxonomy, bundled_taxonomy
+from consult.definitions.taxonomy import Taxonomy
 from consult.errors import ConsultError
 from consult.fileio import write_atomic
 from consult.resources import data_dir
@@ -212,7 +212,7 @@ def country_context(
         "country": country,
         "programme": text(fw.title, lang),
         "round": ws.round,
-        "round_title": ws.title,
+        "round_title": ws.title_in(lang),
         "latest": cov["latest"] or "–",
         "deadline": ws.deadline or "–",
         "invited": cov["invited"],
@@ -270,7 +270,7 @@ def regional_context(ws: Workspace, result: dict[str, Any], lang: str, definitio
         "t": lambda key, **kw: t(key, lang, **kw),
         "programme": text(fw.title, lang),
         "round": ws.round,
-        "round_title": ws.title,
+        "round_title": ws.title_in(lang),
         "codes": codes,
         "countries": [names[c] for c in codes],
         "rows": rows,
@@ -340,8 +340,8 @@ def synthesize(
     from consult.report.charts import area_chart, heatmap
     from consult.report.word import country_docx, regional_docx
 
-    definition = definition or bundled_definition()
-    taxonomy = taxonomy or bundled_taxonomy()
+    definition = definition or ws.definition
+    taxonomy = taxonomy or definition.taxonomy
     formats = list(formats)
     codes = list(countries)
     # one scoring pass serves every document (the regional one needs every country)
