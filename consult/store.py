@@ -19,7 +19,7 @@ from typing import Any
 
 from consult.errors import ConsultError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 MIGRATIONS: list[str] = [
     # 0 -> 1: the first schema
@@ -65,6 +65,19 @@ MIGRATIONS: list[str] = [
         data TEXT NOT NULL
     );
     """,
+    # 1 -> 2: answers carry their question id and role (roles are declared in the YAML); the
+    # question id of an existing answer is its item id without the area prefix and component
+    # suffix; roles of existing answers are filled by Store.fill_roles from the definitions
+    """
+    ALTER TABLE answers ADD COLUMN question_id TEXT;
+    ALTER TABLE answers ADD COLUMN role TEXT;
+    UPDATE answers SET question_id = CASE
+        WHEN area IS NULL THEN item_id
+        WHEN component IS NULL THEN substr(item_id, length(area) + 2)
+        ELSE substr(item_id, length(area) + 2, length(item_id) - length(component) - 1)
+    END;
+    CREATE INDEX answers_role ON answers(role);
+    """,
 ]
 
 CURRENT = ("accepted", "incomplete")
@@ -108,6 +121,8 @@ class AnswerRow:
     raw: str | None
     sheet: str | None
     cell: str | None
+    question_id: str | None = None
+    role: str | None = None
 
 
 _RETURN_COLS = (
@@ -210,7 +225,7 @@ class Store:
             )
             conn.executemany(
                 "INSERT INTO answers (return_id, item_id, section, area, component, type, value, raw, "
-                "sheet, cell) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "sheet, cell, question_id, role) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         rid,
@@ -223,6 +238,8 @@ class Store:
                         a.get("raw"),
                         a.get("sheet"),
                         a.get("cell"),
+                        a.get("question_id"),
+                        a.get("role"),
                     )
                     for a in answers
                 ],
@@ -258,7 +275,7 @@ class Store:
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             rows = self.conn.execute(
-                "SELECT return_id, item_id, section, area, component, type, value, raw, sheet, cell "
+                "SELECT return_id, item_id, section, area, component, type, value, raw, sheet, cell, question_id, role "
                 f"FROM answers WHERE return_id IN ({', '.join('?' for _ in chunk)}) "
                 "ORDER BY return_id, rowid",
                 chunk,
@@ -266,8 +283,24 @@ class Store:
             for r in rows:
                 d = dict(r)
                 d["value"] = json.loads(d["value"])
+                d["role"] = d["role"] or None  # '' is "no role", stored so that it is not looked up again
                 out.append(AnswerRow(**d))
         return out
+
+    def roles_missing(self) -> list[tuple[int, str, str | None, str | None, str | None, str]]:
+        """(return id, item id, definition hash, country, institution, question id) of stored
+        answers whose role was never filled: those of a store made before roles existed."""
+        rows = self.conn.execute(
+            "SELECT a.return_id, a.item_id, r.definition_hash, r.country, r.institution, a.question_id "
+            "FROM answers a JOIN returns r ON r.id = a.return_id WHERE a.role IS NULL"
+        ).fetchall()
+        return [tuple(r) for r in rows]  # type: ignore[misc]
+
+    def fill_roles(self, roles: Iterable[tuple[str, int, str]]) -> int:
+        """Set the role of stored answers: ``(role or '', return id, item id)``; one transaction."""
+        with self.transaction() as conn:
+            cur = conn.executemany("UPDATE answers SET role = ? WHERE return_id = ? AND item_id = ?", list(roles))
+            return cur.rowcount
 
     def respondent(self, return_id: int) -> dict[str, Any] | None:
         """Personal data of one return. Only for follow-up by the organisers; never in outputs."""

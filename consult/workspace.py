@@ -20,7 +20,7 @@ import shutil
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -30,6 +30,9 @@ from consult.definitions.yamlsource import YamlSource, load_yaml
 from consult.errors import ConsultError, Finding
 from consult.fileio import write_atomic
 from consult.resources import data_dir
+
+if TYPE_CHECKING:
+    from consult.store import Store
 
 CONFIG = "consult.yaml"
 DB = "consult.db"
@@ -308,3 +311,24 @@ def known_definitions(ws: Workspace) -> dict[str, Definition]:
         bundled = bundled_definition()
         found.setdefault(bundled.hash, bundled)
     return found
+
+
+def open_store(ws: Workspace) -> Store:
+    """The workspace's store, with the roles of answers stored before roles existed filled in
+    from the definitions their returns were read with (once: afterwards none is missing)."""
+    from consult.intake.reader import form_for
+    from consult.store import Store
+
+    store = Store(ws.db_path)
+    missing = store.roles_missing()
+    if missing:
+        definitions = known_definitions(ws)
+        updates = []
+        for return_id, item_id, digest, country, institution, _qid in missing:
+            definition = definitions.get(digest or "")
+            item = None
+            if definition and country and institution and country in definition.framework.country_by_code:
+                item = form_for(definition, country, institution).item_by_id.get(item_id)
+            updates.append(((item.role if item else None) or "", return_id, item_id))
+        store.fill_roles(updates)
+    return store

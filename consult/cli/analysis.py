@@ -16,7 +16,7 @@ from consult.analysis.scoring import score as run_score
 from consult.definitions.framework import text
 from consult.errors import UsageError
 from consult.fileio import write_atomic
-from consult.store import Store
+from consult.workspace import open_store
 
 from . import app
 from .common import CountryOption, JsonOption, handle_errors, out, print_json, split_csv, workspace
@@ -109,7 +109,7 @@ def score(
     """Score priorities per country against the programme areas (method: docs/methodology.md)."""
     ws = workspace(ctx)
     codes = selected_countries(ws, country)
-    with Store(ws.db_path) as store:
+    with open_store(ws) as store:
         result = run_score(store, ws, codes)
     if csv_file:
         buf = io.StringIO()

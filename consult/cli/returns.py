@@ -15,7 +15,7 @@ from consult.errors import UsageError
 from consult.intake.ingest import collect_files
 from consult.intake.ingest import ingest as run_ingest
 from consult.intake.safety import MAX_SIZE
-from consult.store import Store
+from consult.workspace import open_store
 
 from . import app
 from .common import (
@@ -115,7 +115,7 @@ def ingest(
 def status(ctx: typer.Context, country: CountryOption = None, as_json: JsonOption = False) -> None:
     """Coverage: countries x invited institutions, accepted / incomplete / missing."""
     ws = workspace(ctx)
-    with Store(ws.db_path) as store:
+    with open_store(ws) as store:
         cov = coverage(store, ws, [c.upper() for c in split_csv(country)] or None)
     if as_json:
         print_json(cov)
@@ -157,7 +157,7 @@ def list_returns(
 ) -> None:
     """Every return received, with its history (superseded and rejected versions too)."""
     ws = workspace(ctx)
-    with Store(ws.db_path) as store:
+    with open_store(ws) as store:
         rows = store.returns(current_only=current, countries=[c.upper() for c in split_csv(country)] or None)
     if as_json:
         print_json([r.to_dict() for r in rows])
@@ -193,6 +193,6 @@ def export(
         raise UsageError(f"--format {fmt!r}: use csv or xlsx")
     ws = workspace(ctx)
     target = out_file or ws.root / "export" / f"answers.{fmt}"
-    with Store(ws.db_path) as store:
+    with open_store(ws) as store:
         n = export_answers(store, ws, target, fmt, lang, [c.upper() for c in split_csv(country)] or None)
     out.print(f"Wrote {n} answer row(s) to [bold]{target}[/]")

@@ -11,7 +11,7 @@ from rich.table import Table
 from consult.errors import UsageError
 from consult.report.synthesis import FORMATS, countries_with_returns, t
 from consult.report.synthesis import synthesize as run_synthesize
-from consult.store import Store
+from consult.workspace import open_store
 
 from . import app
 from .analysis import selected_countries
@@ -61,7 +61,7 @@ def synthesize(
         raise UsageError("say what to write: --country CC, --all, and/or --regional")
     dest = out_dir or ws.root / "synthesis"
     skipped: list[str] = []
-    with Store(ws.db_path) as store:
+    with open_store(ws) as store:
         if all_:
             codes = list(dict.fromkeys(codes + countries_with_returns(store, ws)))
         total = len(codes) * len(formats) + (len(formats) if regional else 0)

@@ -143,7 +143,6 @@ class Questionnaire:
             framework_file=data.get("framework", "framework.yaml"),
         )
 
-
     def adopt_roles(self, current: Questionnaire) -> None:
         """Give a questionnaire saved before roles existed the roles of the current one, question
         by question where the id, type and place (per area or not) agree: how an older round's

@@ -151,6 +151,8 @@ def record(store: Store, rr: ReadReturn, strict: bool, dry_run: bool) -> IngestR
                 "raw": a.raw,
                 "sheet": a.sheet,
                 "cell": a.cell,
+                "question_id": a.item.qid,
+                "role": a.item.role or "",
             }
             for a in rr.answers.values()
         ]
