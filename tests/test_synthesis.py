@@ -4,17 +4,29 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import zipfile
+from collections import Counter
 from pathlib import Path
 
 import pytest
 from docx import Document
+from docx.shared import Cm
 
 from consult.definitions import bundled_definition
+from consult.definitions import bundled_definition as _bundled
+from consult.definitions.roles import QUOTED
 from consult.intake.ingest import ingest
-from consult.report.synthesis import t
+from consult.report.synthesis import Texts
+from consult.workspace import open_store
+
+
+def t(key: str, lang: str, **fmt: object) -> str:
+    """The wording the documents use (report.yaml), for building expectations."""
+    return Texts(_bundled(), lang)(key, **fmt)
+
 
 MARKERS = {
     "contact_name": "PERSONAL-NAME-7f3a",
@@ -51,6 +63,21 @@ def all_text(path: Path) -> str:
     return path.read_text(encoding="utf-8")
 
 
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+
+def body_until(doc: Document, heading: str) -> list[str]:
+    """Paragraph and table texts of the Word body before ``heading`` (in document order)."""
+    out = []
+    for block in doc.element.body.iterchildren():
+        tag = block.tag.rsplit("}", 1)[-1]
+        text = "".join(node.text or "" for node in block.iter(W + "t"))
+        if tag == "p" and text == heading:
+            break
+        out.append(text)
+    return out
+
+
 def test_country_docx_has_styles_ranking_chart_and_annexes(consulted, cli, tmp_path):
     out = tmp_path / "syn"
     result = cli("synthesize", "--country", "KZ", "--out", str(out))
@@ -70,6 +97,8 @@ def test_country_docx_has_styles_ranking_chart_and_annexes(consulted, cli, tmp_p
     assert len(rows) == 6
     for row, area in zip(rows, scores["areas"], strict=True):
         assert row[1].rstrip(" †") == area["name"]["en"]
+        assert row[1].endswith(" †") == (area["evidence"] == "low")
+        assert row[0] == (str(area["rank"]) if area["rank"] else "")  # low evidence: listed, not ranked
         assert row[2] == ("–" if area["score"] is None else f"{area['score']:.0f}")
         assert row[4] == str(area["n"])
     drugs = next(a for a in scores["areas"] if a["id"] == "DRUGS")
@@ -79,7 +108,7 @@ def test_country_docx_has_styles_ranking_chart_and_annexes(consulted, cli, tmp_p
     assert any(p.style.name == "Quote" and "ВИЧ среди людей" in p.text for p in doc.paragraphs)
     annex = doc.tables[-1]
     shas = {r.sha256[:12] for r in _current(consulted, "KZ")}
-    assert {row.cells[2].text for row in annex.rows[1:]} == shas
+    assert {row.cells[-1].text for row in annex.rows[1:]} == shas
     footer_xml = doc.sections[0].footer._element.xml
     assert "PAGE" in footer_xml
 
@@ -97,11 +126,11 @@ def test_markdown_carries_the_same_facts(consulted, cli, tmp_path):
     md = (out / "KZ-synthesis.md").read_text(encoding="utf-8")
     scores = json.loads(cli("score", "--json", "-c", "KZ").stdout)["countries"]["KZ"]
     for area in scores["areas"]:
-        line = next(x for x in md.splitlines() if x.startswith(f"| {area['rank'] or '–'} | {area['name']['en']}"))
+        line = next(x for x in md.splitlines() if x.startswith(f"| {area['rank'] or ' '} | {area['name']['en']}"))
         assert f"| {area['score']:.0f} |" in line if area["score"] is not None else "| – |" in line
     assert "![" in md and (out / "KZ-area-scores.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "> ВИЧ среди людей, употребляющих наркотики." in md
-    assert "— *Ministry of Health*" in md
+    assert "> — Ministry of Health [ru]" in md  # a quote in the other language is marked, kept verbatim
     assert "(r − 1) / 4 × 100" in md  # the methodology annex
     for r in _current(consulted, "KZ"):
         assert r.sha256[:12] in md and r.file_name in md
@@ -142,10 +171,16 @@ def test_regional_synthesis(consulted, cli, tmp_path):
     scores = json.loads(cli("score", "--json").stdout)["regional"]
     assert scores["countries"] == ["KZ", "KG"]
     header = next(x for x in md.splitlines() if x.startswith("| Programme area"))
-    assert "| KZ |" in header and "| KG |" in header and "TJ" not in header
+    assert "| Kazakhstan |" in header and "| Kyrgyzstan |" in header and "Tajikistan" not in header
     toc = next(a for a in scores["areas"] if a["id"] == "TOC")
     row = next(x for x in md.splitlines() if x.startswith("| Organized crime |"))
-    assert row == f"| Organized crime | {toc['scores']['KZ']:.0f} | {toc['scores']['KG']:.0f} | {toc['mean']:.0f} |"
+
+    def shown(code: str) -> str:
+        low = " †" if toc["low_evidence"][code] else ""
+        return f"{toc['scores'][code]:.0f} ({toc['n'][code]}){low}"
+
+    assert row == f"| Organized crime | {shown('KZ')} | {shown('KG')} | {toc['mean']:.0f} | "
+    assert "| Ministry of Health | ✓ |" in md  # the institution x country coverage table
     doc = Document(str(out / "regional-synthesis.docx"))
     assert doc.inline_shapes, "the heat map is embedded"
     assert (out / "regional-area-scores.png").exists()
@@ -181,4 +216,80 @@ def test_word_file_opens_in_libreoffice(consulted, cli, tmp_path):
         env={**os.environ, "HOME": str(tmp_path)},
     )
     pdf = (out / "KZ-synthesis.pdf").read_bytes()
-    assert pdf.startswith(b"%PDF") and pdf.count(b"/Type/Page") >= 3  # the pages, not an error page
+    pages = pdf.count(b"/Type/Page") - pdf.count(b"/Type/Pages")
+    assert pdf.startswith(b"%PDF") and 3 <= pages <= 25, pages  # the pages, not an error page or a runaway
+
+
+def test_word_is_printable_a4_with_fitting_tables(consulted, cli, tmp_path):
+    out = tmp_path / "print"
+    assert cli("synthesize", "-c", "KZ", "--regional", "--format", "docx", "--out", str(out)).exit_code == 0
+    for name in ("KZ-synthesis.docx", "regional-synthesis.docx"):
+        doc = Document(str(out / name))
+        for section in doc.sections:
+            short, long = sorted((section.page_width, section.page_height))
+            assert (round(short / Cm(1), 1), round(long / Cm(1), 1)) == (21.0, 29.7)  # A4, not Letter
+        text_widths = [s.page_width - s.left_margin - s.right_margin for s in doc.sections]
+        assert doc.tables
+        for table in doc.tables:
+            grid = [
+                int(c.get("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}w"))
+                for c in table._tbl.tblGrid.findall(
+                    "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}gridCol"
+                )
+            ]
+            assert all(w > 0 for w in grid)
+            assert sum(grid) * 635 <= max(text_widths) + 635 * 20  # twips -> EMU; within the text width
+            header_xml = table.rows[0]._tr.xml
+            assert "w:tblHeader" in header_xml and "w:cantSplit" in header_xml
+            for row in table.rows[1:]:
+                assert "w:cantSplit" in row._tr.xml
+            # a caption sits above every table (UN style)
+            previous = table._tbl.getprevious()
+            assert previous is not None and "Caption" in previous.xml
+
+
+def test_no_tool_internals_in_the_body_and_each_quote_once(consulted, cli, tmp_path):
+    out = tmp_path / "clean"
+    assert cli("synthesize", "-c", "KZ", "--out", str(out)).exit_code == 0
+    doc = Document(str(out / "KZ-synthesis.docx"))
+    body = " ".join(body_until(doc, t("h_annex_returns", "en")))
+    for internal in ("consult score", "consult.db", "framework.yaml", "taxonomy.yaml", "`", "test-round", ".xlsx"):
+        assert internal not in body, internal
+    doc_quotes = [p.text for p in doc.paragraphs if p.style.name == "Quote" and not p.text.startswith("— ")]
+    attributions = [p.text for p in doc.paragraphs if p.style.name == "Quote" and p.text.startswith("— ")]
+    assert len(doc_quotes) == len(attributions)
+    # every quotable answer is quoted exactly once (an institution may give one text to two questions)
+    fw = _bundled().framework
+    expected: Counter[tuple[str, str]] = Counter()
+    with open_store(consulted) as store:
+        rets = {r.id: r for r in store.returns(current_only=True, countries=["KZ"])}
+        for a in store.answers(rets):
+            if a.role in QUOTED and len(str(a.value).strip()) >= 3:
+                expected[(str(a.value).strip(), fw.institution_by_id[rets[a.return_id].institution].name["en"])] += 1
+    found = Counter(
+        (q, who.removeprefix("— ").removesuffix(" [ru]")) for q, who in zip(doc_quotes, attributions, strict=True)
+    )
+    assert found == expected
+
+
+def test_hostile_answers_and_file_names_cannot_change_the_document(workspace, make_return, cli, tmp_path):
+    hostile = (
+        "Line one\n# not a heading\n<script>alert(1)</script> <img src=x onerror=alert(2)> "
+        "[click](javascript:alert(3)) ![x](http://evil.example/x.png) | a | b |"
+    )
+    path = make_return("KZ", "MOH", {"DRUGS.challenges": hostile}, name="KZ-MOH \x1b[31mred|pipe.xlsx")
+    assert ingest([path], workspace)[0].status == "accepted"
+    out = tmp_path / "hostile"
+    result = cli("synthesize", "-c", "KZ", "--out", str(out))
+    assert result.exit_code == 0, result.stderr  # a control character in a file name does not stop Word output
+    md = (out / "KZ-synthesis.md").read_text(encoding="utf-8")
+    assert "<script>" not in md and "<img" not in md
+    assert not re.search(r"(?<!\\)\]\((javascript|http)", md)  # no live link or remote image
+    assert "&lt;script&gt;" in md
+    quote = md[md.index("> Line one") :].split("\n\n")[0]
+    assert all(line.startswith(">") for line in quote.splitlines())  # every line stays in the blockquote
+    assert "> \\# not a heading" in quote
+    row = next(line for line in md.splitlines() if "red" in line and "pipe.xlsx" in line)
+    assert row.count(" | ") == 6 and "\x1b" not in row  # 6 cells (and the closing bar): pipe escaped, ESC dropped
+    doc = Document(str(out / "KZ-synthesis.docx"))
+    assert any("<script>" in p.text for p in doc.paragraphs if p.style.name == "Quote")  # plain text in Word

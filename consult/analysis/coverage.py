@@ -3,10 +3,13 @@ report it too, so a score resting on few returns is never read without its base.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from consult.store import ReturnRow, Store
 from consult.workspace import Workspace
+
+COUNTED = ("accepted", "incomplete", "missing")
 
 
 def current_returns(store: Store, ws: Workspace, countries: list[str] | None = None) -> list[ReturnRow]:
@@ -14,38 +17,95 @@ def current_returns(store: Store, ws: Workspace, countries: list[str] | None = N
     return store.returns(current_only=True, countries=countries, round_id=ws.round)
 
 
-def coverage(store: Store, ws: Workspace, countries: list[str] | None = None) -> dict[str, Any]:
+@dataclass
+class InstitutionStatus:
+    status: str  # accepted, incomplete or missing
+    invited: bool
+    return_id: int | None = None
+    file: str | None = None
+    received_at: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class CountryCoverage:
+    code: str
+    invited: int
+    accepted: int
+    incomplete: int
+    missing: int
+    rejected: int
+    superseded: int
+    latest: str | None
+    institutions: dict[str, InstitutionStatus] = field(default_factory=dict)
+
+    @property
+    def responded(self) -> int:
+        return self.accepted + self.incomplete
+
+    def with_status(self, *statuses: str) -> list[str]:
+        return [i for i, s in self.institutions.items() if s.status in statuses]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "invited": self.invited,
+            "responded": self.responded,
+            "accepted": self.accepted,
+            "incomplete": self.incomplete,
+            "missing": self.missing,
+            "rejected": self.rejected,
+            "superseded": self.superseded,
+            "latest": self.latest,
+            "institutions": {i: s.to_dict() for i, s in self.institutions.items()},
+        }
+
+
+@dataclass
+class Coverage:
+    round: str
+    countries: dict[str, CountryCoverage]
+
+    def totals(self) -> dict[str, int]:
+        keys = ("invited", "accepted", "incomplete", "missing", "rejected", "superseded")
+        return {k: sum(getattr(c, k) for c in self.countries.values()) for k in keys}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "round": self.round,
+            "countries": {c: v.to_dict() for c, v in self.countries.items()},
+            "totals": self.totals(),
+        }
+
+
+def coverage(store: Store, ws: Workspace, countries: list[str] | None = None) -> Coverage:
     rows = store.returns(countries=countries, round_id=ws.round)
     codes = countries or ws.countries
-    result: dict[str, Any] = {"round": ws.round, "countries": {}}
-    totals = dict.fromkeys(("invited", "accepted", "incomplete", "missing", "rejected", "superseded"), 0)
+    result = Coverage(ws.round, {})
     for code in codes:
         invited = ws.invited_for(code)
         mine = [r for r in rows if r.country == code]
         current = {r.institution or "": r for r in mine if r.status in ("accepted", "incomplete")}
-        insts: dict[str, Any] = {}
+        insts: dict[str, InstitutionStatus] = {}
         for inst in [*invited, *sorted(i for i in current if i not in invited)]:
             r = current.get(inst)
-            insts[inst] = {
-                "status": r.status if r else "missing",
-                "invited": inst in invited,
-                "return_id": r.id if r else None,
-                "file": r.file_name if r else None,
-                "received_at": r.received_at if r else None,
-            }
-        counts = {s: sum(1 for v in insts.values() if v["status"] == s) for s in ("accepted", "incomplete", "missing")}
+            insts[inst] = InstitutionStatus(
+                status=r.status if r else "missing",
+                invited=inst in invited,
+                return_id=r.id if r else None,
+                file=r.file_name if r else None,
+                received_at=r.received_at if r else None,
+            )
+        counts = {s: sum(1 for v in insts.values() if v.status == s) for s in COUNTED}
         latest = max((r.received_at for r in current.values()), default=None)
-        entry: dict[str, Any] = {
-            "invited": len(invited),
-            "responded": counts["accepted"] + counts["incomplete"],
+        result.countries[code] = CountryCoverage(
+            code=code,
+            invited=len(invited),
             **counts,
-            "rejected": sum(1 for r in mine if r.status == "rejected"),
-            "superseded": sum(1 for r in mine if r.status == "superseded"),
-            "latest": latest[:10] if latest else None,
-            "institutions": insts,
-        }
-        result["countries"][code] = entry
-        for key in totals:
-            totals[key] += entry[key]
-    result["totals"] = totals
+            rejected=sum(1 for r in mine if r.status == "rejected"),
+            superseded=sum(1 for r in mine if r.status == "superseded"),
+            latest=latest[:10] if latest else None,
+            institutions=insts,
+        )
     return result

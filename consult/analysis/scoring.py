@@ -12,7 +12,12 @@ The method (docs/methodology.md states it for readers of the programme document)
   component and summed per area; unweighted, since a ranking is a vote;
 * mentions: text answers matched by the keyword taxonomy, counted per answer, never folded
   into scores;
-* areas ranked by score, ties broken by Borda points, then n, then framework order.
+* areas ordered by score, ties broken by Borda points, then n, then framework order; only
+  areas with sufficient evidence get a rank (a low-evidence area is listed, not ranked).
+
+Questions are selected by their role (``area_priority``, ``component_priority``,
+``ranking``, and the taxonomy's source roles), never by id: a rating without a role is
+kept and exported but never scored.
 
 Values keep full precision; rounding is for display only.
 """
@@ -23,11 +28,22 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from consult.analysis.coverage import coverage, current_returns
+from consult.analysis.data import CountryData, RoundData, load_round
+from consult.analysis.results import (
+    AreaScore,
+    ComponentScore,
+    CountryScore,
+    Excerpt,
+    Outlier,
+    Rating,
+    RegionalArea,
+    RegionalScore,
+    ScoreResult,
+)
 from consult.definitions import Definition
 from consult.definitions.framework import Framework
 from consult.definitions.taxonomy import Taxonomy, excerpt
-from consult.store import AnswerRow, ReturnRow, Store
+from consult.store import Store
 from consult.workspace import Workspace
 
 LOW_EVIDENCE_N = 3
@@ -78,7 +94,14 @@ class Stat:
         mean = sum(v for v, _, _, _ in self.values) / self.n
         return math.sqrt(sum((v - mean) ** 2 for v, _, _, _ in self.values) / self.n)
 
-    def to_dict(self) -> dict[str, Any]:
+    @property
+    def effective_n(self) -> float:
+        """Kish's effective number of raters, (sum w)^2 / sum w^2: one heavy weight counts less."""
+        squares = sum(w * w for _, w, _, _ in self.values)
+        return self.weight_sum**2 / squares if squares else 0.0
+
+    def fields(self) -> dict[str, Any]:
+        """The shared figures of an area or component score."""
         return {
             "score": self.score,
             "n": self.n,
@@ -86,132 +109,119 @@ class Stat:
             "agreement": self.agreement,
             "spread": self.spread,
             "low_evidence": self.n < LOW_EVIDENCE_N,
-            "ratings": [
-                {"institution": i, "rating": r, "value": v, "weight": w}
-                for v, w, r, i in sorted(self.values, key=lambda x: (-x[2], x[3]))
-            ],
+            "effective_n": self.effective_n,
+            "ratings": [Rating(i, r, v, w) for v, w, r, i in sorted(self.values, key=lambda x: (-x[2], x[3]))],
         }
 
 
-def _rank_key(entry: dict[str, Any], order: int) -> tuple:
-    score = entry["score"]
-    return (score is None, -(score or 0.0), -entry["borda"], -entry["n"], order)
+def _order_key(entry: AreaScore | ComponentScore, order: int) -> tuple:
+    score = entry.score
+    return (score is None, -(score or 0.0), -entry.borda, -entry.n, order)
+
+
+def rank_size(definition: Definition) -> int:
+    return next((q.size for s in definition.questionnaire.sections for q in s.questions if q.role == "ranking"), 5)
 
 
 def score_country(
-    fw: Framework,
-    returns: list[ReturnRow],
-    answers: list[AnswerRow],
-    taxonomy: Taxonomy,
-    rank_size: int = 5,
-) -> dict[str, Any]:
-    """Scores of one country from its current returns and their answers."""
-    inst_of = {r.id: r.institution or "" for r in returns}
+    fw: Framework, data: CountryData, taxonomy: Taxonomy, size: int = 5
+) -> tuple[list[AreaScore], list[ComponentScore]]:
+    """Area and component scores of one country from its current returns (selected by role)."""
     area_stats = {a.id: Stat() for a in fw.areas}
     comp_stats = {c.id: Stat() for a in fw.areas for c in a.components}
-    borda = {c.id: 0 for a in fw.areas for c in a.components}
-    votes = {c.id: 0 for a in fw.areas for c in a.components}
-    area_mentions: dict[str, list[dict[str, Any]]] = {a.id: [] for a in fw.areas}
-    comp_mentions: dict[str, list[dict[str, Any]]] = {c: [] for c in comp_stats}
-    for a in answers:
-        inst = inst_of.get(a.return_id, "")
-        if a.type == "rating" and a.area in area_stats:
-            value = rating_value(a.value)
-            if value is None:
-                continue
-            if a.component is None:
-                area_stats[a.area].add(value, fw.weight(inst, a.area), int(a.value), inst)
-            elif a.component in comp_stats:
-                comp_stats[a.component].add(value, fw.weight(inst, a.area, a.component), int(a.value), inst)
-        elif a.type == "rank" and isinstance(a.value, list):
-            for pos, comp in enumerate(a.value[:rank_size], start=1):
+    borda = dict.fromkeys(comp_stats, 0)
+    votes = dict.fromkeys(comp_stats, 0)
+    area_mentions: dict[str, list[Excerpt]] = {a.id: [] for a in fw.areas}
+    comp_mentions: dict[str, list[Excerpt]] = {c: [] for c in comp_stats}
+    for a in data.by_role("area_priority"):
+        value = rating_value(a.value)
+        if value is not None and a.area in area_stats:
+            inst = data.institution(a)
+            area_stats[a.area].add(value, fw.weight(inst, a.area), int(a.value), inst)
+    for a in data.by_role("component_priority"):
+        value = rating_value(a.value)
+        if value is not None and a.area and a.component in comp_stats:
+            inst = data.institution(a)
+            comp_stats[a.component].add(value, fw.weight(inst, a.area, a.component), int(a.value), inst)
+    for a in data.by_role("ranking"):
+        if isinstance(a.value, list):
+            for pos, comp in enumerate(a.value[:size], start=1):
                 if comp in borda:
-                    borda[comp] += rank_size + 1 - pos
+                    borda[comp] += size + 1 - pos
                     votes[comp] += 1
-        elif a.type == "text" and isinstance(a.value, str):
-            qid = a.item_id.split(".")[-1] if a.area else a.item_id
-            if not taxonomy.applies_to(qid):
-                continue
-            seen_areas: set[str] = set()
-            seen_comps: set[str] = set()
-            for m in taxonomy.matches(a.value):
-                quote = {
-                    "institution": inst,
-                    "question": a.item_id,
-                    "term": m.term,
-                    "excerpt": excerpt(a.value, m.start, m.end),
-                }
-                if m.area in area_mentions and m.area not in seen_areas:
-                    seen_areas.add(m.area)
-                    area_mentions[m.area].append(quote)
-                if m.component in comp_mentions and m.component not in seen_comps:
-                    seen_comps.add(m.component)
-                    comp_mentions[m.component].append(quote)
+    for a in data.by_role(*taxonomy.sources):
+        if not isinstance(a.value, str):
+            continue
+        seen_areas: set[str] = set()
+        seen_comps: set[str] = set()
+        for m in taxonomy.matches(a.value):
+            quote = Excerpt(data.institution(a), a.item_id, m.term, excerpt(a.value, m.start, m.end))
+            if m.area in area_mentions and m.area not in seen_areas:
+                seen_areas.add(m.area)
+                area_mentions[m.area].append(quote)
+            if m.component in comp_mentions and m.component not in seen_comps:
+                seen_comps.add(m.component)
+                comp_mentions[m.component].append(quote)
     components = []
     for order, (cid, stat) in enumerate(comp_stats.items()):
         comp = fw.component_by_id[cid]
-        entry = {
-            "id": cid,
-            "area": comp.area,
-            "name": comp.name,
-            **stat.to_dict(),
-            "borda": borda[cid],
-            "votes": votes[cid],
-            "mentions": len(comp_mentions[cid]),
-            "excerpts": comp_mentions[cid],
-        }
+        entry = ComponentScore(
+            id=cid,
+            area=comp.area,
+            name=comp.name,
+            **stat.fields(),
+            borda=borda[cid],
+            votes=votes[cid],
+            mentions=len(comp_mentions[cid]),
+            excerpts=comp_mentions[cid],
+        )
         components.append((entry, order))
-    components.sort(key=lambda e: _rank_key(*e))
+    components.sort(key=lambda e: _order_key(*e))
     areas = []
     for order, area in enumerate(fw.areas):
         stat = area_stats[area.id]
-        entry = {
-            "id": area.id,
-            "name": area.name,
-            "short": area.short,
-            **stat.to_dict(),
-            "borda": sum(borda[c.id] for c in area.components),
-            "mentions": len(area_mentions[area.id]),
-            "excerpts": area_mentions[area.id],
-        }
+        entry = AreaScore(
+            id=area.id,
+            name=area.name,
+            short=area.short,
+            **stat.fields(),
+            borda=sum(borda[c.id] for c in area.components),
+            mentions=len(area_mentions[area.id]),
+            excerpts=area_mentions[area.id],
+        )
         areas.append((entry, order))
-    areas.sort(key=lambda e: _rank_key(*e))
-    ranked = []
-    for rank, (entry, _order) in enumerate(areas, start=1):
-        entry["rank"] = rank if entry["score"] is not None else None
-        entry["top_components"] = [
-            c["id"] for c, _ in components if c["area"] == entry["id"] and c["score"] is not None
-        ][:3]
-        ranked.append(entry)
-    return {"areas": ranked, "components": [c for c, _ in components]}
+    areas.sort(key=lambda e: _order_key(*e))
+    rank = 0
+    for entry, _order in areas:
+        if entry.score is not None and not entry.low_evidence:
+            rank += 1
+            entry.rank = rank
+        entry.top_components = [c.id for c, _ in components if c.area == entry.id and c.score is not None][:3]
+    return [e for e, _ in areas], [c for c, _ in components]
 
 
-def regional(countries: dict[str, Any], fw: Framework) -> dict[str, Any]:
-    """Areas x countries, priorities shared by most countries, and country outliers."""
-    with_data = [c for c, v in countries.items() if any(a["score"] is not None for a in v["areas"])]
-    rows: list[dict[str, Any]] = []
+def regional(countries: dict[str, CountryScore], fw: Framework) -> RegionalScore:
+    """Areas x countries, priorities shared by most countries, and country outliers.
+
+    Every country with a current return counts (even one whose ratings are all "not
+    applicable"); a share of "most countries" is a share of those."""
+    with_data = [c for c, v in countries.items() if v.returns]
+    rows: list[RegionalArea] = []
     shared: list[str] = []
-    outliers: list[dict[str, Any]] = []
+    outliers: list[Outlier] = []
     for area in fw.areas:
-        scores, ranks = {}, {}
+        scores: dict[str, float | None] = {}
+        ranks: dict[str, int | None] = {}
+        ns: dict[str, int] = {}
+        lows: dict[str, bool] = {}
         for code in with_data:
-            entry = next(a for a in countries[code]["areas"] if a["id"] == area.id)
-            scores[code] = entry["score"]
-            ranks[code] = entry["rank"]
+            entry = countries[code].area(area.id)
+            scores[code], ranks[code], ns[code] = entry.score, entry.rank, entry.n
+            lows[code] = entry.score is not None and entry.low_evidence
         present = [s for s in scores.values() if s is not None]
         mean = sum(present) / len(present) if present else None
         top3 = [c for c, r in ranks.items() if r is not None and r <= 3]
-        rows.append(
-            {
-                "id": area.id,
-                "name": area.name,
-                "short": area.short,
-                "scores": scores,
-                "ranks": ranks,
-                "mean": mean,
-                "top3_in": top3,
-            }
-        )
+        rows.append(RegionalArea(area.id, area.name, area.short, scores, ranks, mean, top3, ns, lows))
         if with_data and len(top3) * 2 > len(with_data):
             shared.append(area.id)
         for code, s in scores.items():
@@ -220,23 +230,42 @@ def regional(countries: dict[str, Any], fw: Framework) -> dict[str, Any]:
                 continue
             others_mean = sum(others) / len(others)
             if abs(s - others_mean) >= OUTLIER_POINTS:
-                outliers.append(
-                    {
-                        "country": code,
-                        "area": area.id,
-                        "score": s,
-                        "others_mean": others_mean,
-                        "difference": s - others_mean,
-                    }
-                )
-    order = sorted(rows, key=lambda r: (r["mean"] is None, -(r["mean"] or 0)))
-    return {
-        "countries": with_data,
-        "areas": rows,
-        "ranking": [r["id"] for r in order],
-        "shared": shared,
-        "outliers": sorted(outliers, key=lambda o: -abs(o["difference"])),
-    }
+                outliers.append(Outlier(code, area.id, s, others_mean, s - others_mean))
+    order = sorted(rows, key=lambda r: (r.mean is None, -(r.mean or 0)))
+    return RegionalScore(
+        countries=with_data,
+        areas=rows,
+        ranking=[r.id for r in order],
+        shared=shared,
+        outliers=sorted(outliers, key=lambda o: -abs(o.difference)),
+    )
+
+
+def score_round(data: RoundData, taxonomy: Taxonomy | None = None) -> ScoreResult:
+    """Scores of every country of ``data`` and the regional comparison."""
+    definition = data.definition
+    taxonomy = taxonomy or definition.taxonomy
+    fw = definition.framework
+    size = rank_size(definition)
+    result = ScoreResult(
+        round=data.round,
+        method={
+            "rating_scale": "(r - 1) / 4 * 100",
+            "low_evidence_below_n": LOW_EVIDENCE_N,
+            "agreement_threshold": HIGH_RATING,
+            "borda_points": f"rank 1 = {size} ... rank {size} = 1",
+            "mention_sources": list(taxonomy.sources),
+            "ranked": "areas with sufficient evidence only",
+        },
+        countries={},
+    )
+    for code, cdata in data.countries.items():
+        areas, components = score_country(fw, cdata, taxonomy, size)
+        result.countries[code] = CountryScore(
+            code, areas, components, data.coverage.countries[code], [r.id for r in cdata.returns]
+        )
+    result.regional = regional(result.countries, fw)
+    return result
 
 
 def score(
@@ -247,36 +276,4 @@ def score(
     taxonomy: Taxonomy | None = None,
 ) -> dict[str, Any]:
     """The full, stable JSON-ready structure documented in the README."""
-    definition = definition or ws.definition
-    taxonomy = taxonomy or definition.taxonomy
-    fw = definition.framework
-    codes = countries or ws.countries
-    cov = coverage(store, ws, codes)
-    rank_size = next((q.size for s in definition.questionnaire.sections for q in s.questions if q.type == "rank"), 5)
-    result: dict[str, Any] = {
-        "round": ws.round,
-        "method": {
-            "rating_scale": "(r - 1) / 4 * 100",
-            "low_evidence_below_n": LOW_EVIDENCE_N,
-            "agreement_threshold": HIGH_RATING,
-            "borda_points": f"rank 1 = {rank_size} ... rank {rank_size} = 1",
-            "mention_sources": list(taxonomy.sources),
-        },
-        "countries": {},
-    }
-    all_returns = current_returns(store, ws, codes)
-    answers = store.answers([r.id for r in all_returns])
-    by_return: dict[int, list[AnswerRow]] = {}
-    for a in answers:
-        by_return.setdefault(a.return_id, []).append(a)
-    for code in codes:
-        rets = [r for r in all_returns if r.country == code]
-        ans = [a for r in rets for a in by_return.get(r.id, [])]
-        entry = score_country(fw, rets, ans, taxonomy, rank_size)
-        c = cov["countries"][code]
-        entry["coverage"] = {k: c[k] for k in ("invited", "responded", "accepted", "incomplete", "missing", "latest")}
-        entry["coverage"]["institutions"] = {i: v["status"] for i, v in c["institutions"].items()}
-        entry["returns"] = [r.id for r in rets]
-        result["countries"][code] = entry
-    result["regional"] = regional(result["countries"], fw)
-    return result
+    return score_round(load_round(store, ws, countries, definition or ws.definition), taxonomy).to_dict()

@@ -116,7 +116,7 @@ def status(ctx: typer.Context, country: CountryOption = None, as_json: JsonOptio
     """Coverage: countries x invited institutions, accepted / incomplete / missing."""
     ws = workspace(ctx)
     with open_store(ws) as store:
-        cov = coverage(store, ws, [c.upper() for c in split_csv(country)] or None)
+        cov = coverage(store, ws, [c.upper() for c in split_csv(country)] or None).to_dict()
     if as_json:
         print_json(cov)
         return

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from consult.errors import UsageError
-from consult.report.synthesis import FORMATS, countries_with_returns, t
+from consult.report.synthesis import FORMATS, check_language, countries_with_returns, no_returns_message
 from consult.report.synthesis import synthesize as run_synthesize
 from consult.workspace import open_store
 
@@ -39,7 +39,9 @@ def synthesize(
     fmt: Annotated[
         list[str] | None, typer.Option("--format", "-f", help="md, docx or md,docx.", show_default="md,docx")
     ] = None,
-    lang: Annotated[str, typer.Option("--lang", help="Language of the fixed texts: en or ru.")] = "en",
+    lang: Annotated[
+        str, typer.Option("--lang", help="Language of the document (any language of the definitions, e.g. en, ru).")
+    ] = "en",
     out_dir: Annotated[
         Path | None, typer.Option("--out", "-o", help="Output folder.", show_default="WORKSPACE/synthesis")
     ] = None,
@@ -54,8 +56,10 @@ def synthesize(
     bad = [f for f in formats if f not in FORMATS]
     if bad:
         raise UsageError(f"--format {', '.join(bad)}: use md, docx or md,docx")
-    if lang not in ("en", "ru"):
-        raise UsageError(f"--lang {lang}: use en or ru")
+    missing = check_language(ws.definition, lang)
+    if missing:
+        shown = ", ".join(missing[:8]) + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")
+        err.print(f"[yellow]{len(missing)} label(s) have no '{lang}' text; English is used for: {shown}[/]")
     codes = selected_countries(ws, country) or []
     if not (codes or all_ or regional):
         raise UsageError("say what to write: --country CC, --all, and/or --regional")
@@ -81,7 +85,7 @@ def synthesize(
         if code == "regional":
             err.print("[yellow]No country has returns yet: no regional synthesis written (see consult status).[/]")
         else:
-            err.print(f"[yellow]{t('no_returns', 'en', country=code, round=ws.round)}[/]")
+            err.print(f"[yellow]{no_returns_message(ws, code)}[/]")
     if as_json:
         print_json([{"path": str(w.path), "country": w.country, "format": w.format} for w in written])
     else:

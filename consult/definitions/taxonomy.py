@@ -14,7 +14,7 @@ from functools import cache
 from typing import Any
 
 WORD = re.compile(r"\w+", re.UNICODE)
-DEFAULT_SOURCES = ("challenges", "emerging", "proposals")
+DEFAULT_SOURCES = ("challenge", "emerging", "proposal")  # roles (questionnaire.yaml)
 
 
 @dataclass(frozen=True)

@@ -26,8 +26,9 @@ def _png(fig: Any) -> bytes:
     return buf.getvalue()
 
 
-def area_chart(scores: list[tuple[str, float | None, bool]], title: str) -> bytes:
-    """Horizontal bars of area scores in ranked order; low-evidence bars lighter and hatched."""
+def area_chart(scores: list[tuple[str, float | None, bool]]) -> bytes:
+    """Horizontal bars of area scores in ranked order; low-evidence bars lighter and hatched.
+    No title: the document's caption names the figure (a title in the image would repeat it)."""
     labels = [name for name, _, _ in scores][::-1]
     values = [value or 0.0 for _, value, _ in scores][::-1]
     lows = [low for _, _, low in scores][::-1]
@@ -45,14 +46,13 @@ def area_chart(scores: list[tuple[str, float | None, bool]], title: str) -> byte
         )
     ax.set_xlim(0, 110)
     ax.set_xlabel("0-100")
-    ax.set_title(title, fontsize=11)
     ax.spines[["top", "right"]].set_visible(False)
     return _png(fig)
 
 
-def heatmap(matrix: dict[str, Any], title: str) -> bytes:
-    """Areas x countries, annotated with the scores; blank where a country gave no rating."""
-    areas, countries, values = matrix["areas"], matrix["countries"], matrix["values"]
+def heatmap(areas: list[str], countries: list[str], values: list[list[float | None]], low: list[list[bool]]) -> bytes:
+    """Areas x countries (country names), annotated with the scores, † where evidence is low;
+    blank where a country gave no rating."""
     grid = [[float("nan") if v is None else v for v in row] for row in values]
     fig, ax = plt.subplots(figsize=(1.1 * len(countries) + 3.5, 0.5 * len(areas) + 1.5))
     image = ax.imshow(grid, cmap="Blues", vmin=0, vmax=100, aspect="auto")
@@ -61,7 +61,8 @@ def heatmap(matrix: dict[str, Any], title: str) -> bytes:
     for i, row in enumerate(values):
         for j, v in enumerate(row):
             if v is not None:
-                ax.text(j, i, f"{v:.0f}", ha="center", va="center", fontsize=9, color="white" if v > 60 else "black")
+                label = f"{v:.0f}" + (" †" if low[i][j] else "")
+                ax.text(j, i, label, ha="center", va="center", fontsize=9, color="white" if v > 60 else "black")
+    ax.tick_params(axis="x", labelrotation=30 if len(countries) > 4 else 0)
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
-    ax.set_title(title, fontsize=11)
     return _png(fig)

@@ -1,52 +1,61 @@
-"""Word output of the syntheses, built with python-docx from the same context as the Markdown.
+"""Word rendering of a :class:`~consult.report.document.Document` with python-docx.
 
 Real Word styles only (Title, Heading 1-3, Caption, Quote, List Bullet, a built-in table
-style), page numbers in the footer: drafters paste sections into the programme document and
-they take on its styles without reformatting.
+style) so that drafters paste sections into the programme document and they take on its
+styles. Printed as the office prints: A4, captions above tables, header rows repeated on
+every page, rows never split across pages, explicit column widths that fit the text width
+(wide tables get a landscape section), page numbers and a running header.
 """
 
 from __future__ import annotations
 
 import io
-import re
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-from docx import Document
-from docx.document import Document as DocumentType
+from docx import Document as new_docx
+from docx.document import Document as DocxDocument
+from docx.enum.section import WD_ORIENT, WD_SECTION
+from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
+from docx.table import Table as DocxTable
 
 from consult.fileio import save_atomic
+from consult.report.document import (
+    Bullets,
+    Document,
+    Figure,
+    Heading,
+    PageBreak,
+    Paragraph,
+    Quote,
+    Run,
+    Table,
+    clean,
+)
 
 TABLE_STYLE = "Light Grid Accent 1"
-INLINE = re.compile(r"(\*\*[^*]+\*\*|\*[^*]+\*|`[^`]+`)")
+A4 = (Cm(21.0), Cm(29.7))
+MARGIN = Cm(2.0)
+FONT = "Calibri"
 
 
-def _inline(paragraph: Any, value: str) -> None:
-    """Add ``value`` with Markdown **bold**, *italic* and `code` as runs."""
-    for part in INLINE.split(value):
-        if not part:
-            continue
-        if part.startswith("**"):
-            paragraph.add_run(part[2:-2]).bold = True
-        elif part.startswith("`"):
-            paragraph.add_run(part[1:-1]).font.name = "Consolas"
-        elif part.startswith("*") and len(part) > 2:
-            paragraph.add_run(part[1:-1]).italic = True
-        else:
-            paragraph.add_run(part)
+def text_width(landscape: bool) -> float:
+    """Usable width in cm between the margins."""
+    return (29.7 if landscape else 21.0) - 2 * 2.0
 
 
-def _page_numbers(doc: DocumentType, label: str) -> None:
-    footer = doc.sections[0].footer.paragraphs[0]
-    footer.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    footer.add_run(f"{label} ")
-    run = footer.add_run()
-    for kind, text in (("begin", None), (None, "PAGE"), ("end", None)):
+def _runs(paragraph: object, parts: list[Run]) -> None:
+    for r in parts:
+        run = paragraph.add_run(clean(r.text))  # type: ignore[attr-defined]
+        run.bold = r.bold or None
+        run.italic = r.italic or None
+
+
+def _field(run: object, code: str) -> None:
+    for kind, text in (("begin", None), (None, code), ("end", None)):
         if kind:
             el = OxmlElement("w:fldChar")
             el.set(qn("w:fldCharType"), kind)
@@ -54,246 +63,182 @@ def _page_numbers(doc: DocumentType, label: str) -> None:
             el = OxmlElement("w:instrText")
             el.set(qn("xml:space"), "preserve")
             el.text = text
-        run._r.append(el)
+        run._r.append(el)  # type: ignore[attr-defined]
 
 
-def _table(
-    doc: DocumentType,
-    header: Sequence[str],
-    rows: Sequence[Sequence[Any]],
-    caption: str | None = None,
-    numeric_from: int = 99,
-    widths: Sequence[float] | None = None,
-) -> None:
-    table = doc.add_table(rows=1, cols=len(header))
+def _page_setup(section: object, doc: Document, landscape: bool = False) -> None:
+    width, height = A4
+    section.orientation = WD_ORIENT.LANDSCAPE if landscape else WD_ORIENT.PORTRAIT  # type: ignore[attr-defined]
+    section.page_width, section.page_height = (height, width) if landscape else (width, height)  # type: ignore[attr-defined]
+    for side in ("left_margin", "right_margin", "top_margin", "bottom_margin"):
+        setattr(section, side, MARGIN)
+    section.footer.is_linked_to_previous = True  # type: ignore[attr-defined]
+    section.header.is_linked_to_previous = True  # type: ignore[attr-defined]
+
+
+def _header_footer(docx: DocxDocument, doc: Document) -> None:
+    section = docx.sections[0]
+    head = section.header.paragraphs[0]
+    head.text = clean(doc.header or doc.title)
+    head.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    foot = section.footer.paragraphs[0]
+    foot.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    foot.add_run(f"{clean(doc.page_label)} ")
+    _field(foot.add_run(), "PAGE")
+
+
+def _repeat_header(row: object) -> None:
+    tr_pr = row._tr.get_or_add_trPr()  # type: ignore[attr-defined]
+    el = OxmlElement("w:tblHeader")
+    el.set(qn("w:val"), "true")
+    tr_pr.append(el)
+
+
+def _no_split(row: object) -> None:
+    tr_pr = row._tr.get_or_add_trPr()  # type: ignore[attr-defined]
+    el = OxmlElement("w:cantSplit")
+    el.set(qn("w:val"), "true")
+    tr_pr.append(el)
+
+
+def _keep_with_next(paragraph: object) -> None:
+    paragraph.paragraph_format.keep_with_next = True  # type: ignore[attr-defined]
+
+
+CHAR_CM = 0.215  # width of a wide-ish character at 10.5 pt Calibri (Carlito); bold headers a little wider
+PADDING_CM = 0.45  # cell margins
+
+
+def min_widths(block: Table) -> list[float]:
+    """Per column, the width (cm) of its longest word (header included): below it, words break."""
+    columns = list(zip(block.header, *block.rows, strict=True)) if block.rows else [(h,) for h in block.header]
+    need = []
+    for values in columns:
+        header, *cells = values
+        words = [len(w) * 1.12 for w in clean(header).split()] + [len(w) for c in cells for w in clean(c).split()]
+        longest = max(words, default=1.0)
+        need.append(max(longest, 1.0) * CHAR_CM + PADDING_CM)
+    return need
+
+
+def needs_landscape(block: Table) -> bool:
+    return block.landscape or sum(min_widths(block)) > text_width(False)
+
+
+def fit_widths(block: Table, available: float) -> list[float]:
+    """Column widths (cm) within ``available`` in which no word has to break: every column is
+    at least as wide as its longest word (header included); what is left goes to the columns
+    in proportion to the widths the builder proposed."""
+    need = min_widths(block)
+    proposed = list(block.widths)
+    total_need = sum(need)
+    if total_need >= available:
+        return [n * available / total_need for n in need]
+    widths = [max(n, p) for n, p in zip(need, proposed, strict=True)]
+    excess = sum(widths) - available
+    if excess > 0:  # shrink the columns that have slack, in proportion to their slack
+        slack = [w - n for w, n in zip(widths, need, strict=True)]
+        total_slack = sum(slack) or 1.0
+        widths = [w - excess * sl / total_slack for w, sl in zip(widths, slack, strict=True)]
+    return widths
+
+
+def _table(docx: DocxDocument, block: Table) -> DocxTable:
+    if block.caption:
+        _keep_with_next(docx.add_paragraph(clean(block.caption), style="Caption"))
+    table = docx.add_table(rows=1, cols=len(block.header))
     table.style = TABLE_STYLE
-    for cell, value in zip(table.rows[0].cells, header, strict=True):
-        cell.text = str(value)
-        cell.paragraphs[0].runs[0].bold = True
-    for row in rows:
-        cells = table.add_row().cells
-        for i, (cell, value) in enumerate(zip(cells, row, strict=True)):
-            cell.text = str(value)
-            if i >= numeric_from:
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    table.autofit = False
+    widths = [Cm(w) for w in fit_widths(block, text_width(needs_landscape(block)))]
+    header = table.rows[0]
+    _repeat_header(header)
+    _no_split(header)
+    for cell, value in zip(header.cells, block.header, strict=True):
+        cell.text = ""
+        run = cell.paragraphs[0].add_run(clean(value))
+        run.bold = True
+    for values in block.rows:
+        row = table.add_row()
+        _no_split(row)
+        for i, (cell, value) in enumerate(zip(row.cells, values, strict=True)):
+            cell.text = clean(value)
+            if block.align[i : i + 1] == "r":
                 cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.RIGHT
-    if widths:  # Word reads cell widths, LibreOffice the grid: set both
-        table.autofit = False
-        for i, width in enumerate(widths):
-            table.columns[i].width = Cm(width)
-            for cell in table.columns[i].cells:
-                cell.width = Cm(width)
-    if caption:
-        doc.add_paragraph(caption, style="Caption")
+    grid = table._tbl.tblGrid  # Word reads cell widths, LibreOffice the grid: set both
+    for col, width in zip(grid.findall(qn("w:gridCol")), widths, strict=True):
+        col.set(qn("w:w"), str(int(width.twips)))
+    for row in table.rows:
+        for cell, width in zip(row.cells, widths, strict=True):
+            cell.width = width
+    if block.note:
+        note = docx.add_paragraph(style="Caption")
+        note.add_run(clean(block.note)).italic = True
+    return table
 
 
-def _quote(doc: DocumentType, q: dict[str, str]) -> None:
-    p = doc.add_paragraph(style="Quote")
-    p.add_run(q["text"])
-    p.add_run(f" — {q['institution']}").italic = True
-
-
-def _markdown(doc: DocumentType, body: str) -> None:
-    """The methodology annex: headings, bullets, indented formulas and paragraphs."""
-    para: list[str] = []
-
-    def flush() -> None:
-        if para:
-            _inline(doc.add_paragraph(), " ".join(para))
-            para.clear()
-
-    for line in body.splitlines():
-        if line.startswith("#"):
-            flush()
-            doc.add_heading(line.lstrip("#").strip(), level=3)
-        elif line.lstrip().startswith("- "):
-            flush()
-            _inline(doc.add_paragraph(style="List Bullet"), line.strip()[2:])
-        elif line.startswith("    ") and line.strip():
-            flush()
-            run = doc.add_paragraph().add_run(line.strip())
-            run.font.name = "Consolas"
-        elif not line.strip():
-            flush()
-        else:
-            para.append(line.strip())
-    flush()
-
-
-def _new(title: str, subtitle: str, page: str) -> DocumentType:
-    doc = Document()
-    doc.core_properties.title = title
-    doc.core_properties.author = "consult"
-    doc.core_properties.comments = subtitle
-    for section in doc.sections:
-        section.left_margin = section.right_margin = Cm(2.2)
-    doc.styles["Normal"].font.size = Pt(10.5)
-    doc.add_heading(title, level=0)
-    _inline(doc.add_paragraph(), f"*{subtitle}*")
-    _page_numbers(doc, page)
-    return doc
-
-
-def _picture(doc: DocumentType, png: bytes, caption: str) -> None:
-    doc.add_picture(io.BytesIO(png), width=Cm(15))
-    doc.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
-    doc.add_paragraph(caption, style="Caption")
-
-
-def _quotes(doc: DocumentType, quotes: list[dict[str, str]], empty: str | None = None) -> None:
-    for q in quotes:
-        _quote(doc, q)
-    if not quotes and empty:
-        doc.add_paragraph(empty).runs[0].italic = True
-
-
-def country_docx(ctx: dict[str, Any], png: bytes, path: Path) -> Path:
-    t = ctx["t"]
-    doc = _new(t("country_title", country=ctx["country"]), t("subtitle", programme=ctx["programme"]), t("page"))
-    doc.add_heading(t("h_facts"), level=1)
-    for label, value in (
-        (t("facts_round"), f"{ctx['round']} — {ctx['round_title']}"),
-        (t("facts_deadline"), ctx["deadline"]),
-        (t("facts_latest"), ctx["latest"]),
-        (t("facts_invited"), str(ctx["invited"])),
-        (t("facts_responded"), f"{len(ctx['responded'])} — {', '.join(ctx['responded']) or t('none')}"),
-        (t("facts_incomplete"), ", ".join(ctx["incomplete"]) or t("none")),
-        (t("facts_missing"), ", ".join(ctx["missing"]) or t("none")),
-    ):
-        _inline(doc.add_paragraph(style="List Bullet"), f"**{label}:** {value}")
-    doc.add_heading(t("h_ranking"), level=1)
-    doc.add_paragraph(t("ranking_intro"))
-    _table(
-        doc,
-        [
-            t("col_rank"),
-            t("col_area"),
-            t("col_score"),
-            t("col_agreement"),
-            t("col_n"),
-            t("col_borda"),
-            t("col_mentions"),
-        ],
-        [
-            [
-                a["rank"],
-                a["name"] + (" †" if a["low"] else ""),
-                a["score"],
-                a["agreement"],
-                a["n"],
-                a["borda"],
-                a["mentions"],
-            ]
-            for a in ctx["areas"]
-        ],
-        t("table_caption", country=ctx["country"]) + (f" {t('low_evidence_note')}" if ctx["any_low"] else ""),
-        numeric_from=2,
-        widths=[1.6, 6.7, 1.6, 2.0, 1.2, 1.9, 1.8],
-    )
-    _picture(doc, png, t("chart_caption", country=ctx["country"]))
-    doc.add_heading(t("h_areas"), level=1)
-    for a in ctx["areas"]:
-        doc.add_heading(f"{a['rank']}. {a['name']}", level=2)
-        if a["rated"]:
-            _inline(
-                doc.add_paragraph(),
-                f"**{t('col_score')}:** {a['score']}{' †' if a['low'] else ''} · "
-                f"**{t('col_agreement')}:** {a['agreement']} · **{t('col_n')}:** {a['n']}",
-            )
-            if a["top_components"]:
-                comps = "; ".join(f"{c['name']} ({c['score']}, n={c['n']})" for c in a["top_components"])
-                _inline(doc.add_paragraph(), f"**{t('top_components')}:** {comps}")
-            if a["highest"]:
-                _inline(doc.add_paragraph(), f"**{t('highest_raters')}:** {', '.join(a['highest'])}")
-        else:
-            _inline(doc.add_paragraph(), f"*{t('not_rated')}*")
-        doc.add_heading(t("challenges"), level=3)
-        _quotes(doc, a["quotes"], t("no_quotes"))
-    if ctx["other_quotes"]:
-        doc.add_heading(t("other_quotes"), level=2)
-        _quotes(doc, ctx["other_quotes"])
-    doc.add_heading(t("h_assistance"), level=1)
-    doc.add_paragraph(t("assistance_intro"))
-    _table(
-        doc,
-        [t("col_type"), *ctx["assistance_areas"], t("col_total")],
-        [[r["label"], *r["counts"], r["total"]] for r in ctx["assistance"]],
-        numeric_from=1,
-    )
-    if ctx["assistance_other"]:
-        doc.add_heading(t("assistance_other"), level=3)
-        _quotes(doc, ctx["assistance_other"])
-    doc.add_heading(t("h_crosscutting"), level=1)
-    doc.add_paragraph(t("crosscutting_intro"))
-    for c in ctx["crosscutting"] or [{"label": t("none"), "count": ""}]:
-        doc.add_paragraph(f"{c['label']}: {c['count']}", style="List Bullet")
-    for group in ctx["crosscutting_texts"]:
-        if group["quotes"]:
-            doc.add_heading(group["title"], level=3)
-            _quotes(doc, group["quotes"])
-    doc.add_heading(t("h_south_caucasus"), level=1)
-    doc.add_paragraph(t("sc_intro"))
-    for c in ctx["sc"] or [{"label": t("none"), "count": ""}]:
-        doc.add_paragraph(f"{c['label']}: {c['count']}", style="List Bullet")
-    if ctx["sc_comments"]:
-        doc.add_heading(t("comments"), level=3)
-        _quotes(doc, ctx["sc_comments"])
-    doc.add_paragraph(t("interregional_intro"))
-    for c in ctx["interregional"] or [{"label": t("none"), "count": ""}]:
-        doc.add_paragraph(f"{c['label']}: {c['count']}", style="List Bullet")
-    _quotes(doc, ctx["interregional_comments"])
-    doc.add_heading(t("h_annex_method"), level=1)
-    _markdown(doc, ctx["methodology"])
-    doc.add_paragraph(ctx["round_numbers"])
-    doc.add_heading(t("h_annex_returns"), level=1)
-    doc.add_paragraph(t("returns_intro"))
-    _table(
-        doc,
-        [t("col_file"), t("col_institution"), t("col_sha"), t("col_received"), t("col_status")],
-        [[r["file"], r["institution"], r["sha"], r["received"], r["status"]] for r in ctx["returns"]],
-    )
-    _inline(doc.add_paragraph(), f"*{ctx['generated_by']}*")
-    return save_atomic(path, lambda tmp: doc.save(str(tmp)))
-
-
-def regional_docx(ctx: dict[str, Any], png: bytes, path: Path) -> Path:
-    t = ctx["t"]
-    doc = _new(
-        t("regional_title"),
-        f"{t('subtitle', programme=ctx['programme'])} — {t('facts_round')}: {ctx['round']}",
-        t("page"),
-    )
-    doc.add_heading(t("h_matrix"), level=1)
-    _table(
-        doc,
-        [t("col_area"), *ctx["codes"], t("col_mean")],
-        [[r["name"], *r["scores"], r["mean"]] for r in ctx["rows"]],
-        t("matrix_caption"),
-        numeric_from=1,
-    )
-    _picture(doc, png, t("heatmap_caption"))
-    doc.add_heading(t("h_shared"), level=1)
-    doc.add_paragraph(t("shared_intro"))
-    for a in ctx["shared"] or [t("none")]:
-        doc.add_paragraph(a, style="List Bullet")
-    doc.add_heading(t("h_outliers"), level=1)
-    doc.add_paragraph(t("outliers_intro"))
-    if ctx["outliers"]:
-        _table(
-            doc,
-            [t("col_country"), t("col_area"), t("col_score"), t("col_others"), t("col_difference")],
-            [[o["country"], o["area"], o["score"], o["others"], o["difference"]] for o in ctx["outliers"]],
-            numeric_from=2,
-        )
+def _quote(docx: DocxDocument, block: Quote) -> None:
+    if block.translation:
+        p = docx.add_paragraph(style="Quote")
+        p.add_run(clean(block.translation))
+        original = docx.add_paragraph(style="Quote")
+        original.add_run(clean(block.text)).italic = True
     else:
-        doc.add_paragraph(t("none"), style="List Bullet")
-    doc.add_heading(t("h_coverage"), level=1)
-    _table(
-        doc,
-        [t("col_country"), t("facts_invited"), t("facts_responded")],
-        [[c["country"], c["invited"], c["responded"]] for c in ctx["coverage"]],
-        numeric_from=1,
-    )
-    doc.add_heading(t("h_annex_method"), level=1)
-    _markdown(doc, ctx["methodology"])
-    _inline(doc.add_paragraph(), f"*{ctx['generated_by']}*")
-    return save_atomic(path, lambda tmp: doc.save(str(tmp)))
+        p = docx.add_paragraph(style="Quote")
+        p.add_run(clean(block.text))
+    who = docx.add_paragraph(style="Quote")
+    who.add_run(f"— {clean(block.attribution)}" + (f" [{block.lang}]" if block.lang else "")).italic = True
+    who.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+
+
+def build(doc: Document) -> DocxDocument:
+    docx = new_docx()
+    docx.core_properties.title = clean(doc.title)
+    docx.core_properties.author = ""
+    docx.core_properties.comments = clean(doc.subtitle)
+    docx.core_properties.language = doc.lang
+    normal = docx.styles["Normal"]
+    normal.font.name = FONT
+    normal.font.size = Pt(10.5)
+    normal.element.rPr.rFonts.set(qn("w:eastAsia"), FONT)
+    for name in ("Title", "Heading 1", "Heading 2", "Heading 3", "Caption", "Quote"):
+        docx.styles[name].font.name = FONT
+    _page_setup(docx.sections[0], doc)
+    _header_footer(docx, doc)
+    docx.add_heading(clean(doc.title), level=0)
+    docx.add_paragraph().add_run(clean(doc.subtitle)).italic = True
+    landscape = False
+    for block in doc.blocks:
+        wide = isinstance(block, Table) and needs_landscape(block)
+        if wide != landscape:
+            _page_setup(docx.add_section(WD_SECTION.NEW_PAGE), doc, landscape=wide)
+            landscape = wide
+        if isinstance(block, Heading):
+            _keep_with_next(docx.add_heading(clean(block.text), level=block.level))
+        elif isinstance(block, Paragraph):
+            style = {"caption": "Caption", "note": None, "body": None}[block.style]
+            p = docx.add_paragraph(style=style)
+            _runs(p, block.parts)
+            if block.style == "note":
+                for run in p.runs:
+                    run.italic = True
+                    run.font.size = Pt(9)
+        elif isinstance(block, Bullets):
+            for item in block.items:
+                _runs(docx.add_paragraph(style="List Bullet"), item)
+        elif isinstance(block, Table):
+            _table(docx, block)
+        elif isinstance(block, Quote):
+            _quote(docx, block)
+        elif isinstance(block, Figure):
+            _keep_with_next(docx.add_paragraph(clean(block.caption), style="Caption"))
+            docx.add_picture(io.BytesIO(block.png), width=Cm(min(block.width_cm, text_width(False))))
+            docx.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
+        elif isinstance(block, PageBreak):
+            docx.add_page_break()
+    return docx
+
+
+def render(doc: Document, path: Path) -> Path:
+    docx = build(doc)
+    return save_atomic(path, lambda tmp: docx.save(str(tmp)))
