@@ -56,6 +56,9 @@ def test_match_offsets_point_into_the_original_text():
     text = "Rising: Gender-Based Violence in villages."
     (m,) = SMALL.matches(text)
     assert text[m.start : m.end] == "Gender-Based Violence"
+    text = "Straße-Kontrolle; then gender-based violence"  # "ß" case-folds to two letters
+    (m,) = SMALL.matches(text)
+    assert text[m.start : m.end] == "gender-based violence"
 
 
 def test_prefix_rule_for_hand_cut_stems():

@@ -72,7 +72,12 @@ class Match:
 
 
 def _norm(value: str) -> str:
-    return value.casefold().replace("ё", "е")
+    """Case-folded, "ё" read as "е", and of the same length as ``value``, so that match offsets
+    point into the original text (a character whose case folding is longer, as "ß", is kept)."""
+    folded = value.casefold()
+    if len(folded) != len(value):
+        folded = "".join(f if len(f := ch.casefold()) == 1 else ch for ch in value)
+    return folded.replace("ё", "е")
 
 
 def words(value: str) -> list[str]:
