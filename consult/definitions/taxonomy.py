@@ -1,20 +1,52 @@
 """The multilingual keyword taxonomy that maps free text to programme areas and components.
 
-Matching is deliberately simple and explainable: text is split into words, a term matches
-when each of its words is the *start* of consecutive words in the text ("торговл людьми"
-matches "торговлей людьми"). Stems handle Russian case endings without a morphology library
-that would be hard to justify in a methodology annex.
+Matching is deliberately simple and explainable, so that the methodology annex can state it in
+a few lines (docs/methodology.md, section 6):
+
+* **Words.** Text and terms are cut into words the same way: a word is a maximal run of letters
+  and digits (case-folded, "ё" read as "е"). Hyphens, slashes, apostrophes and punctuation
+  separate words. So the term "gender-based violence" is the three words *gender based
+  violence* and matches "Gender-based violence", "gender based violence" and "GENDER-BASED
+  VIOLENCE"; "ПОД/ФТ" is *под фт*.
+* **A term word matches a text word** when the text word starts with it (hand-cut stems as
+  written in taxonomy.yaml: "торговл" matches "торговлей", "smuggl" matches "smugglers"), or,
+  for term words of at least STEM_MIN_LENGTH letters, when both have the same Snowball stem
+  ("trafficking" matches "traffickers", "наркотики" matches "наркотиков"). The stemmer is
+  chosen by the script of the word: Cyrillic words get the Russian stemmer, others the
+  English one, so an English acronym inside a Russian answer is still found.
+* **A multi-word term** matches consecutive text words, each by the rule above.
+
+Why Snowball stemmers (``snowballstemmer``) rather than a morphological analyser (pymorphy3):
+one small pure-Python package covers both languages with published, deterministic
+algorithms that a reader can look up; it needs no dictionary data that would have to be
+versioned with the method; and suffix stripping is what the hand-cut stems already did, so
+the two rules agree. A dictionary lemmatiser would resolve a few more Russian forms
+(suppletive and irregular stems) but adds 10 MB of dictionaries and a rule a reader cannot
+apply by hand. Short term words (acronyms such as "aids", "hiv", "вич") are not stemmed:
+"aids" would otherwise match "aid" in "legal aid".
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
-WORD = re.compile(r"\w+", re.UNICODE)
+import snowballstemmer
+
+WORD = re.compile(r"[^\W_]+", re.UNICODE)
+CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 DEFAULT_SOURCES = ("challenge", "emerging", "proposal")  # roles (questionnaire.yaml)
+STEM_MIN_LENGTH = 5
+
+_STEMMERS = {"en": snowballstemmer.stemmer("english"), "ru": snowballstemmer.stemmer("russian")}
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """The Snowball stem of a normalised word, in the language of its script."""
+    return _STEMMERS["ru" if CYRILLIC.search(word) else "en"].stemWord(word)
 
 
 @dataclass(frozen=True)
@@ -23,10 +55,11 @@ class Term:
     lang: str
     area: str
     component: str | None  # full id "AREA.key"
+    written: str = ""  # the term as written in taxonomy.yaml (normalised)
 
     @property
     def text(self) -> str:
-        return " ".join(self.words)
+        return self.written or " ".join(self.words)
 
 
 @dataclass(frozen=True)
@@ -39,41 +72,70 @@ class Match:
 
 
 def _norm(value: str) -> str:
-    return value.casefold().replace("ё", "е")
+    """Case-folded, "ё" read as "е", and of the same length as ``value``, so that match offsets
+    point into the original text (a character whose case folding is longer, as "ß", is kept)."""
+    folded = value.casefold()
+    if len(folded) != len(value):
+        folded = "".join(f if len(f := ch.casefold()) == 1 else ch for ch in value)
+    return folded.replace("ё", "е")
+
+
+def words(value: str) -> list[str]:
+    """The words of a text or a term, as the matcher sees them."""
+    return WORD.findall(_norm(value))
+
+
+def word_matches(term_word: str, text_word: str) -> bool:
+    """The matching rule for one word (module docstring)."""
+    return text_word.startswith(term_word) or (len(term_word) >= STEM_MIN_LENGTH and stem(text_word) == stem(term_word))
+
+
+def _term(written: str, lang: str, area: str, component: str | None) -> Term | None:
+    ws = tuple(words(written))
+    return Term(ws, lang, area, component, _norm(written).strip()) if ws else None
 
 
 class Taxonomy:
     def __init__(self, terms: list[Term], sources: tuple[str, ...] = DEFAULT_SOURCES):
         self.terms = terms
         self.sources = sources
-        self._index: dict[str, list[Term]] = {}
+        # candidates for a text word: terms whose first word shares its first two letters
+        # (prefix rule) or its stem (stem rule)
+        self._by_start: dict[str, list[Term]] = {}
+        self._by_stem: dict[str, list[Term]] = {}
         for t in terms:
-            self._index.setdefault(t.words[0][:2], []).append(t)
+            self._by_start.setdefault(t.words[0][:2], []).append(t)
+            if len(t.words[0]) >= STEM_MIN_LENGTH:
+                self._by_stem.setdefault(stem(t.words[0]), []).append(t)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Taxonomy:
-        terms = []
+        terms: list[Term | None] = []
         for area, spec in (data.get("areas") or {}).items():
             spec = spec or {}
-            for lang, words in spec.items():
+            for lang, written in spec.items():
                 if lang == "components":
                     continue
-                terms += [Term(tuple(_norm(w).split()), lang, area, None) for w in words]
+                terms += [_term(w, lang, area, None) for w in written]
             for comp, langs in (spec.get("components") or {}).items():
-                for lang, words in (langs or {}).items():
-                    terms += [Term(tuple(_norm(w).split()), lang, area, f"{area}.{comp}") for w in words]
-        return cls(terms, tuple(data.get("sources") or DEFAULT_SOURCES))
+                for lang, written in (langs or {}).items():
+                    terms += [_term(w, lang, area, f"{area}.{comp}") for w in written]
+        return cls([t for t in terms if t], tuple(data.get("sources") or DEFAULT_SOURCES))
 
     def matches(self, value: str) -> list[Match]:
         """Every term occurrence; one word may match terms of several areas."""
         tokens = [(m.group(0), m.start(), m.end()) for m in WORD.finditer(_norm(value))]
         found = []
         for i, (tok, start, _end) in enumerate(tokens):
-            for term in self._index.get(tok[:2], ()):
+            candidates = self._by_start.get(tok[:2], [])
+            by_stem = self._by_stem.get(stem(tok))
+            if by_stem:
+                candidates = candidates + [t for t in by_stem if t not in candidates]
+            for term in candidates:
                 n = len(term.words)
                 if i + n > len(tokens):
                     continue
-                if all(tokens[i + k][0].startswith(term.words[k]) for k in range(n)):
+                if all(word_matches(term.words[k], tokens[i + k][0]) for k in range(n)):
                     found.append(Match(term.area, term.component, term.text, start, tokens[i + n - 1][2]))
         return found
 
