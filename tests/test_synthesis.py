@@ -82,7 +82,8 @@ def test_country_docx_has_styles_ranking_chart_and_annexes(consulted, cli, tmp_p
     out = tmp_path / "syn"
     result = cli("synthesize", "--country", "KZ", "--out", str(out))
     assert result.exit_code == 0, result.stderr
-    scores = json.loads(cli("score", "--json").stdout)["countries"]["KZ"]
+    full = json.loads(cli("score", "--json").stdout)
+    scores, robustness = full["countries"]["KZ"], full["robustness"]["countries"]["KZ"]
     doc = Document(str(out / "KZ-synthesis.docx"))
     heads = headings(doc)
     assert heads[0] == ("Title", "National consultation: Kazakhstan")
@@ -100,7 +101,11 @@ def test_country_docx_has_styles_ranking_chart_and_annexes(consulted, cli, tmp_p
         assert row[1].endswith(" †") == (area["evidence"] == "low")
         assert row[0] == (str(area["rank"]) if area["rank"] else "")  # low evidence: listed, not ranked
         assert row[2] == ("–" if area["score"] is None else f"{area['score']:.0f}")
-        assert row[4] == str(area["n"])
+        assert row[5] == str(area["n"])
+        robust = next(r for r in robustness["areas"] if r["area"] == area["id"])
+        if area["rank"]:  # how sure the rank is, from the same analysis as `consult score --json`
+            shown = "tie" if robust["verdict"] == "tie" else f"{robust['bootstrap']['keep_rank'] * 100:.0f}%"
+            assert row[3] == shown
     drugs = next(a for a in scores["areas"] if a["id"] == "DRUGS")
     assert drugs["score"] == pytest.approx((100 * 2 + 25 * 1 + 75 * 2) / 5)  # MOH 5, CUSTOMS 2, DCA 4
     assert doc.inline_shapes and doc.inline_shapes[0].width > 0

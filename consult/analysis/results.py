@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from consult.analysis.coverage import CountryCoverage
+from consult.analysis.robustness import Robustness
 from consult.definitions.framework import Text
 
 
@@ -189,6 +190,7 @@ class ScoreResult:
     method: dict[str, Any]
     countries: dict[str, CountryScore]
     regional: RegionalScore | None = None
+    robustness: Robustness | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -196,4 +198,5 @@ class ScoreResult:
             "method": self.method,
             "countries": {c: v.to_dict() for c, v in self.countries.items()},
             "regional": self.regional.to_dict() if self.regional else None,
+            "robustness": self.robustness.to_dict() if self.robustness else None,
         }

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from consult.analysis.data import CountryData, RoundData, load_round
+from consult.analysis.evidence import evidence_tier
 from consult.analysis.results import (
     AreaScore,
     ComponentScore,
@@ -40,6 +41,8 @@ from consult.analysis.results import (
     RegionalScore,
     ScoreResult,
 )
+from consult.analysis.robustness import DRAWS, SCORE_DECIMALS, RankingInput, analyse
+from consult.analysis.robustness import method as robustness_method
 from consult.definitions import Definition
 from consult.definitions.framework import Framework
 from consult.definitions.taxonomy import Taxonomy, excerpt
@@ -108,14 +111,14 @@ class Stat:
             "weight_sum": self.weight_sum,
             "agreement": self.agreement,
             "spread": self.spread,
-            "low_evidence": self.n < LOW_EVIDENCE_N,
+            "low_evidence": evidence_tier(self.n, self.effective_n) != "sufficient",
             "effective_n": self.effective_n,
             "ratings": [Rating(i, r, v, w) for v, w, r, i in sorted(self.values, key=lambda x: (-x[2], x[3]))],
         }
 
 
 def _order_key(entry: AreaScore | ComponentScore, order: int) -> tuple:
-    score = entry.score
+    score = None if entry.score is None else round(entry.score, SCORE_DECIMALS)  # equal sums rank alike
     return (score is None, -(score or 0.0), -entry.borda, -entry.n, order)
 
 
@@ -125,8 +128,9 @@ def rank_size(definition: Definition) -> int:
 
 def score_country(
     fw: Framework, data: CountryData, taxonomy: Taxonomy, size: int = 5
-) -> tuple[list[AreaScore], list[ComponentScore]]:
-    """Area and component scores of one country from its current returns (selected by role)."""
+) -> tuple[list[AreaScore], list[ComponentScore], dict[str, dict[str, float]]]:
+    """Area and component scores of one country from its current returns (selected by role),
+    and the Borda points each institution gave each area (for the robustness analysis)."""
     area_stats = {a.id: Stat() for a in fw.areas}
     comp_stats = {c.id: Stat() for a in fw.areas for c in a.components}
     borda = dict.fromkeys(comp_stats, 0)
@@ -143,12 +147,16 @@ def score_country(
         if value is not None and a.area and a.component in comp_stats:
             inst = data.institution(a)
             comp_stats[a.component].add(value, fw.weight(inst, a.area, a.component), int(a.value), inst)
+    by_institution: dict[str, dict[str, float]] = {}
     for a in data.by_role("ranking"):
         if isinstance(a.value, list):
+            mine = by_institution.setdefault(data.institution(a), {})
             for pos, comp in enumerate(a.value[:size], start=1):
                 if comp in borda:
                     borda[comp] += size + 1 - pos
                     votes[comp] += 1
+                    area_id = fw.component_by_id[comp].area
+                    mine[area_id] = mine.get(area_id, 0) + size + 1 - pos
     for a in data.by_role(*taxonomy.sources):
         if not isinstance(a.value, str):
             continue
@@ -197,7 +205,7 @@ def score_country(
             rank += 1
             entry.rank = rank
         entry.top_components = [c.id for c, _ in components if c.area == entry.id and c.score is not None][:3]
-    return [e for e, _ in areas], [c for c, _ in components]
+    return [e for e, _ in areas], [c for c, _ in components], by_institution
 
 
 def regional(countries: dict[str, CountryScore], fw: Framework) -> RegionalScore:
@@ -241,8 +249,11 @@ def regional(countries: dict[str, CountryScore], fw: Framework) -> RegionalScore
     )
 
 
-def score_round(data: RoundData, taxonomy: Taxonomy | None = None) -> ScoreResult:
-    """Scores of every country of ``data`` and the regional comparison."""
+def score_round(
+    data: RoundData, taxonomy: Taxonomy | None = None, robust: bool = True, draws: int = DRAWS
+) -> ScoreResult:
+    """Scores of every country of ``data``, the regional comparison, and (``robust``) how sure
+    each ranking is (consult.analysis.robustness)."""
     definition = data.definition
     taxonomy = taxonomy or definition.taxonomy
     fw = definition.framework
@@ -259,12 +270,20 @@ def score_round(data: RoundData, taxonomy: Taxonomy | None = None) -> ScoreResul
         },
         countries={},
     )
+    inputs = {}
+    area_ids = [a.id for a in fw.areas]
     for code, cdata in data.countries.items():
-        areas, components = score_country(fw, cdata, taxonomy, size)
+        areas, components, points = score_country(fw, cdata, taxonomy, size)
         result.countries[code] = CountryScore(
             code, areas, components, data.coverage.countries[code], [r.id for r in cdata.returns]
         )
+        if cdata.returns:
+            records = [(r.institution, a.id, r.value, r.weight) for a in areas for r in a.ratings]
+            inputs[code] = RankingInput.from_records(area_ids, records, points or None)
     result.regional = regional(result.countries, fw)
+    if robust and inputs:
+        result.robustness = analyse(inputs, draws=draws)
+        result.method["robustness"] = robustness_method(draws)
     return result
 
 

@@ -26,6 +26,7 @@ from typing import Any
 from consult import __version__
 from consult.analysis.data import CountryData, RoundData, load_round
 from consult.analysis.results import AreaScore, CountryScore, ScoreResult
+from consult.analysis.robustness import CountryRobustness
 from consult.analysis.scoring import LOW_EVIDENCE_N, score_round
 from consult.definitions import Definition
 from consult.definitions.framework import Framework, text
@@ -286,12 +287,11 @@ class Builder:
                     s2=fmt_score(second.score),
                 )
             )
-            if first.score is not None and second.score is not None and round(first.score, 6) == round(second.score, 6):
-                sentences.append(t("sum_tie", first=self.name(first.short), second=self.name(second.short)))
         elif ranked:
             sentences.append(t("sum_top_one", first=self.name(ranked[0].name), s1=fmt_score(ranked[0].score)))
         else:
             sentences.append(t("sum_no_rank", n=LOW_EVIDENCE_N))
+        sentences += self.stability_sentences(cs, ranked)
         if ranked:
             best = max(ranked, key=lambda a: (a.agreement or 0, a.score or 0))
             sentences.append(t("sum_agreement", area=self.name(best.short), pct=fmt_pct(best.agreement)))
@@ -306,6 +306,30 @@ class Builder:
         if cov.incomplete:
             sentences.append(t("sum_incomplete", count=cov.incomplete))
         doc.add(Heading(t("h_summary")), Bullets.of(sentences))
+
+    def robustness(self, code: str) -> CountryRobustness | None:
+        rob = self.result.robustness
+        return rob.countries.get(code) if rob else None
+
+    def stability_sentences(self, cs: CountryScore, ranked: list[AreaScore]) -> list[str]:
+        """How sure the first place is, in words (consult.analysis.robustness)."""
+        rob = self.robustness(cs.code)
+        if rob is None or not ranked:
+            return []
+        t = self.t
+        first = rob.area(ranked[0].id)
+        share = fmt_pct(first.bootstrap.keep_rank)
+        out = []
+        if first.verdict == "tie" and first.tied_with:
+            others = " / ".join(self.area_name(a, short=True) for a in first.tied_with)
+            out.append(t("sum_tie", first=self.area_name(first.area, short=True), second=others))
+        elif first.verdict == "stable":
+            out.append(t("sum_stable", area=self.area_name(first.area, short=True), share=share))
+        else:
+            out.append(t("sum_uncertain", area=self.area_name(first.area, short=True), share=share))
+        if rob.changes_top:
+            out.append(t("sum_rests_on", institutions=" / ".join(self.institution(i) for i in rob.changes_top)))
+        return out
 
     def facts(self, doc: Document, cs: CountryScore, cdata: CountryData) -> None:
         t = self.t
@@ -333,11 +357,20 @@ class Builder:
     def ranking(self, doc: Document, cs: CountryScore, country: str, chart: Callable[..., bytes]) -> Figure:
         t = self.t
         doc.add(Heading(t("h_ranking")), Paragraph.of(t("ranking_intro", n=LOW_EVIDENCE_N)))
+        rob = self.robustness(cs.code)
+
+        def kept(a: AreaScore) -> str:
+            if rob is None or a.rank is None:
+                return ""
+            ar = rob.area(a.id)
+            return t("tie") if ar.verdict == "tie" else fmt_pct(ar.bootstrap.keep_rank)
+
         rows = [
             [
                 str(a.rank) if a.rank else "",
                 self.name(a.name) + (" †" if a.evidence == "low" else ""),
                 fmt_score(a.score),
+                kept(a),
                 fmt_pct(a.agreement),
                 str(a.n),
                 str(a.borda),
@@ -352,16 +385,17 @@ class Builder:
                     t("col_rank"),
                     t("col_area"),
                     t("col_score"),
+                    t("col_stability"),
                     t("col_agreement"),
                     t("col_n"),
                     t("col_borda"),
                     t("col_mentions"),
                 ],
                 rows,
-                widths=[1.4, 6.4, 1.5, 2.4, 1.0, 2.6, 1.9],
-                align="rlrrrrr",
+                widths=[1.3, 5.4, 1.4, 1.9, 2.2, 0.9, 2.2, 1.7],
+                align="rlrrrrrr",
                 caption=t("table_caption", n=self.next_table(), country=country),
-                note=t("low_evidence_note", n=LOW_EVIDENCE_N) if any_low else "",
+                note=" ".join([t("stability_note")] + ([t("low_evidence_note", n=LOW_EVIDENCE_N)] if any_low else [])),
             )
         )
         png = chart([(self.name(a.short), a.score, a.evidence == "low") for a in cs.areas if a.score is not None])
