@@ -154,6 +154,11 @@ def generate(
     bad = [x for x in langs if x not in fw.languages]
     if bad:
         raise UsageError(f"language {', '.join(bad)} is not in the framework; available: {', '.join(fw.languages)}")
+    for code in langs:
+        missing = definition.missing_labels(code) if code != "en" else []
+        if missing:
+            shown = ", ".join(missing[:8]) + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")
+            err.print(f"[yellow]{len(missing)} label(s) have no '{code}' text; English is used for: {shown}[/]")
     pairs = targets(definition, ws, countries or None, institutions or None)
     if not pairs:
         raise UsageError("nothing to generate: no invited institution matches --country/--institution")

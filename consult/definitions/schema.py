@@ -97,8 +97,10 @@ def _dupes(src: YamlSource, items: Iterable[tuple[tuple, str]], kind: str) -> li
     return out
 
 
-def _translations(src: YamlSource, langs: list[str]) -> list[Finding]:
-    """Every multilingual label must exist in every language of the framework."""
+def _translations(src: YamlSource, langs: list[str], required: list[str] | None = None) -> list[Finding]:
+    """Every multilingual label must exist in every required language of the framework; a
+    label missing in another language is a warning (English is shown instead)."""
+    required = langs if required is None else required
     out: list[Finding] = []
 
     def walk(node: Any, path: tuple) -> None:
@@ -108,15 +110,12 @@ def _translations(src: YamlSource, langs: list[str]) -> list[Finding]:
                     for lang in langs:
                         if not value.get(lang):
                             what = ".".join(str(p) for p in (*path, key))
-                            out.append(
-                                src.finding(
-                                    "missing-translation",
-                                    (*path, key),
-                                    what=what,
-                                    lang=lang,
-                                    langs=", ".join(langs),
-                                )
+                            missing = src.finding(
+                                "missing-translation", (*path, key), what=what, lang=lang, langs=", ".join(langs)
                             )
+                            if lang not in required:
+                                missing.severity = "warning"
+                            out.append(missing)
                 else:
                     walk(value, (*path, key))
         elif isinstance(node, list):
@@ -194,7 +193,15 @@ def check_framework(src: YamlSource) -> list[Finding]:
                 )
                 warning.severity = "warning"
                 out.append(warning)
-    return out + _translations(src, list(data.get("languages") or ["en"]))
+    langs = list(data.get("languages") or ["en"])
+    unknown = [x for x in data.get("required_languages") or [] if x not in langs]
+    for lang in unknown:
+        out.append(
+            src.finding(
+                "unknown-ref", ("required_languages",), kind="language", id=lang, where="", known=", ".join(langs)
+            )
+        )
+    return out + _translations(src, langs, data.get("required_languages"))
 
 
 def check_questionnaire(src: YamlSource, fw: YamlSource | None) -> list[Finding]:
@@ -278,7 +285,7 @@ def check_questionnaire(src: YamlSource, fw: YamlSource | None) -> list[Finding]
                         )
     out += check_roles(src)
     langs = list(fwd.get("languages") or ["en"]) if fwd else ["en", "ru"]
-    out += _translations(src, langs)
+    out += _translations(src, langs, (fwd or {}).get("required_languages") if fwd else None)
     if fwd and not out:
         framework = Framework.from_dict(fwd)
         qn = Questionnaire.from_dict(data)
@@ -406,19 +413,17 @@ def check_taxonomy(src: YamlSource, fw: YamlSource | None) -> list[Finding]:
 
 def check_messages(src: YamlSource, fw: YamlSource | None) -> list[Finding]:
     langs = list(fw.data.get("languages") or ["en"]) if fw else ["en", "ru"]
+    required = list(fw.data.get("required_languages") or langs) if fw else ["en", "ru"]
     out = []
     for key, texts in src.data["messages"].items():
         for lang in langs:
             if lang not in texts:
-                out.append(
-                    src.finding(
-                        "missing-translation",
-                        ("messages", key),
-                        what=f"message '{key}'",
-                        lang=lang,
-                        langs=", ".join(langs),
-                    )
+                missing = src.finding(
+                    "missing-translation", ("messages", key), what=f"message '{key}'", lang=lang, langs=", ".join(langs)
                 )
+                if lang not in required:
+                    missing.severity = "warning"
+                out.append(missing)
     return out
 
 
