@@ -294,7 +294,7 @@ class Store:
             "SELECT a.return_id, a.item_id, r.definition_hash, r.country, r.institution, a.question_id "
             "FROM answers a JOIN returns r ON r.id = a.return_id WHERE a.role IS NULL"
         ).fetchall()
-        return [tuple(r) for r in rows]  # type: ignore[misc]
+        return [tuple(r) for r in rows]
 
     def fill_roles(self, roles: Iterable[tuple[str, int, str]]) -> int:
         """Set the role of stored answers: ``(role or '', return id, item id)``; one transaction."""

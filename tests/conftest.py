@@ -83,3 +83,17 @@ def make_return(forms: Path, tmp_path: Path, workspace: Workspace) -> Callable[.
         return fill_workbook(blank, answers, target)
 
     return make
+
+
+# Tiers: a test that builds real workbooks or stores is "slow" (end to end, in CI); the rest test
+# pure functions (value parsing, scoring rules, robustness, document blocks, YAML checks) and
+# run in seconds: `python -m pytest -m "not slow"` (the pre-commit hook).
+SLOW_FIXTURES = {"forms", "make_return", "workspace", "cli", "consulted", "kz", "other"}
+SLOW_MODULES = {"test_end_to_end", "test_generate", "test_store_migration", "test_generality"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
+        if module in SLOW_MODULES or SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

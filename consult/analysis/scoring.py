@@ -170,10 +170,10 @@ def score_country(
             if m.component in comp_mentions and m.component not in seen_comps:
                 seen_comps.add(m.component)
                 comp_mentions[m.component].append(quote)
-    components = []
+    components: list[tuple[ComponentScore, int]] = []
     for order, (cid, stat) in enumerate(comp_stats.items()):
         comp = fw.component_by_id[cid]
-        entry = ComponentScore(
+        centry = ComponentScore(
             id=cid,
             area=comp.area,
             name=comp.name,
@@ -183,9 +183,9 @@ def score_country(
             mentions=len(comp_mentions[cid]),
             excerpts=comp_mentions[cid],
         )
-        components.append((entry, order))
+        components.append((centry, order))
     components.sort(key=lambda e: _order_key(*e))
-    areas = []
+    areas: list[tuple[AreaScore, int]] = []
     for order, area in enumerate(fw.areas):
         stat = area_stats[area.id]
         entry = AreaScore(

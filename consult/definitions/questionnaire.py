@@ -316,7 +316,8 @@ def definition_hash(framework_data: dict[str, Any], questionnaire_data: dict[str
 
     Question roles are left out: a role says how answers are analysed, not what the form asks,
     so declaring or correcting a role never orphans the workbooks already sent out."""
-    blob = canonical_json({"framework": framework_data, "questionnaire": form_content(questionnaire_data)})
+    framework = {k: v for k, v in framework_data.items() if k != "required_languages"}  # a check, not content
+    blob = canonical_json({"framework": framework, "questionnaire": form_content(questionnaire_data)})
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 

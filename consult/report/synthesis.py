@@ -25,7 +25,7 @@ from typing import Any
 
 from consult import __version__
 from consult.analysis.data import CountryData, RoundData, load_round
-from consult.analysis.results import AreaScore, CountryScore, ScoreResult
+from consult.analysis.results import AreaScore, ComponentScore, CountryScore, ScoreResult
 from consult.analysis.robustness import CountryRobustness
 from consult.analysis.scoring import LOW_EVIDENCE_N, score_round
 from consult.definitions import Definition
@@ -584,7 +584,7 @@ class Builder:
         for item_id in dict.fromkeys(a.item_id for a in answers):
             mine = [a for a in answers if a.item_id == item_id]
             labels = self.choice_labels(mine[0])
-            lines = []
+            lines: list[list[str | Run]] = []
             for a in mine:
                 values = a.value if isinstance(a.value, list) else [a.value]
                 shown = ", ".join(labels.get(str(v), str(v)) for v in values)
@@ -689,7 +689,7 @@ class Builder:
 
     def components_compared(self, doc: Document, codes: list[str], names: list[str], wide: bool) -> None:
         t = self.t
-        table: dict[str, dict[str, Any]] = {}
+        table: dict[str, dict[str, ComponentScore]] = {}
         for code in codes:
             for c in self.result.countries[code].components:
                 if c.score is not None:
@@ -711,9 +711,11 @@ class Builder:
             comp = self.fw.component_by_id[cid]
             cells = []
             for code in codes:
-                c = table[cid].get(code)
+                got = table[cid].get(code)
                 cells.append(
-                    "–" if c is None else f"{fmt_score(c.score)} ({c.n})" + (" †" if c.evidence == "low" else "")
+                    "–"
+                    if got is None
+                    else f"{fmt_score(got.score)} ({got.n})" + (" †" if got.evidence == "low" else "")
                 )
             rows.append([f"{self.area_name(comp.area, short=True)}: {self.name(comp.name)}", *cells])
         doc.add(
