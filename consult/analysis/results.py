@@ -94,6 +94,13 @@ class AreaScore(_Scored):
     short: Text
     rank: int | None = None  # among areas with sufficient evidence
     top_components: list[str] = field(default_factory=list)
+    asked: int = 0  # responding institutions that were asked about the area
+
+    @property
+    def borda_per_asked(self) -> float | None:
+        """Borda points per institution asked: comparable across areas put to more or fewer
+        institutions (the raw total only breaks exact ties of score)."""
+        return self.borda / self.asked if self.asked else None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -102,6 +109,8 @@ class AreaScore(_Scored):
             "short": self.short,
             "rank": self.rank,
             **self._base(),
+            "asked": self.asked,
+            "borda_per_asked": self.borda_per_asked,
             "top_components": self.top_components,
         }
 

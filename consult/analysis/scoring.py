@@ -194,6 +194,11 @@ def score_country(
             short=area.short,
             **stat.fields(),
             borda=sum(borda[c.id] for c in area.components),
+            asked=sum(
+                1
+                for inst in set(data.institution_of.values())
+                if area.id in getattr(fw.institution_by_id.get(inst), "areas", {})
+            ),
             mentions=len(area_mentions[area.id]),
             excerpts=area_mentions[area.id],
         )
