@@ -69,6 +69,14 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "ranking '{id}' asks for {size} choices but institution {institution} is asked about only {n} component(s)",
         "lower 'size', or ask {institution} about more components (its top-{n} is asked instead)",
     ),
+    "quote-unknown": (
+        "no quote has the id '{found}' in this workspace and language",
+        "do not edit column A: export the quotes again and copy the translations into the new file",
+    ),
+    "quote-edited": (
+        "the original text of quote {id} was changed",
+        "translate in column H only; the original in column G must stay as the institution wrote it",
+    ),
     # --- returned workbooks --------------------------------------------------------
     "not-xlsx": ("not an Excel .xlsx workbook ({detail})", "ask the sender to save as .xlsx and resend"),
     "too-large": (

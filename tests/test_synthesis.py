@@ -298,3 +298,43 @@ def test_hostile_answers_and_file_names_cannot_change_the_document(workspace, ma
     assert row.count(" | ") == 5 and "\x1b" not in row  # 6 cells: the pipe is escaped, ESC dropped
     doc = Document(str(out / "KZ-synthesis.docx"))
     assert any("<script>" in p.text for p in doc.paragraphs if p.style.name == "Quote")  # plain text in Word
+
+
+def test_quotes_translation_round_trip(consulted, cli, tmp_path):
+    from openpyxl import load_workbook
+
+    sheet_path = tmp_path / "quotes.xlsx"
+    assert cli("quotes", "export", "--lang", "en", "--out", str(sheet_path)).exit_code == 0
+    wb = load_workbook(sheet_path)
+    ws = wb["quotes"]
+    header = [c.value for c in ws[1]]
+    assert header == ["id", "country", "institution", "area", "question", "language", "original", "translation"]
+    rows = {r[6].value: r for r in ws.iter_rows(min_row=2)}
+    assert "ВИЧ среди людей, употребляющих наркотики." in rows
+    assert all(r[5].value == "ru" for r in rows.values())  # only quotes not in English are exported
+    row = rows["ВИЧ среди людей, употребляющих наркотики."]
+    row[7].value = "HIV among people who use drugs."
+    filled = tmp_path / "filled.xlsx"
+    wb.save(filled)
+    # a careless translator edits an original and invents an id: refused with the cells, nothing stored
+    bad = load_workbook(filled)
+    bad["quotes"].cell(row=row[0].row, column=7).value = "ВИЧ"
+    bad["quotes"].append(["QDEADBEEF00", "KZ", "MOH", "", "", "ru", "x", "y"])
+    bad.save(tmp_path / "bad.xlsx")
+    refused = cli("quotes", "import", str(tmp_path / "bad.xlsx"), "--lang", "en", "--json")
+    assert refused.exit_code == 1
+    problems = json.loads(refused.stdout)["errors"]
+    assert {(p["code"], p["cell"]) for p in problems} == {
+        ("quote-edited", f"G{row[0].row}"),
+        ("quote-unknown", f"A{bad['quotes'].max_row}"),
+    }
+    assert not (consulted.root / "translations" / "quotes-en.json").exists()
+    assert cli("quotes", "import", str(filled), "--lang", "en").exit_code == 0
+    out = tmp_path / "tr"
+    assert cli("synthesize", "-c", "KZ", "--out", str(out)).exit_code == 0
+    md = (out / "KZ-synthesis.md").read_text(encoding="utf-8")
+    assert "> HIV among people who use drugs.\n>\n> *ВИЧ среди людей, употребляющих наркотики.*" in md
+    doc = Document(str(out / "KZ-synthesis.docx"))
+    texts = [p.text for p in doc.paragraphs if p.style.name == "Quote"]
+    at = texts.index("HIV among people who use drugs.")
+    assert texts[at + 1] == "ВИЧ среди людей, употребляющих наркотики."

@@ -35,6 +35,7 @@ from consult.errors import ConsultError, UsageError
 from consult.fileio import write_atomic
 from consult.report import markdown, word
 from consult.report.document import Bullets, Document, Figure, Heading, Paragraph, Quote, Run, Table
+from consult.report.translations import quote_id, translation_lookup
 from consult.store import AnswerRow, Store
 from consult.workspace import Workspace
 
@@ -112,7 +113,9 @@ class Builder:
         lang: str,
         title: dict[str, str] | None = None,
         deadline: str | None = None,
+        translations: dict[str, str] | None = None,
     ):
+        self.translations = translations or {}
         self.data = data
         self.title = title or {}
         self.deadline = deadline
@@ -186,7 +189,10 @@ class Builder:
         value = str(answer.value).strip()
         if len(value) < 3 or value in ("-", "—", "–"):
             return None
-        return Quote(value, self.institution(cdata.institution(answer)), quote_language(value, self.lang))
+        inst = cdata.institution(answer)
+        lang = quote_language(value, self.lang)
+        translated = self.translations.get(quote_id(cdata.code, inst, answer.item_id, value)) if lang else None
+        return Quote(value, self.institution(inst), lang, translated)
 
     def quotes(self, cdata: CountryData, answers: Iterable[AnswerRow]) -> list[Quote]:
         return [q for q in (self.quote(cdata, a) for a in answers) if q is not None]
@@ -862,7 +868,7 @@ def synthesize(
     # one load and one scoring pass serve every document (the regional one needs every country)
     data = load_round(store, ws, None if regional else codes or None, definition)
     result = score_round(data)
-    builder = Builder(data, result, lang, ws.title, ws.deadline)
+    builder = Builder(data, result, lang, ws.title, ws.deadline, translation_lookup(ws, lang))
     written: list[Written] = []
 
     def done(code: str, paths: list[Path]) -> None:

@@ -1,0 +1,77 @@
+"""``consult quotes export|import``: the translators' round trip for quotes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from consult.analysis.data import load_round
+from consult.errors import UsageError
+from consult.report.translations import export_quotes, import_quotes
+from consult.workspace import open_store
+
+from . import app
+from .common import EXIT_DATA, JsonOption, err, handle_errors, out, print_json, workspace
+
+quotes_app = typer.Typer(
+    help="Translate quotes: export those not in the synthesis language, import the translations.",
+    no_args_is_help=True,
+)
+app.add_typer(quotes_app, name="quotes")
+
+LangOption = Annotated[str, typer.Option("--lang", help="The synthesis language the quotes are translated into.")]
+
+
+def _check_lang(ws: object, lang: str) -> None:
+    languages = ws.definition.languages  # type: ignore[attr-defined]
+    if lang not in languages:
+        raise UsageError(f"--lang {lang}: the definitions have {', '.join(languages)}")
+
+
+@quotes_app.command("export")
+@handle_errors
+def export_cmd(
+    ctx: typer.Context,
+    lang: LangOption = "en",
+    out_file: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Workbook to write.", show_default="WORKSPACE/translations/quotes-LANG.xlsx"),
+    ] = None,
+) -> None:
+    """Write every quote not in LANG to a workbook (id, country, institution, area, original,
+    an empty translation column) for the office's translators."""
+    ws = workspace(ctx)
+    _check_lang(ws, lang)
+    target = out_file or ws.root / "translations" / f"quotes-{lang}.xlsx"
+    with open_store(ws) as store:
+        n = export_quotes(load_round(store, ws), lang, target)
+    out.print(f"Wrote {n} quote(s) to translate into '{lang}' to [bold]{target}[/]")
+
+
+@quotes_app.command("import")
+@handle_errors
+def import_cmd(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="The filled workbook.", exists=True, dir_okay=False)],
+    lang: LangOption = "en",
+    as_json: JsonOption = False,
+) -> None:
+    """Read the translations back; the synthesis then shows each translation with the original beneath.
+
+    Checked like a return: unknown ids and edited originals are reported with their cell, and
+    nothing is stored unless every row is right (exit 1)."""
+    ws = workspace(ctx)
+    _check_lang(ws, lang)
+    with open_store(ws) as store:
+        result = import_quotes(ws, load_round(store, ws), lang, path)
+    if as_json:
+        print_json({"imported": result.imported, "errors": [f.to_dict() for f in result.errors]})
+    else:
+        for f in result.errors:
+            err.print(f"[red]✗[/] {f}  [dim]({f.fix})[/]")
+        if not result.errors:
+            out.print(f"Imported {result.imported} translation(s) into '{lang}'.")
+    if result.errors:
+        raise typer.Exit(EXIT_DATA)
