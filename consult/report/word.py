@@ -21,6 +21,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
 from docx.table import Table as DocxTable
+from docx.text.paragraph import Paragraph as DocxParagraph
 
 from consult.fileio import save_atomic
 from consult.report.document import (
@@ -45,6 +46,18 @@ FONT = "Calibri"
 def text_width(landscape: bool) -> float:
     """Usable width in cm between the margins."""
     return (29.7 if landscape else 21.0) - 2 * 2.0
+
+
+def para(docx: DocxDocument, style: str | None = None, text: str = "") -> DocxParagraph:
+    """A paragraph in a named style. python-docx looks a style up by scanning every style on
+    each call (most of the time of a synthesis); the ids are looked up once per document."""
+    p = docx.add_paragraph(text)
+    if style:
+        ids: dict[str, str] = docx.__dict__.setdefault("_consult_style_ids", {})
+        if style not in ids:
+            ids[style] = docx.styles[style].style_id
+        p._p.style = ids[style]
+    return p
 
 
 def _runs(paragraph: object, parts: list[Run]) -> None:
@@ -145,7 +158,7 @@ def fit_widths(block: Table, available: float) -> list[float]:
 
 def _table(docx: DocxDocument, block: Table) -> DocxTable:
     if block.caption:
-        _keep_with_next(docx.add_paragraph(clean(block.caption), style="Caption"))
+        _keep_with_next(para(docx, "Caption", clean(block.caption)))
     table = docx.add_table(rows=1, cols=len(block.header))
     table.style = TABLE_STYLE
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
@@ -172,21 +185,21 @@ def _table(docx: DocxDocument, block: Table) -> DocxTable:
         for cell, width in zip(row.cells, widths, strict=True):
             cell.width = width
     if block.note:
-        note = docx.add_paragraph(style="Caption")
+        note = para(docx, "Caption")
         note.add_run(clean(block.note)).italic = True
     return table
 
 
 def _quote(docx: DocxDocument, block: Quote) -> None:
     if block.translation:
-        p = docx.add_paragraph(style="Quote")
+        p = para(docx, "Quote")
         p.add_run(clean(block.translation))
-        original = docx.add_paragraph(style="Quote")
+        original = para(docx, "Quote")
         original.add_run(clean(block.text)).italic = True
     else:
-        p = docx.add_paragraph(style="Quote")
+        p = para(docx, "Quote")
         p.add_run(clean(block.text))
-    who = docx.add_paragraph(style="Quote")
+    who = para(docx, "Quote")
     who.add_run(f"— {clean(block.attribution)}" + (f" [{block.lang}]" if block.lang else "")).italic = True
     who.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.RIGHT
 
@@ -205,7 +218,7 @@ def build(doc: Document) -> DocxDocument:
         docx.styles[name].font.name = FONT
     _page_setup(docx.sections[0], doc)
     _header_footer(docx, doc)
-    docx.add_heading(clean(doc.title), level=0)
+    para(docx, "Title", clean(doc.title))
     docx.add_paragraph().add_run(clean(doc.subtitle)).italic = True
     landscape = False
     for block in doc.blocks:
@@ -214,10 +227,10 @@ def build(doc: Document) -> DocxDocument:
             _page_setup(docx.add_section(WD_SECTION.NEW_PAGE), doc, landscape=wide)
             landscape = wide
         if isinstance(block, Heading):
-            _keep_with_next(docx.add_heading(clean(block.text), level=block.level))
+            _keep_with_next(para(docx, f"Heading {block.level}", clean(block.text)))
         elif isinstance(block, Paragraph):
             style = {"caption": "Caption", "note": None, "body": None}[block.style]
-            p = docx.add_paragraph(style=style)
+            p = para(docx, style)
             _runs(p, block.parts)
             if block.style == "note":
                 for run in p.runs:
@@ -225,13 +238,13 @@ def build(doc: Document) -> DocxDocument:
                     run.font.size = Pt(9)
         elif isinstance(block, Bullets):
             for item in block.items:
-                _runs(docx.add_paragraph(style="List Bullet"), item)
+                _runs(para(docx, "List Bullet"), item)
         elif isinstance(block, Table):
             _table(docx, block)
         elif isinstance(block, Quote):
             _quote(docx, block)
         elif isinstance(block, Figure):
-            _keep_with_next(docx.add_paragraph(clean(block.caption), style="Caption"))
+            _keep_with_next(para(docx, "Caption", clean(block.caption)))
             docx.add_picture(io.BytesIO(block.png), width=Cm(min(block.width_cm, text_width(False))))
             docx.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
         elif isinstance(block, PageBreak):
