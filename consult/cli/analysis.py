@@ -1,4 +1,4 @@
-"""Drafter commands on results: ``score`` and ``synthesize``."""
+"""Drafter commands on results: ``score``."""
 
 from __future__ import annotations
 
@@ -11,12 +11,14 @@ import typer
 from rich.console import JustifyMethod
 from rich.table import Table
 
+from consult.analysis.data import load_round
 from consult.analysis.export import neutralise
-from consult.analysis.scoring import score as run_score
+from consult.analysis.results import ScoreResult
+from consult.analysis.scoring import score_round
 from consult.definitions.framework import text
 from consult.errors import UsageError
 from consult.fileio import write_atomic
-from consult.workspace import open_store
+from consult.workspace import Workspace, open_store
 
 from . import app
 from .common import CountryOption, JsonOption, handle_errors, out, print_json, split_csv, workspace
@@ -30,7 +32,7 @@ def pct(value: float | None) -> str:
     return "–" if value is None else f"{value * 100:.0f}%"
 
 
-def selected_countries(ws: Any, country: list[str] | None) -> list[str] | None:
+def selected_countries(ws: Workspace, country: list[str] | None) -> list[str] | None:
     codes = [c.upper() for c in split_csv(country)]
     bad = [c for c in codes if c not in ws.countries]
     if bad:
@@ -47,53 +49,31 @@ SCORE_CSV_COLUMNS = [
     "rank",
     "score",
     "n",
+    "effective_n",
+    "evidence",
     "agreement",
     "spread",
     "low_evidence",
     "borda",
     "mentions",
+    "rank_kept",
+    "verdict",
 ]
 
 
-def score_rows(result: dict[str, Any]) -> list[list[Any]]:
-    rows = []
-    for code, c in result["countries"].items():
-        for a in c["areas"]:
-            rows.append(
-                [
-                    code,
-                    "area",
-                    a["id"],
-                    a["id"],
-                    text(a["name"], "en"),
-                    a["rank"],
-                    a["score"],
-                    a["n"],
-                    a["agreement"],
-                    a["spread"],
-                    a["low_evidence"],
-                    a["borda"],
-                    a["mentions"],
-                ]
-            )
-        for comp in c["components"]:
-            rows.append(
-                [
-                    code,
-                    "component",
-                    comp["id"],
-                    comp["area"],
-                    text(comp["name"], "en"),
-                    "",
-                    comp["score"],
-                    comp["n"],
-                    comp["agreement"],
-                    comp["spread"],
-                    comp["low_evidence"],
-                    comp["borda"],
-                    comp["mentions"],
-                ]
-            )
+def score_rows(result: ScoreResult) -> list[list[Any]]:
+    rows: list[list[Any]] = []
+    for code, c in result.countries.items():
+        rob = result.robustness.countries.get(code) if result.robustness else None
+        for a in c.areas:
+            ar = rob.area(a.id) if rob else None
+            kept, verdict = (ar.bootstrap.keep_rank, ar.verdict) if ar else (None, None)
+            head = [code, "area", a.id, a.id, text(a.name, "en"), a.rank, a.score, a.n, a.effective_n, a.evidence]
+            rows.append([*head, a.agreement, a.spread, a.low_evidence, a.borda, a.mentions, kept, verdict])
+        for comp in c.components:
+            head = [code, "component", comp.id, comp.area, text(comp.name, "en"), "", comp.score, comp.n]
+            tail = [comp.effective_n, comp.evidence, comp.agreement, comp.spread, comp.low_evidence, comp.borda]
+            rows.append([*head, *tail, comp.mentions, None, None])
     return rows
 
 
@@ -106,11 +86,12 @@ def score(
     csv_file: Annotated[Path | None, typer.Option("--csv", help="Also write every score to this CSV file.")] = None,
     top: Annotated[int, typer.Option(help="Components shown per country.")] = 5,
 ) -> None:
-    """Score priorities per country against the programme areas (method: docs/methodology.md)."""
+    """Score priorities per country against the programme areas, with how sure each rank is
+    (method: docs/methodology.md)."""
     ws = workspace(ctx)
     codes = selected_countries(ws, country)
     with open_store(ws) as store:
-        result = run_score(store, ws, codes)
+        result = score_round(load_round(store, ws, codes))
     if csv_file:
         buf = io.StringIO()
         writer = csv.writer(buf)
@@ -118,17 +99,19 @@ def score(
         writer.writerows([[neutralise(v) for v in row] for row in score_rows(result)])
         write_atomic(csv_file, "\ufeff" + buf.getvalue())
     if as_json:
-        print_json(result)
+        print_json(result.to_dict())
         return
     fw = ws.definition.framework
-    for code, c in result["countries"].items():
-        cov = c["coverage"]
+    for code, c in result.countries.items():
+        cov = c.coverage
+        rob = result.robustness.countries.get(code) if result.robustness else None
         name = text(fw.country_by_code[code].name, "en")
-        table = Table(title=f"{name} ({code}): {cov['responded']} of {cov['invited']} institutions responded")
+        table = Table(title=f"{name} ({code}): {cov.responded} of {cov.invited} institutions responded")
         columns: tuple[tuple[str, JustifyMethod], ...] = (
             ("#", "right"),
             ("Area", "left"),
             ("Score", "right"),
+            ("Rank kept", "right"),
             ("n", "right"),
             ("Agreement", "right"),
             ("Spread", "right"),
@@ -138,42 +121,56 @@ def score(
         )
         for col, just in columns:
             table.add_column(col, justify=just)
-        for a in c["areas"]:
+        for a in c.areas:
+            ar = rob.area(a.id) if rob and a.rank else None
+            kept = "" if ar is None else ("tie" if ar.verdict == "tie" else pct(ar.bootstrap.keep_rank))
             table.add_row(
-                str(a["rank"] or "–"),
-                text(a["short"], "en"),
-                fmt(a["score"]),
-                str(a["n"]),
-                pct(a["agreement"]),
-                fmt(a["spread"]),
-                str(a["borda"]),
-                str(a["mentions"]),
-                "[yellow]![/]" if a["low_evidence"] else "",
+                str(a.rank or ""),
+                text(a.short, "en"),
+                fmt(a.score),
+                kept,
+                str(a.n),
+                pct(a.agreement),
+                fmt(a.spread),
+                str(a.borda),
+                str(a.mentions),
+                "[yellow]†[/]" if a.evidence == "low" else "",
             )
         out.print(table)
-        if any(a["low_evidence"] for a in c["areas"]):
-            out.print("  [yellow]![/] low evidence: fewer than 3 ratings")
-        comps = [x for x in c["components"] if x["score"] is not None][:top]
+        if any(a.evidence == "low" for a in c.areas):
+            out.print("  [yellow]†[/] low evidence (fewer than 3 ratings or one dominant weight): listed, not ranked")
+        if rob and rob.changes_top:
+            out.print(f"  First place rests on single returns: without {', '.join(rob.changes_top)} another area leads")
+        comps = [x for x in c.components if x.score is not None][:top]
         if comps:
             out.print(
                 "  Top components: "
-                + "; ".join(f"{text(x['name'], 'en')} ({fmt(x['score'])}, n={x['n']})" for x in comps)
+                + "; ".join(
+                    f"{text(x.name, 'en')} ({fmt(x.score)}, n={x.n}{', †' if x.evidence == 'low' else ''})"
+                    for x in comps
+                )
             )
         out.print()
-    reg = result["regional"]
-    if len(reg["countries"]) > 1:
-        table = Table(title="Regional comparison: area scores by country")
+    reg = result.regional
+    if reg and len(reg.countries) > 1:
+        table = Table(title="Regional comparison: area scores by country (n)")
         table.add_column("Area")
-        for code in reg["countries"]:
+        for code in reg.countries:
             table.add_column(code, justify="right")
         table.add_column("Mean", justify="right")
-        for a in reg["areas"]:
-            table.add_row(text(a["short"], "en"), *[fmt(a["scores"].get(c)) for c in reg["countries"]], fmt(a["mean"]))
+        for ra in reg.areas:
+            cells = [
+                "–"
+                if ra.scores.get(cc) is None
+                else f"{fmt(ra.scores[cc])} ({ra.n[cc]})" + (" †" if ra.low_evidence[cc] else "")
+                for cc in reg.countries
+            ]
+            table.add_row(text(ra.short, "en"), *cells, fmt(ra.mean))
         out.print(table)
-        if reg["shared"]:
+        if reg.shared:
             out.print(
-                "Shared priorities (top 3 in most countries): "
-                + ", ".join(text(fw.area_by_id[a].short, "en") for a in reg["shared"])
+                "Shared priorities (top 3, on sufficient evidence, in most countries): "
+                + ", ".join(text(fw.area_by_id[a].short, "en") for a in reg.shared)
             )
     if csv_file:
         out.print(f"Scores written to [bold]{csv_file}[/]")
