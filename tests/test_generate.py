@@ -114,7 +114,7 @@ def test_english_only_workbook(cli, tmp_path):
         for c in row
         if c.value
     )
-    assert "Вопрос" not in texts and "Question (EN)" in texts
+    assert "Вопрос" not in texts and "Question" in texts and "(EN)" not in texts
 
 
 def test_regenerate_overwrites_atomically(cli, tmp_path):

@@ -17,6 +17,7 @@ from openpyxl.utils import column_index_from_string
 
 from consult.definitions import Definition, bundled_definition
 from consult.definitions.questionnaire import Form, Item, resolve
+from consult.forms.fit import fit_row
 from consult.forms.layout import META_SHEET, joined
 
 TEXTS_EN = [
@@ -69,7 +70,8 @@ def fill_workbook(path: Path, answers: Mapping[str, Any], out: Path | None = Non
     """Write ``answers`` (keys: item id, or ``item#part`` for a choice/rank row) and save.
 
     Keys that match no row are an error: a test or example that silently fills nothing
-    would prove nothing.
+    would prove nothing. A row grows to hold its answer, never shrinks: the return prints
+    like the blank form, with every answer readable.
     """
     wb = openpyxl.load_workbook(path)
     meta = {str(r[0]): r[1] for r in wb[META_SHEET].iter_rows(max_col=2, values_only=True) if r[0]}
@@ -85,6 +87,7 @@ def fill_workbook(path: Path, answers: Mapping[str, Any], out: Path | None = Non
             key = f"{iid}#{part}" if part is not None else str(iid)
             if key in pending:
                 row[col - 1].value = pending.pop(key)
+                fit_row(ws, row[0].row)  # as Excel grows a row when a long answer is typed
     if pending:
         raise KeyError(f"no row for {', '.join(sorted(pending))} in {path.name}")
     target = out or path
