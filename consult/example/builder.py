@@ -62,9 +62,13 @@ def _clamp(value: int) -> int:
     return max(1, min(5, value))
 
 
-def _pick(pool: dict[str, list[str]] | list[str], lang: str, rng: random.Random) -> str:
-    options = pool.get(lang) or pool.get("en") if isinstance(pool, dict) else pool
-    return rng.choice(options or [""])
+# free-text questions answered once per return, from the return's own `answers`
+OVERALL_TEXTS = ("emerging", "proposals", "gender", "human_rights", "lnob", "interregional_comments")
+REGIONAL_TEXTS = ("sc_comments", "sc_partners", "ca_partners")
+
+
+class ScenarioError(ValueError):
+    """The scenario leaves a required answer without text: the example would be rejected."""
 
 
 def example_answers(
@@ -75,16 +79,19 @@ def example_answers(
     rng: random.Random,
     definition: Definition,
 ) -> dict[str, Any]:
-    """Answers of one institution: ratings follow the country profile, texts the pools."""
+    """Answers of one institution: ratings follow the country profile (seeded noise); every
+    sentence is the institution's own, from its ``answers`` in the scenario, so no two
+    ministries say the same thing."""
     fw = form.framework
     lang = spec.get("language", "en")
     profile = scenario["countries"][form.country]["profile"]
-    texts = scenario["texts"]
+    own: dict[str, Any] = spec.get("answers") or {}
     inst = fw.institution_by_id[form.institution]
     yes = joined({x: definition.msg("choice_yes", x) for x in langs}, langs)
     answers: dict[str, Any] = {}
     area_rating: dict[str, int] = {}
     comp_rating: dict[str, int] = {}
+    where = f"{form.country}-{form.institution}"
 
     def rating_text(item: Item, value: int | str) -> str:
         shown = display(item, str(value), langs)
@@ -92,8 +99,13 @@ def example_answers(
             return next(text(c.label, "ru") for c in item.choices if c.code == str(value))
         return shown
 
+    def per_area(key: str, area: str | None) -> str | None:
+        return (own.get(key) or {}).get(area or "")
+
     for item in form.items:
-        if item.id in scenario.get("fixed_answers", {}):  # respondent details: made-up, from the scenario
+        if item.qid in own and isinstance(own[item.qid], str) and item.qid not in OVERALL_TEXTS + REGIONAL_TEXTS:
+            answers[item.id] = own[item.qid]  # respondent details the return gives (department, position)
+        elif item.id in scenario.get("fixed_answers", {}):  # made-up respondent details
             answers[item.id] = scenario["fixed_answers"][item.id].format(
                 country=form.country,
                 institution=form.institution,
@@ -119,30 +131,33 @@ def example_answers(
             value = _clamp(area_rating.get(item.area or "", 3) + (1 if lead else 0) + rng.choice([-1, -1, 0, 0, 1]))
             comp_rating[item.component] = value
             answers[item.id] = rating_text(item, value)
-        elif item.qid == "challenges":
-            answers[item.id] = _pick(texts["challenges"][item.area], lang, rng)
+        elif item.qid in ("challenges", "initiatives"):
+            said = per_area(item.qid, item.area)
+            if said:
+                answers[item.id] = said
+            elif item.required and not spec.get("incomplete"):
+                raise ScenarioError(f"scenario: {where} has no '{item.qid}' text for {item.area}")
         elif item.qid == "assistance":
             codes = [c.code for c in item.choices if c.code != "other"]
             chosen = rng.sample(codes, k=rng.randint(1, 3))
-            if rng.random() < 0.15:
+            other = per_area("assistance_other", item.area)
+            if other:  # "Other" is chosen where the institution says what it needs
                 chosen.append("other")
-                answers[f"{item.area}.assistance_other"] = _pick(texts["other"], lang, rng)
+                answers[f"{item.area}.assistance_other"] = other
             for code in chosen:
                 answers[f"{item.id}#{code}"] = yes
         elif item.qid == "top5":
             ranked = sorted(comp_rating, key=lambda c: (-comp_rating[c], rng.random()))
             for pos, comp in enumerate(ranked[: item.size], start=1):
                 answers[f"{item.id}#{pos}"] = display(item, comp, langs)
-        elif item.qid in ("emerging", "proposals", "gender", "human_rights", "lnob", "interregional_comments"):
-            answers[item.id] = _pick(texts[item.qid], lang, rng)
+        elif item.qid in OVERALL_TEXTS + REGIONAL_TEXTS:
+            if own.get(item.qid):
+                answers[item.id] = own[item.qid]
         elif item.qid == "crosscutting":
             for choice in rng.sample(item.choices, k=rng.randint(1, len(item.choices))):
                 answers[f"{item.id}#{choice.code}"] = yes
-        elif item.qid == "sc_inclusion":
-            code = rng.choice(["support", "support", "conditional", "neutral", "no_opinion"])
-            answers[item.id] = display(item, code, langs)
-            if code == "conditional":
-                answers["sc_comments"] = _pick(texts["sc_comments"], lang, rng)
+        elif item.qid == "sc_inclusion" and spec.get("sc_view"):
+            answers[item.id] = display(item, spec["sc_view"], langs)
         elif item.qid == "interregional":
             for choice in rng.sample(item.choices, k=min(len(item.choices), rng.randint(1, 3))):
                 answers[f"{item.id}#{choice.code}"] = yes
@@ -150,7 +165,27 @@ def example_answers(
         left_blank = set(scenario.get("incomplete_leaves_blank", []))
         for key in [k for k in answers if k.split("#")[0] in left_blank]:
             del answers[key]
+    else:
+        _check_required(form, answers, langs, where)
     return answers
+
+
+def _check_required(form: Form, answers: dict[str, Any], langs: list[str], where: str) -> None:
+    """Every required text answered, and every conditional one whose condition holds."""
+    for item in form.items:
+        if item.type != "text" or item.id in answers or not item.required:
+            continue
+        when = item.when
+        target = form.item_by_id.get(when.question) if when and when.question else None
+        if when and target is not None:
+            if target.type == "multiple":
+                value: Any = [k.split("#", 1)[1] for k in answers if k.startswith(target.id + "#")]
+            else:
+                shown = {display(target, c.code, langs): c.code for c in target.choices}
+                value = shown.get(answers.get(target.id))
+            if not when.holds(value):
+                continue
+        raise ScenarioError(f"scenario: {where} leaves the required question {item.id} blank")
 
 
 def build_examples(scenario_path: Path, out_dir: Path, definition: Definition | None = None) -> list[ExampleReturn]:
