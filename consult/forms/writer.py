@@ -487,7 +487,9 @@ def _write_cover(
         r += 1
     r += 1
     cell = cover.cell(row=r, column=1, value=tx.message("cover_sections", langs))
-    cell.font = BOLD
+    cell.font, cell.alignment = BOLD, WRAP
+    cover.merge_cells(start_row=r, start_column=1, end_row=r, end_column=2)
+    fit_row(cover, r)
     return r + 1
 
 
