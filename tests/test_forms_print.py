@@ -146,13 +146,15 @@ def check_print_settings(path: Path, country: str, institution: str) -> None:
         assert ws.page_setup.paperSize == 9, where  # A4
         assert ws.page_setup.orientation == "landscape", where
         assert ws.sheet_properties.pageSetUpPr.fitToPage, where
-        assert ws.page_setup.fitToWidth == 1 and ws.page_setup.fitToHeight == 0, where
+        assert ws.page_setup.fitToWidth == 1, where
+        cover = ws.title == wb.worksheets[0].title
+        assert ws.page_setup.fitToHeight == (1 if cover else 0), where  # the cover on one page, sections flow
         header = f"{ws.oddHeader.left.text} {ws.oddHeader.center.text} {ws.oddHeader.right.text}"
         footer = f"{ws.oddFooter.left.text} {ws.oddFooter.center.text} {ws.oddFooter.right.text}"
         assert country in header and institution in header, where
         assert "&P" in footer and "&N" in footer, where
         assert ws.oddHeader.left.font and ws.oddHeader.left.font.startswith("Arial"), where
-        if ws.title != wb.worksheets[0].title:
+        if not cover:
             assert ws.print_title_rows, where  # the column headings repeat on every page
         unnamed = [c.coordinate for row in ws.iter_rows() for c in row if c.value is not None and not c.font.name]
         assert not unnamed, f"{where}: cells without a font name {unnamed[:5]}"

@@ -373,14 +373,15 @@ def page_text(form: Form, definition: Definition, langs: list[str], tx: Texts) -
     )
 
 
-def _printable(ws: Worksheet, page: PageText, title_rows: str | None = None) -> None:
-    """A4 landscape, one page wide, header and footer on every page: institutions print the
-    questionnaire to discuss it, and a loose page must still say whose it is."""
+def _printable(ws: Worksheet, page: PageText, title_rows: str | None = None, one_page: bool = False) -> None:
+    """A4 landscape, one page wide (``one_page``: and one page tall), header and footer on every
+    page: institutions print the questionnaire to discuss it, and a loose page must still say
+    whose it is."""
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
+    ws.page_setup.fitToHeight = 1 if one_page else 0
     ws.print_options.horizontalCentered = True
     ws.page_margins.left = ws.page_margins.right = 0.4
     ws.page_margins.top = ws.page_margins.bottom = 0.6
@@ -450,8 +451,8 @@ def _write_cover(
     """Country, institution, consultation, deadline, contact and instructions; returns the row
     where the list of sheets starts."""
     fw = definition.framework
-    cover.column_dimensions["A"].width = 30
-    cover.column_dimensions["B"].width = 118
+    cover.column_dimensions["A"].width = 36
+    cover.column_dimensions["B"].width = 112
     title = cover.cell(row=1, column=1, value=joined(definition.questionnaire.title, langs, "\n"))
     title.font, title.alignment = HEADING, WRAP
     cover.merge_cells("A1:B1")
@@ -515,7 +516,7 @@ def build_workbook(
         fit_row(cover, r)
         r += 1
         _write_section(ws, form, index, layout, lists, langs, tx, page)
-    _printable(cover, page)
+    _printable(cover, page, one_page=True)  # the cover letter of the form: a single sheet of paper
     _protect(cover)
     wb.move_sheet(lists.ws, offset=len(wb.sheetnames))
     _protect(lists.ws)
