@@ -67,6 +67,29 @@ OVERALL_TEXTS = ("emerging", "proposals", "gender", "human_rights", "lnob", "int
 REGIONAL_TEXTS = ("sc_comments", "sc_partners", "ca_partners")
 
 
+# The random draws the example made when its sentences came from shared pools (release 0.1.0):
+# the sentences are now each institution's own, but the same draws are still made, so the
+# seeded ratings, rankings and assistance types (and every figure the README and the store
+# migration test quote) stay exactly those of the bundled example as it was published.
+LEGACY_POOL_SIZES = {
+    "challenges": {"TOC": 3, "DRUGS": 3, "CORRUPTION": 2, "TERRORISM": 2, "JUSTICE": 2, "RESEARCH": 2},
+    "emerging": 3,
+    "proposals": 3,
+    "gender": 1,
+    "human_rights": 1,
+    "lnob": 1,
+    "interregional_comments": 1,
+    "sc_comments": 1,
+    "other": 1,
+}
+LEGACY_SC_VIEWS = ["support", "support", "conditional", "neutral", "no_opinion"]
+
+
+def _legacy_pick(rng: random.Random, size: int) -> None:
+    """The draw a pool of ``size`` sentences took (its result no longer used)."""
+    rng.choice(range(size))
+
+
 class ScenarioError(ValueError):
     """The scenario leaves a required answer without text: the example would be rejected."""
 
@@ -132,6 +155,8 @@ def example_answers(
             comp_rating[item.component] = value
             answers[item.id] = rating_text(item, value)
         elif item.qid in ("challenges", "initiatives"):
+            if item.qid == "challenges":
+                _legacy_pick(rng, LEGACY_POOL_SIZES["challenges"][item.area or ""])
             said = per_area(item.qid, item.area)
             if said:
                 answers[item.id] = said
@@ -140,6 +165,8 @@ def example_answers(
         elif item.qid == "assistance":
             codes = [c.code for c in item.choices if c.code != "other"]
             chosen = rng.sample(codes, k=rng.randint(1, 3))
+            if rng.random() < 0.15:
+                _legacy_pick(rng, 1)
             other = per_area("assistance_other", item.area)
             if other:  # "Other" is chosen where the institution says what it needs
                 chosen.append("other")
@@ -151,13 +178,18 @@ def example_answers(
             for pos, comp in enumerate(ranked[: item.size], start=1):
                 answers[f"{item.id}#{pos}"] = display(item, comp, langs)
         elif item.qid in OVERALL_TEXTS + REGIONAL_TEXTS:
+            if item.qid in OVERALL_TEXTS:
+                _legacy_pick(rng, LEGACY_POOL_SIZES[item.qid])  # type: ignore[arg-type]
             if own.get(item.qid):
                 answers[item.id] = own[item.qid]
         elif item.qid == "crosscutting":
             for choice in rng.sample(item.choices, k=rng.randint(1, len(item.choices))):
                 answers[f"{item.id}#{choice.code}"] = yes
-        elif item.qid == "sc_inclusion" and spec.get("sc_view"):
-            answers[item.id] = display(item, spec["sc_view"], langs)
+        elif item.qid == "sc_inclusion":
+            if rng.choice(LEGACY_SC_VIEWS) == "conditional":
+                _legacy_pick(rng, 1)
+            if spec.get("sc_view"):
+                answers[item.id] = display(item, spec["sc_view"], langs)
         elif item.qid == "interregional":
             for choice in rng.sample(item.choices, k=min(len(item.choices), rng.randint(1, 3))):
                 answers[f"{item.id}#{choice.code}"] = yes
