@@ -272,4 +272,4 @@ def test_questionnaire_prints_within_a_page_bound(printed, kind, tmp_path):
     )
     pages = pdf_pages((tmp_path / path.with_suffix(".pdf").name).read_bytes())
     sheets = len([s for s in openpyxl.load_workbook(path).worksheets if s.sheet_state == "visible"])
-    assert sheets <= pages <= (14 if kind == "bi" else 11), pages
+    assert sheets <= pages <= (12 if kind == "bi" else 11), pages

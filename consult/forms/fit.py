@@ -24,8 +24,8 @@ FONT_NAME = "Arial"
 BODY_SIZE = 10.0
 DEFAULT_WIDTH = 8.43  # Excel's width of a column with no explicit width
 CHARS_PER_UNIT = 1.05  # characters of Arial 10 per unit of column width (measured: ~1.3 Latin, ~1.15 Cyrillic)
-POINTS_PER_LINE = 1.3  # line height as a multiple of the font size (12.75 pt for 10 pt text, as Excel)
-PADDING = 3.0  # points above and below the text
+POINTS_PER_LINE = 1.275  # line height as a multiple of the font size: 12.75 pt for 10 pt text, as Excel
+PADDING = 2.25  # points above and below the text
 
 
 def chars_per_line(width: float, size: float = BODY_SIZE, bold: bool = False) -> int:

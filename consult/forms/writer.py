@@ -56,7 +56,7 @@ HEADER_FONT = Font(name=FONT_NAME, size=BODY_SIZE, bold=True, color="FFFFFF")
 NO_WIDTH = 8
 ANSWER_WIDTH = 44
 RANK_ANSWER_WIDTH = 56
-TEXT_LINES = 4  # lines of room under a question answered in sentences
+TEXT_LINES = 3  # lines of room under a question answered in sentences
 HINT_WIDTH = 28
 LABELS_WIDTH = 80  # shared by the label columns: 40 each when bilingual, 80 when one language
 MONTHS_EN = [
