@@ -153,6 +153,8 @@ def check_print_settings(path: Path, country: str, institution: str) -> None:
         footer = f"{ws.oddFooter.left.text} {ws.oddFooter.center.text} {ws.oddFooter.right.text}"
         assert country in header and institution in header, where
         assert "&P" in footer and "&N" in footer, where
+        for part in (ws.oddHeader, ws.oddFooter):
+            assert len(part.to_tree("oddHeader").text or "") <= 255, where  # Excel's limit
         assert ws.oddHeader.left.font and ws.oddHeader.left.font.startswith("Arial"), where
         if not cover:
             assert ws.print_title_rows, where  # the column headings repeat on every page

@@ -56,6 +56,7 @@ HEADER_FONT = Font(name=FONT_NAME, size=BODY_SIZE, bold=True, color="FFFFFF")
 NO_WIDTH = 8
 ANSWER_WIDTH = 44
 RANK_ANSWER_WIDTH = 56
+HEADER_LIMIT = 180  # characters of names in a page header (Excel: 255 with the font codes)
 TEXT_LINES = 3  # lines of room under a question answered in sentences
 HINT_WIDTH = 28
 LABELS_WIDTH = 80  # shared by the label columns: 40 each when bilingual, 80 when one language
@@ -366,9 +367,12 @@ def page_text(form: Form, definition: Definition, langs: list[str], tx: Texts) -
     fw = definition.framework
     country = fw.country_by_code[form.country]
     inst = fw.institution_by_id[form.institution]
+    names = langs
+    if len(joined(country.name, langs) + joined(inst.name, langs)) > HEADER_LIMIT:
+        names = langs[:1]  # Excel refuses a header over 255 characters, font codes included
     return PageText(
-        header_left=header_text(joined(country.name, langs)),
-        header_right=header_text(joined(inst.name, langs)),
+        header_left=header_text(joined(country.name, names)),
+        header_right=header_text(joined(inst.name, names)),
         footer_right=tx.message("page_of", langs, page="&P", pages="&N"),
     )
 
