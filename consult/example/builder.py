@@ -71,8 +71,8 @@ REGIONAL_TEXTS = ("sc_comments", "sc_partners", "ca_partners")
 # the sentences are now each institution's own, but the same draws are still made, so the
 # seeded ratings, rankings and assistance types (and every figure the README and the store
 # migration test quote) stay exactly those of the bundled example as it was published.
+LEGACY_CHALLENGE_POOLS = {"TOC": 3, "DRUGS": 3, "CORRUPTION": 2, "TERRORISM": 2, "JUSTICE": 2, "RESEARCH": 2}
 LEGACY_POOL_SIZES = {
-    "challenges": {"TOC": 3, "DRUGS": 3, "CORRUPTION": 2, "TERRORISM": 2, "JUSTICE": 2, "RESEARCH": 2},
     "emerging": 3,
     "proposals": 3,
     "gender": 1,
@@ -156,7 +156,7 @@ def example_answers(
             answers[item.id] = rating_text(item, value)
         elif item.qid in ("challenges", "initiatives"):
             if item.qid == "challenges":
-                _legacy_pick(rng, LEGACY_POOL_SIZES["challenges"][item.area or ""])
+                _legacy_pick(rng, LEGACY_CHALLENGE_POOLS[item.area or ""])
             said = per_area(item.qid, item.area)
             if said:
                 answers[item.id] = said
@@ -179,7 +179,7 @@ def example_answers(
                 answers[f"{item.id}#{pos}"] = display(item, comp, langs)
         elif item.qid in OVERALL_TEXTS + REGIONAL_TEXTS:
             if item.qid in OVERALL_TEXTS:
-                _legacy_pick(rng, LEGACY_POOL_SIZES[item.qid])  # type: ignore[arg-type]
+                _legacy_pick(rng, LEGACY_POOL_SIZES[item.qid])
             if own.get(item.qid):
                 answers[item.id] = own[item.qid]
         elif item.qid == "crosscutting":
@@ -214,7 +214,7 @@ def _check_required(form: Form, answers: dict[str, Any], langs: list[str], where
                 value: Any = [k.split("#", 1)[1] for k in answers if k.startswith(target.id + "#")]
             else:
                 shown = {display(target, c.code, langs): c.code for c in target.choices}
-                value = shown.get(answers.get(target.id))
+                value = shown.get(str(answers.get(target.id)))
             if not when.holds(value):
                 continue
         raise ScenarioError(f"scenario: {where} leaves the required question {item.id} blank")
