@@ -23,6 +23,7 @@ class Component:
     key: str
     area: str
     name: Text
+    short: Text = field(default_factory=dict)  # for drop-down lists; empty: the name
 
 
 @dataclass
@@ -104,7 +105,10 @@ class Framework:
         areas = []
         for a in data["areas"]:
             comps = [
-                Component(id=f"{a['id']}.{c['id']}", key=c["id"], area=a["id"], name=c["name"]) for c in a["components"]
+                Component(
+                    id=f"{a['id']}.{c['id']}", key=c["id"], area=a["id"], name=c["name"], short=c.get("short") or {}
+                )
+                for c in a["components"]
             ]
             areas.append(
                 Area(

@@ -220,7 +220,8 @@ def component_choices(fw: Framework, inst: Institution) -> list[Choice]:
             continue
         for comp in area.components:
             if comp.key in assignment.components:
-                label = {lang: f"{area.short.get(lang, '')}: {comp.name.get(lang, '')}" for lang in comp.name}
+                short = {**comp.name, **comp.short}  # the short name where given, for a drop-down that fits
+                label = {lang: f"{area.short.get(lang, '')}: {short.get(lang, '')}" for lang in comp.name}
                 choices.append(Choice(comp.id, label))
     return choices
 
