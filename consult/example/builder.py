@@ -62,26 +62,11 @@ def _clamp(value: int) -> int:
     return max(1, min(5, value))
 
 
-# free-text questions answered once per return, from the return's own `answers`
-OVERALL_TEXTS = ("emerging", "proposals", "gender", "human_rights", "lnob", "interregional_comments")
-REGIONAL_TEXTS = ("sc_comments", "sc_partners", "ca_partners")
-
-
 # The random draws the example made when its sentences came from shared pools (release 0.1.0):
 # the sentences are now each institution's own, but the same draws are still made, so the
 # seeded ratings, rankings and assistance types (and every figure the README and the store
 # migration test quote) stay exactly those of the bundled example as it was published.
-LEGACY_CHALLENGE_POOLS = {"TOC": 3, "DRUGS": 3, "CORRUPTION": 2, "TERRORISM": 2, "JUSTICE": 2, "RESEARCH": 2}
-LEGACY_POOL_SIZES = {
-    "emerging": 3,
-    "proposals": 3,
-    "gender": 1,
-    "human_rights": 1,
-    "lnob": 1,
-    "interregional_comments": 1,
-    "sc_comments": 1,
-    "other": 1,
-}
+# (The pool sizes of those draws are in examples/scenario.yaml, `legacy_draws`.)
 LEGACY_SC_VIEWS = ["support", "support", "conditional", "neutral", "no_opinion"]
 
 
@@ -125,8 +110,11 @@ def example_answers(
     def per_area(key: str, area: str | None) -> str | None:
         return (own.get(key) or {}).get(area or "")
 
+    legacy = scenario.get("legacy_draws", {})
+    texts_once = set(legacy.get("once_per_return", {})) | set(legacy.get("regional", []))
+    detail_of = {i.area: i for i in form.items if i.role == "assistance_detail"}
     for item in form.items:
-        if item.qid in own and isinstance(own[item.qid], str) and item.qid not in OVERALL_TEXTS + REGIONAL_TEXTS:
+        if item.qid in own and isinstance(own[item.qid], str) and item.qid not in texts_once:
             answers[item.id] = own[item.qid]  # respondent details the return gives (department, position)
         elif item.id in scenario.get("fixed_answers", {}):  # made-up respondent details
             answers[item.id] = scenario["fixed_answers"][item.id].format(
@@ -154,43 +142,44 @@ def example_answers(
             value = _clamp(area_rating.get(item.area or "", 3) + (1 if lead else 0) + rng.choice([-1, -1, 0, 0, 1]))
             comp_rating[item.component] = value
             answers[item.id] = rating_text(item, value)
-        elif item.qid in ("challenges", "initiatives"):
-            if item.qid == "challenges":
-                _legacy_pick(rng, LEGACY_CHALLENGE_POOLS[item.area or ""])
+        elif item.role in ("challenge", "initiative") and item.area:
+            if item.role == "challenge":
+                _legacy_pick(rng, legacy["challenge_pools"][item.area])
             said = per_area(item.qid, item.area)
             if said:
                 answers[item.id] = said
             elif item.required and not spec.get("incomplete"):
                 raise ScenarioError(f"scenario: {where} has no '{item.qid}' text for {item.area}")
-        elif item.qid == "assistance":
+        elif item.role == "assistance":
             codes = [c.code for c in item.choices if c.code != "other"]
             chosen = rng.sample(codes, k=rng.randint(1, 3))
             if rng.random() < 0.15:
                 _legacy_pick(rng, 1)
-            other = per_area("assistance_other", item.area)
-            if other:  # "Other" is chosen where the institution says what it needs
+            detail = detail_of.get(item.area)
+            other = per_area(detail.qid, item.area) if detail else None
+            if detail and other:  # "Other" is chosen where the institution says what it needs
                 chosen.append("other")
-                answers[f"{item.area}.assistance_other"] = other
+                answers[detail.id] = other
             for code in chosen:
                 answers[f"{item.id}#{code}"] = yes
-        elif item.qid == "top5":
+        elif item.role == "ranking":
             ranked = sorted(comp_rating, key=lambda c: (-comp_rating[c], rng.random()))
             for pos, comp in enumerate(ranked[: item.size], start=1):
                 answers[f"{item.id}#{pos}"] = display(item, comp, langs)
-        elif item.qid in OVERALL_TEXTS + REGIONAL_TEXTS:
-            if item.qid in OVERALL_TEXTS:
-                _legacy_pick(rng, LEGACY_POOL_SIZES[item.qid])
+        elif item.qid in texts_once:
+            if item.qid in legacy.get("once_per_return", {}):
+                _legacy_pick(rng, legacy["once_per_return"][item.qid])
             if own.get(item.qid):
                 answers[item.id] = own[item.qid]
-        elif item.qid == "crosscutting":
+        elif item.role == "crosscutting":
             for choice in rng.sample(item.choices, k=rng.randint(1, len(item.choices))):
                 answers[f"{item.id}#{choice.code}"] = yes
-        elif item.qid == "sc_inclusion":
+        elif item.role == "regional_view":
             if rng.choice(LEGACY_SC_VIEWS) == "conditional":
                 _legacy_pick(rng, 1)
             if spec.get("sc_view"):
                 answers[item.id] = display(item, spec["sc_view"], langs)
-        elif item.qid == "interregional":
+        elif item.role == "cooperation_areas":
             for choice in rng.sample(item.choices, k=min(len(item.choices), rng.randint(1, 3))):
                 answers[f"{item.id}#{choice.code}"] = yes
     if spec.get("incomplete"):

@@ -129,8 +129,13 @@ def sample_answers(
         elif item.type == "date":
             answers[item.id] = "2020-08-15"
         elif item.personal:
-            answers[item.id] = {"contact_email": "focal.point@example.org", "contact_phone": "+000 00 000 0000"}.get(
-                item.qid, "Focal point"
+            label = item.label.get("en", "").lower()  # made-up details, shaped by what the label asks
+            answers[item.id] = (
+                "focal.point@example.org"
+                if "mail" in label
+                else "+000 00 000 0000"
+                if "phone" in label
+                else "Focal point"
             )
         else:
             answers[item.id] = rng.choice(pool)

@@ -443,7 +443,7 @@ class Builder:
                     doc.add(Paragraph.of(t("asks_none"), style="note"))
                 doc.add(*self.quotes(cdata, [x for x in details if x.area == a.id]))
             if self.has_role("challenge"):
-                doc.add(Heading(t("challenges"), 3))
+                doc.add(Heading(t("h_challenges"), 3))
                 quotes = self.quotes(cdata, [x for x in challenges if x.area == a.id])
                 doc.add(*quotes) if quotes else doc.add(Paragraph.of(t("no_quotes"), style="note"))
                 elsewhere = sum(1 for e in a.excerpts if not e.question.startswith(f"{a.id}."))
