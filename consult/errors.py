@@ -130,6 +130,37 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "the row for this question was deleted",
         "copy the answers into a freshly generated workbook",
     ),
+    # --- KoboToolbox / ODK Central exports (a row is one submission) ------------------------
+    "export-unreadable": (
+        "cannot read this export ({detail})",
+        "export the submissions again as CSV or XLS (KoboToolbox) or CSV (ODK Central)",
+    ),
+    "export-not-consult": (
+        "the export has no '{field}' column: it is not from a form written by 'consult xlsform', "
+        "or its headers are labels",
+        "export from the form deployed from 'consult xlsform', with 'XML values and headers' (KoboToolbox)",
+    ),
+    "wrong-form-version": (
+        "submission is for form version '{found}', this workspace's questionnaire is version '{expected}'{detail}",
+        "deploy the form written by 'consult xlsform' on the server and ask the institution to submit again",
+    ),
+    "unknown-country": (
+        "submission is for country '{found}', which the questionnaire does not know",
+        "export from the form written by 'consult xlsform'; do not edit its hidden columns",
+    ),
+    "unknown-institution": (
+        "institution '{found}' is not one of the form's institutions ({known})",
+        "deploy the form written by 'consult xlsform' again; do not rename its institution choices",
+    ),
+    "no-instance-id": (
+        "submission has no instance id ({columns})",
+        "export again with the metadata columns (_uuid, KEY or meta/instanceID)",
+    ),
+    "column-deleted": (
+        "the export has no column for this question",
+        "export all fields of the form; if the question was deleted on the server, deploy the form "
+        "written by 'consult xlsform' again",
+    ),
 }
 
 
@@ -146,6 +177,7 @@ class Finding:
     question: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
     severity: str = "error"
+    row: int | None = None  # a submission's row in a KoboToolbox/ODK export; ``cell`` is then its column
 
     @property
     def message(self) -> str:
@@ -161,7 +193,9 @@ class Finding:
         if self.line is not None:
             return f"{self.file}:{self.line}:{self.column or 1}"
         parts = [self.file] if self.file else []
-        if self.sheet:
+        if self.row is not None:
+            parts.append(f"row {self.row}" + (f", column {self.cell}" if self.cell else ""))
+        elif self.sheet:
             ref = f"{self.sheet}!{self.cell}" if self.cell else self.sheet
             if " " in self.sheet and self.cell:
                 ref = f"'{self.sheet}'!{self.cell}"
@@ -184,7 +218,7 @@ class Finding:
 
 def finding(code: str, **kwargs: Any) -> Finding:
     """Build a finding, splitting location fields from message parameters."""
-    loc_keys = {"file", "line", "column", "sheet", "cell", "question", "severity"}
+    loc_keys = {"file", "line", "column", "sheet", "cell", "question", "severity", "row"}
     loc = {k: v for k, v in kwargs.items() if k in loc_keys}
     params = {k: v for k, v in kwargs.items() if k not in loc_keys}
     return Finding(code=code, params=params, **loc)

@@ -150,9 +150,7 @@ class _Builder:
         self.langs = definition.languages
         self.country = country
         self.institutions = institutions
-        self.forms: dict[str, Form] = {
-            i: resolve(definition.questionnaire, self.fw, country, i) for i in institutions
-        }
+        self.forms: dict[str, Form] = {i: resolve(definition.questionnaire, self.fw, country, i) for i in institutions}
         self.sources = {q.id: q.choices for s in definition.questionnaire.sections for q in s.questions}
         self.xf = XLSForm(country, form_id(round_id, country), form_version(definition), self.langs)
         self.round_id = round_id
@@ -384,7 +382,7 @@ class _Builder:
                 rank_field(item.id, k),
                 self.message("rank_slot", n=k),
                 required=required if k == 1 else None,
-                relevant=self.who(i for i, n in sizes.items() if n >= k) if any(n < k for n in sizes.values()) else None,
+                relevant=self.who(i for i, n in sizes.items() if n >= k) if min(sizes.values()) < k else None,
                 constraint=" and ".join(before) or None,
                 constraint_message=self.local("rank_unique") if before else None,
                 choice_filter=choice_filter,
@@ -409,6 +407,7 @@ def write_xlsforms(
     """``OUT/CC-xlsform.xlsx`` for every country; returns each form with its path."""
     written = []
     for code in countries:
-        xf = build_xlsform(definition, code, invited.get(code) or list(definition.framework.institution_by_id), round_id)
+        institutions = invited.get(code) or list(definition.framework.institution_by_id)
+        xf = build_xlsform(definition, code, institutions, round_id)
         written.append((xf, xf.write(out / f"{code}-xlsform.xlsx")))
     return written

@@ -12,6 +12,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +20,11 @@ from consult.definitions import Definition
 from consult.errors import ConsultError, Finding
 from consult.intake.reader import ReadReturn, read_return
 from consult.intake.safety import MAX_SIZE
+from consult.intake.submissions import is_export, read_exports
 from consult.store import Store
 from consult.workspace import Workspace, known_definitions
 
-PATTERNS = ("*.xlsx", "*.xlsm")
+PATTERNS = ("*.xlsx", "*.xlsm", "*.csv")  # .csv, and some .xlsx: KoboToolbox / ODK Central exports
 
 
 @dataclass
@@ -54,7 +56,7 @@ class IngestResult:
 
 
 def collect_files(paths: Iterable[Path]) -> list[Path]:
-    """Files named, and ``*.xlsx``/``*.xlsm`` under folders named (recursively, sorted)."""
+    """Files named, and ``*.xlsx``/``*.xlsm``/``*.csv`` under folders named (recursively, sorted)."""
     files: list[Path] = []
     for p in paths:
         if p.is_dir():
@@ -172,6 +174,8 @@ def ingest(
 ) -> list[IngestResult]:
     """Ingest every return found under ``paths`` into the workspace store."""
     files = collect_files(paths)
+    exports = [f for f in files if is_export(f)]  # one file, many submissions: consult.intake.submissions
+    files = [f for f in files if f not in exports]
     definitions = known_definitions(workspace)
     invited = {c: workspace.invited_for(c) for c in workspace.countries} if workspace.configured else None
     _init_worker(definitions, workspace.round, invited, max_size)
@@ -179,7 +183,8 @@ def ingest(
         workers = min(os.cpu_count() or 1, 4) if len(files) >= 16 else 1
     results = []
     with Store(workspace.db_path) as store:
-        for rr in _read_all(files, workers):
+        web = read_exports(exports, workspace.definition, definitions, workspace.round, invited, max_size)
+        for rr in chain(_read_all(files, workers), web):
             result = record(store, rr, strict, dry_run)
             results.append(result)
             if on_file:
