@@ -15,6 +15,7 @@ from consult.errors import UsageError
 from consult.intake.ingest import collect_files
 from consult.intake.ingest import ingest as run_ingest
 from consult.intake.safety import MAX_SIZE
+from consult.intake.submissions import channel_of
 from consult.workspace import open_store
 
 from . import app
@@ -44,7 +45,9 @@ STATUS_STYLE = {
 @handle_errors
 def ingest(
     ctx: typer.Context,
-    paths: Annotated[list[Path], typer.Argument(help="Returned .xlsx files or folders (searched recursively).")],
+    paths: Annotated[
+        list[Path], typer.Argument(help="Returned .xlsx files, KoboToolbox/ODK Central exports (.csv, .xlsx), folders.")
+    ],
     strict: Annotated[bool, typer.Option("--strict", help="Reject returns with required answers missing.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check the files, store nothing.")] = False,
     workers: Annotated[int | None, typer.Option(help="Reader processes.", show_default="auto")] = None,
@@ -61,7 +64,7 @@ def ingest(
         raise UsageError(f"no such file or folder: {', '.join(missing)}")
     files = collect_files(paths)
     if not files:
-        raise UsageError("no .xlsx files found in " + ", ".join(map(str, paths)))
+        raise UsageError("no .xlsx or .csv files found in " + ", ".join(map(str, paths)))
     with progress(len(files), "Ingesting", enabled=not as_json) as advance:
         results = run_ingest(
             files,
@@ -160,10 +163,10 @@ def list_returns(
     with open_store(ws) as store:
         rows = store.returns(current_only=current, countries=[c.upper() for c in split_csv(country)] or None)
     if as_json:
-        print_json([r.to_dict() for r in rows])
+        print_json([{**r.to_dict(), "channel": channel_of(r.file_name)} for r in rows])
         return
     table = Table(title=f"{len(rows)} return(s), round {ws.round}")
-    for col in ("#", "File", "Country", "Institution", "Received", "Status", "sha256"):
+    for col in ("#", "File", "Channel", "Country", "Institution", "Received", "Status", "sha256"):
         table.add_column(col)
     for r in rows:
         st = STATUS_STYLE.get(r.status, r.status)
@@ -172,7 +175,14 @@ def list_returns(
         if r.status == "rejected":
             st += f" ({len(r.errors)} error(s))"
         table.add_row(
-            str(r.id), escape(r.file_name), r.country or "", r.institution or "", r.received_at[:10], st, r.sha256[:8]
+            str(r.id),
+            escape(r.file_name),
+            channel_of(r.file_name),
+            r.country or "",
+            r.institution or "",
+            r.received_at[:10],
+            st,
+            r.sha256[:8],
         )
     out.print(table)
 

@@ -1,0 +1,64 @@
+"""Facilitator command ``xlsform``: the questionnaire as XLSForms for KoboToolbox / ODK Central."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from consult.errors import UsageError
+from consult.forms.xlsform import write_xlsforms
+
+from . import app
+from .common import CountryOption, JsonOption, handle_errors, out, print_json, split_csv, state, workspace
+
+
+@app.command()
+@handle_errors
+def xlsform(
+    ctx: typer.Context,
+    country: CountryOption = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Output folder.", show_default="WORKSPACE/xlsform")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Write one XLSForm per country (OUT/CC-xlsform.xlsx) to deploy on KoboToolbox or ODK Central.
+
+    The respondent picks the institution from the country's invited ones and sees what its
+    workbook asks; 'consult ingest' reads the server's CSV/XLS export of the submissions."""
+    ws = workspace(ctx)
+    definition = ws.definition
+    fw = definition.framework
+    countries = [c.upper() for c in split_csv(country)] or list(ws.countries)
+    bad = [c for c in countries if c not in fw.country_by_code]
+    if bad:
+        raise UsageError(f"unknown country {', '.join(bad)}; use one of {', '.join(fw.country_by_code)}")
+    if not countries:
+        raise UsageError("no country: name one with --country, or list them in consult.yaml")
+    invited = {c: ws.invited_for(c) for c in countries}
+    dest = out_dir or state(ctx).workspace / "xlsform"
+    written = write_xlsforms(definition, countries, invited, ws.round, dest)
+    if as_json:
+        print_json(
+            [
+                {
+                    "path": str(path),
+                    "country": xf.country,
+                    "form_id": xf.form_id,
+                    "version": xf.version,
+                    "institutions": xf.institutions,
+                    "questions": xf.questions,
+                }
+                for xf, path in written
+            ]
+        )
+        return
+    table = Table(title=f"{len(written)} XLSForm(s) written to {dest}")
+    for col in ("Country", "form_id", "version", "Institutions", "Questions"):
+        table.add_column(col)
+    for xf, _path in written:
+        table.add_row(xf.country, xf.form_id, xf.version, ", ".join(xf.institutions), str(xf.questions))
+    out.print(table)

@@ -1,0 +1,294 @@
+"""The web channel: the questionnaire as an XLSForm (checked by pyxform itself) and the
+KoboToolbox / ODK Central exports of its submissions ingested like returned workbooks."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+from webexports import Submission, kobo_rows, odk_rows, submission, write_csv, write_xlsx
+
+from consult.cli import app
+from consult.definitions import bundled_definition, load_definition
+from consult.definitions.questionnaire import Form, resolve
+from consult.errors import CATALOGUE
+from consult.forms.xlsform import build_xlsform, field_name, form_version, language_column, write_xlsforms
+from consult.intake.ingest import ingest
+from consult.intake.submissions import channel_of, is_export
+from consult.store import Store
+from consult.workspace import Workspace, init_workspace, open_workspace
+
+pyxform = pytest.importorskip("pyxform.xls2xform")
+
+OTHER = Path(__file__).parent / "data" / "otherprog"
+# pyxform warnings this suite accepts, with the reason. None so far: any warning fails the test.
+ACCEPTED_WARNINGS: dict[str, str] = {}
+
+
+def convert(path: Path) -> tuple[str, list[str]]:
+    warnings: list[str] = []
+    result = pyxform.convert(str(path), warnings=warnings)
+    unexpected = [w for w in warnings if not any(key in w for key in ACCEPTED_WARNINGS)]
+    return result.xform, unexpected
+
+
+# --- the XLSForm --------------------------------------------------------------------------------
+@pytest.mark.parametrize("source", ["bundled", "otherprog"])
+def test_every_country_form_converts_with_pyxform_without_warnings(tmp_path: Path, source: str) -> None:
+    definition = bundled_definition() if source == "bundled" else load_definition(OTHER)
+    codes = [c.code for c in definition.framework.countries]
+    written = write_xlsforms(definition, codes, {}, "r-2026", tmp_path)
+    assert len(written) == len(codes)
+    for xf, path in written:
+        xform, warnings = convert(path)
+        assert warnings == [], (path.name, warnings)
+        for lang in definition.languages:  # every language of the definitions is a translation
+            assert f'<translation lang="{language_column(lang)}"' in xform
+        assert xf.form_id in xform
+        assert f'version="{form_version(definition)}"' in xform
+
+
+def test_form_asks_each_institution_what_its_workbook_asks() -> None:
+    d = bundled_definition()
+    xf = build_xlsform(d, "KZ", ["MFA", "MOH", "DCA"], "r-2026")
+    assert xf.settings["form_id"] == "consult_r_2026_KZ"
+    assert xf.settings["version"] == d.hash[:16]
+    assert xf.settings["default_language"] == "English (en)"
+    survey = {r["name"]: r for r in xf.survey if r["name"]}
+    assert survey["institution"]["type"] == "select_one institution"
+    assert [c["name"] for c in xf.choices if c["list_name"] == "institution"] == ["MFA", "MOH", "DCA"]
+    # every item of every institution's resolved form is a field; nothing else is asked
+    asked = {i.id for inst in ("MFA", "MOH", "DCA") for i in resolve(d.questionnaire, d.framework, "KZ", inst).items}
+    expected = {field_name(i) for i in asked if not i.startswith("top5")} | {f"top5_{k}" for k in range(1, 6)}
+    data = {r["name"] for r in xf.survey if r["type"] not in ("begin_group", "end_group", "calculate")}
+    assert data - {"institution"} == expected
+    # an area only MOH and DCA are asked about is shown to them only; a component to its institutions
+    moh = resolve(d.questionnaire, d.framework, "KZ", "MOH")
+    only_moh = [
+        i
+        for i in moh.items
+        if i.component and i.id not in resolve(d.questionnaire, d.framework, "KZ", "DCA").item_by_id
+    ]
+    if only_moh:
+        assert survey[field_name(only_moh[0].id)]["relevant"] == "selected('MOH', ${institution})"
+    assert survey["TOC_assistance_other"]["relevant"] == "selected(${TOC_assistance}, 'other')"
+    assert survey["TOC_assistance_other"]["required"] == "yes"
+    assert survey["staff"]["type"] == "decimal" and survey["staff"]["constraint"] == ". >= 0"
+    assert survey["top5_3"]["constraint"] == ". != ${top5_1} and . != ${top5_2}"
+    assert survey["top5_1"]["required"] == "yes" and "required" not in survey["top5_2"]
+    assert survey["top5_1"]["choice_filter"] == "selected(asked_of, ${institution})"
+    assert survey["TOC_priority"]["label::Russian (ru)"].startswith("Общий приоритет")
+    components = [c for c in xf.choices if c["list_name"] == "components"]
+    assert {c["name"] for c in components} == {ch.code for ch in moh.item_by_id["top5"].choices} | {
+        ch.code
+        for inst in ("MFA", "DCA")
+        for ch in resolve(d.questionnaire, d.framework, "KZ", inst).item_by_id["top5"].choices
+    }
+
+
+def test_cli_writes_one_form_per_country(workspace: Workspace, tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app, ["-w", str(workspace.root), "xlsform", "-c", "KZ", "-c", "KG", "--out", str(tmp_path / "x"), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    listed = json.loads(result.stdout)
+    assert [(f["country"], Path(f["path"]).name) for f in listed] == [
+        ("KZ", "KZ-xlsform.xlsx"),
+        ("KG", "KG-xlsform.xlsx"),
+    ]
+    assert listed[0]["version"] == workspace.definition.hash[:16]
+    assert listed[0]["institutions"] == workspace.invited_for("KZ")
+    bad = CliRunner().invoke(app, ["-w", str(workspace.root), "xlsform", "-c", "XX"])
+    assert bad.exit_code == 2 and "unknown country XX" in bad.output
+
+
+# --- exports ------------------------------------------------------------------------------------
+@pytest.fixture
+def web(workspace: Workspace, tmp_path: Path) -> dict:
+    """The workspace's KZ form and a way to make valid submissions of it."""
+    d = workspace.definition
+    ((xf, path),) = write_xlsforms(d, ["KZ"], {"KZ": workspace.invited_for("KZ")}, workspace.round, tmp_path / "xf")
+    counter = iter(range(1, 1000))
+
+    def make(institution: str, seed: int = 1, time: str = "2020-09-10T08:00:00", **changes: object) -> Submission:
+        form = resolve(d.questionnaire, d.framework, "KZ", institution)
+        answers = valid_values(form, seed)
+        personal = {i.id: answers.pop(i.id) for i in form.items if i.personal and i.id in answers}
+        sub = submission(form, answers, personal, xf.version, workspace.round, f"inst-{next(counter):04d}", time)
+        sub.values.update(changes)
+        return sub
+
+    return {"xlsform": path, "make": make, "definition": d}
+
+
+def valid_values(form: Form, seed: int) -> dict[str, object]:
+    """Stored-form values (codes, lists, numbers) for every item, valid and complete."""
+    rng = random.Random(seed)
+    out: dict[str, object] = {}
+    for item in form.items:
+        if item.type in ("rating", "single"):
+            out[item.id] = rng.choice([c.code for c in item.choices if c.code != "na"])
+        elif item.type == "multiple":
+            codes = [c.code for c in item.choices if c.code != "other"]
+            out[item.id] = sorted(rng.sample(codes, 2), key=[c.code for c in item.choices].index)
+        elif item.type == "rank":
+            out[item.id] = [c.code for c in rng.sample(item.choices, item.size)]
+        elif item.type == "number":
+            out[item.id] = rng.randint(1, 99)
+        elif item.type == "date":
+            out[item.id] = "2020-09-01"
+        elif item.when is None or item.when.holds(out.get(item.when.question or "")):  # relevant
+            out[item.id] = f"answer {rng.randint(1, 999)}"
+    return out
+
+
+def stored(ws: Workspace) -> tuple[list, dict[int, dict[str, object]]]:
+    with Store(ws.db_path) as store:
+        rows = store.returns()
+        answers: dict[int, dict[str, object]] = {}
+        for a in store.answers([r.id for r in rows]):
+            answers.setdefault(a.return_id, {})[a.item_id] = a.value
+    return rows, answers
+
+
+def expected(sub: Submission, d, institution: str) -> dict[str, object]:
+    form = resolve(d.questionnaire, d.framework, "KZ", institution)
+    out: dict[str, object] = {}
+    for item in form.items:
+        if item.personal:
+            continue
+        if item.type == "rank":
+            out[item.id] = [sub.values[f"top5_{k}"] for k in range(1, item.size + 1)]
+        elif field_name(item.id) in sub.values:
+            value = sub.values[field_name(item.id)]
+            out[item.id] = value.split() if item.type == "multiple" else value
+    return out
+
+
+def test_kobo_csv_submissions_become_returns_of_their_institution(workspace, web, tmp_path) -> None:
+    moh, mfa = web["make"]("MOH", 1), web["make"]("MFA", 2)
+    export = write_csv(kobo_rows(web["xlsform"], [moh, mfa]), tmp_path / "in" / "kz-kobo.csv", ";")
+    assert is_export(export)
+    results = ingest([export], workspace)
+    assert [(r.status, r.country, r.institution, r.file) for r in results] == [
+        ("accepted", "KZ", "MOH", f"kobo:{moh.instance}"),
+        ("accepted", "KZ", "MFA", f"kobo:{mfa.instance}"),
+    ], [str(f) for r in results for f in r.errors + r.missing]
+    rows, answers = stored(workspace)
+    assert answers[rows[0].id] == expected(moh, web["definition"], "MOH")
+    assert answers[rows[1].id] == expected(mfa, web["definition"], "MFA")
+    assert {channel_of(r.file_name) for r in rows} == {"kobo"}
+    assert rows[0].generated_at == "2020-09-10T08:00:00"  # the submission time
+    with Store(workspace.db_path) as store:  # personal data stays in its own table
+        assert store.respondent(rows[0].id)["contact_email"] == moh.values["contact_email"]
+    assert "contact_email" not in answers[rows[0].id]
+
+
+def test_kobo_xlsx_and_odk_csv_without_group_names_read_the_same(workspace, web, tmp_path) -> None:
+    a, b = web["make"]("MOH", 3), web["make"]("DCA", 4)
+    write_xlsx(kobo_rows(web["xlsform"], [a], details=False), tmp_path / "in" / "kobo.xlsx", "National consult")
+    write_csv(odk_rows(web["xlsform"], [b], groups=False), tmp_path / "in" / "odk.csv", ",")
+    results = ingest([tmp_path / "in"], workspace)  # a folder: both found, sniffed as exports
+    assert sorted((r.status, r.institution, channel_of(r.file)) for r in results) == [
+        ("accepted", "DCA", "odk"),
+        ("accepted", "MOH", "kobo"),
+    ]
+    rows, answers = stored(workspace)
+    by_inst = {r.institution: answers[r.id] for r in rows}
+    assert by_inst["MOH"] == expected(a, web["definition"], "MOH")
+    assert by_inst["DCA"] == expected(b, web["definition"], "DCA")
+    listed = CliRunner().invoke(app, ["-w", str(workspace.root), "returns", "--json"])
+    assert {r["channel"] for r in json.loads(listed.stdout)} == {"kobo", "odk"}
+    table = CliRunner().invoke(app, ["-w", str(workspace.root), "returns"])
+    assert "Channel" in table.stdout and "odk" in table.stdout
+
+
+def test_same_answers_by_excel_and_by_kobo_score_the_same(workspace, make_return, web, tmp_path) -> None:
+    path = make_return("KZ", "MOH", seed=5)
+    assert ingest([path], workspace)[0].status == "accepted"
+    rows, answers = stored(workspace)
+    with Store(workspace.db_path) as store:
+        personal = store.respondent(rows[0].id) or {}
+    d = web["definition"]
+    form = resolve(d.questionnaire, d.framework, "KZ", "MOH")
+    sub = submission(form, answers[rows[0].id], personal, form_version(d), workspace.round, "x1", "2020-09-01T10:00:00")
+    init_workspace(tmp_path / "ws2", round_id=workspace.round, countries=["KZ", "KG", "TJ"])
+    ws2 = open_workspace(tmp_path / "ws2")
+    export = write_csv(kobo_rows(web["xlsform"], [sub]), tmp_path / "kobo.csv", ";")
+    assert ingest([export], ws2)[0].status == "accepted"
+    assert stored(ws2)[1][1] == answers[rows[0].id]
+    scores = [
+        json.loads(CliRunner().invoke(app, ["-w", str(w), "score", "-c", "KZ", "--json"]).stdout)
+        for w in (workspace.root, ws2.root)
+    ]
+    assert scores[0] == scores[1]
+
+
+def test_deleted_column_renamed_choice_and_unknown_version(workspace, web, tmp_path) -> None:
+    good = web["make"]("MOH", 6)
+    renamed = web["make"]("MFA", 7, TOC_assistance="legislative training")  # 'capacity' renamed on the server
+    old = web["make"]("DCA", 8, consult_version="0123456789abcdef")
+    rows = kobo_rows(web["xlsform"], [good, renamed, old], drop=("TOC_challenges",))  # column deleted
+    export = write_csv(rows, tmp_path / "kz.csv", ";")
+    results = {r.institution: r for r in ingest([export], workspace)}
+
+    assert results["MOH"].status == "incomplete"
+    assert [str(f) for f in results["MOH"].warnings if f.code == "column-deleted"] == [
+        f"kz.csv (TOC.challenges): {CATALOGUE['column-deleted'][0]}"
+    ]
+    assert [str(f) for f in results["MOH"].missing] == ["kz.csv: row 2 (TOC.challenges): required answer is blank"]
+
+    mfa = results["MFA"]
+    assert mfa.status == "rejected"
+    invalid = [f for f in mfa.errors if f.code == "invalid-value"]
+    assert len(invalid) == 1
+    assert str(invalid[0]).startswith(
+        "kz.csv: row 3, column TOC/TOC_assistance (TOC.assistance): found 'training', expected one of"
+    )
+    assert invalid[0].to_dict()["row"] == 3 and invalid[0].cell == "TOC/TOC_assistance"
+
+    dca = results["DCA"]
+    assert dca.status == "rejected"
+    message = CATALOGUE["wrong-form-version"][0].format(
+        found="0123456789abcdef", expected=web["definition"].hash[:16], detail=""
+    )
+    assert [str(f) for f in dca.errors] == [f"kz.csv: row 4, column consult_version: {message}"]
+    stored_rows, answers = stored(workspace)
+    assert [r.status for r in stored_rows if r.institution in ("MFA", "DCA")] == ["rejected", "rejected"]
+    assert all(answers.get(r.id) is None for r in stored_rows if r.status == "rejected")
+
+
+def test_reexport_is_a_no_op_and_later_submission_supersedes(workspace, web, tmp_path) -> None:
+    early = web["make"]("MOH", 9, time="2020-09-01T09:00:00")
+    late = web["make"]("MOH", 10, time="2020-09-05T09:00:00")
+    rows = kobo_rows(web["xlsform"], [late, early])  # newest first, as a sorted table might be
+    first = ingest([write_csv(rows, tmp_path / "a.csv", ";")], workspace)
+    assert [(r.file, r.status) for r in first] == [
+        (f"kobo:{early.instance}", "accepted"),
+        (f"kobo:{late.instance}", "accepted"),
+    ]
+    assert first[1].superseded == [first[0].return_id]
+    # the same submissions again: as CSV, as XLS, with other options: nothing changes
+    again = ingest([write_csv(rows, tmp_path / "b.csv", ";")], workspace)
+    as_xlsx = ingest(
+        [write_xlsx(kobo_rows(web["xlsform"], [early, late], groups=False), tmp_path / "c.xlsx", "x")], workspace
+    )
+    assert {r.status for r in again + as_xlsx} == {"duplicate"}
+    current = [r for r in stored(workspace)[0] if r.status == "accepted"]
+    assert [r.file_name for r in current] == [f"kobo:{late.instance}"]
+
+
+def test_a_returned_workbook_is_not_taken_for_an_export(workspace, make_return) -> None:
+    assert not is_export(make_return("KZ", "MOH"))
+
+
+def test_an_export_of_another_form_is_refused_clearly(workspace, tmp_path) -> None:
+    export = write_csv(
+        [["SubmissionDate", "name", "KEY"], ["2020-01-01T00:00:00Z", "x", "uuid:1"]], tmp_path / "o.csv", ","
+    )
+    (result,) = ingest([export], workspace)
+    assert result.status == "rejected"
+    assert [f.code for f in result.errors] == ["export-not-consult"]
