@@ -65,15 +65,13 @@ def test_form_asks_each_institution_what_its_workbook_asks() -> None:
     expected = {field_name(i) for i in asked if not i.startswith("top5")} | {f"top5_{k}" for k in range(1, 6)}
     data = {r["name"] for r in xf.survey if r["type"] not in ("begin_group", "end_group", "calculate")}
     assert data - {"institution"} == expected
-    # an area only MOH and DCA are asked about is shown to them only; a component to its institutions
+    # areas and components are shown to the institutions asked about them, on their pick
     moh = resolve(d.questionnaire, d.framework, "KZ", "MOH")
-    only_moh = [
-        i
-        for i in moh.items
-        if i.component and i.id not in resolve(d.questionnaire, d.framework, "KZ", "DCA").item_by_id
-    ]
-    if only_moh:
-        assert survey[field_name(only_moh[0].id)]["relevant"] == "selected('MOH', ${institution})"
+    assert survey["JUSTICE"]["type"] == "begin_group"  # MFA and MOH are asked about justice, DCA is not
+    assert survey["JUSTICE"]["relevant"] == "selected('MFA MOH', ${institution})"
+    assert survey["JUSTICE_component_victims"]["relevant"] == "selected('MOH', ${institution})"
+    assert survey["DRUGS_component_overdose"]["relevant"] == "selected('MOH DCA', ${institution})"
+    assert survey["respondent"]["relevant"] == "${institution} != ''"
     assert survey["TOC_assistance_other"]["relevant"] == "selected(${TOC_assistance}, 'other')"
     assert survey["TOC_assistance_other"]["required"] == "yes"
     assert survey["staff"]["type"] == "decimal" and survey["staff"]["constraint"] == ". >= 0"
@@ -292,3 +290,17 @@ def test_an_export_of_another_form_is_refused_clearly(workspace, tmp_path) -> No
     (result,) = ingest([export], workspace)
     assert result.status == "rejected"
     assert [f.code for f in result.errors] == ["export-not-consult"]
+
+
+def test_odk_submission_of_another_round_or_an_unknown_institution_is_refused(workspace, web, tmp_path) -> None:
+    other_round = web["make"]("MOH", 11, consult_round="roca-2019")
+    renamed = web["make"]("MFA", 12)
+    renamed.values["institution"] = "MINFA"  # the institution choice renamed on the server
+    export = write_csv(odk_rows(web["xlsform"], [other_round, renamed]), tmp_path / "odk.csv", ",")
+    results = ingest([export], workspace)
+    assert [r.status for r in results] == ["rejected", "rejected"]
+    round_msg = CATALOGUE["wrong-round"][0].format(found="roca-2019", expected=workspace.round)
+    assert [str(f) for f in results[0].errors] == [f"odk.csv: row 2: {round_msg}"]
+    (unknown,) = results[1].errors
+    assert unknown.code == "unknown-institution" and unknown.cell == "institution" and unknown.row == 3
+    assert "'MINFA' is not one of the form's institutions (MFA, " in str(unknown)
