@@ -32,8 +32,8 @@ def test_newer_means_ingested_later(workspace, make_return):
     assert [(r["institution"], r["rating"]) for r in drugs["ratings"]] == [("DCA", 5)]
 
 
-def test_partial_rankings_are_closed_up(workspace, make_return):
-    """12.2: slots 1 and 3 filled, 2, 4 and 5 empty: the pick in slot 3 earns 4 points (rank 2)."""
+def test_partial_rankings_keep_the_slot_used(workspace, make_return):
+    """12.2: slots 1 and 3 filled, 2, 4 and 5 empty: the pick in slot 3 earns 3 points (slot 3)."""
     picks = {
         "top5#1": "DRUGS.treatment",
         "top5#2": None,
@@ -44,7 +44,7 @@ def test_partial_rankings_are_closed_up(workspace, make_return):
     assert ingest([make_return("KZ", "MOH", picks)], workspace)[0].status in ("accepted", "incomplete")
     comps = run_score(workspace)["countries"]["KZ"]["components"]
     assert entry(comps, "DRUGS.treatment")["borda"] == 5
-    assert entry(comps, "DRUGS.hiv")["borda"] == 4
+    assert entry(comps, "DRUGS.hiv")["borda"] == 3
     assert entry(comps, "DRUGS.hiv")["votes"] == 1
 
 

@@ -266,3 +266,29 @@ def test_taxonomy_is_validated(tmp_path: Path):
     _, findings = validate_paths([tmp_path / "taxonomy.yaml"])
     assert [(f.code, f.line) for f in findings] == [("unknown-ref", 6)]
     assert "hiv_aids" in findings[0].message
+
+
+def test_a_pick_after_an_empty_slot_keeps_its_slot(workspace, make_return, cli, tmp_path):
+    """Top-5 with slot 2 left empty: the pick in slot 3 earns slot-3 points (3), not 4, and the
+    export says it was third (methodology: the slot the respondent used)."""
+    path = make_return(
+        "KZ",
+        "MOH",
+        {
+            **quiet("MOH"),
+            "top5#1": "DRUGS.treatment",
+            "top5#2": None,
+            "top5#3": "DRUGS.hiv",
+            "top5#4": None,
+            "top5#5": None,
+        },
+    )
+    assert ingest([path], workspace)[0].status in ("accepted", "incomplete")
+    result = run_score(workspace, taxonomy=TAXONOMY)
+    assert component(result, "KZ", "DRUGS.treatment")["borda"] == 5
+    assert component(result, "KZ", "DRUGS.hiv")["borda"] == 3
+    out = tmp_path / "a.csv"
+    assert cli("export", "--format", "csv", "--out", str(out)).exit_code == 0
+    rows = [line.split(",") for line in out.read_text(encoding="utf-8-sig").splitlines()]
+    top = [(r[6], r[7]) for r in rows if r[3] == "top5"]
+    assert top == [("1", "DRUGS.treatment"), ("3", "DRUGS.hiv")]

@@ -55,6 +55,8 @@ def answer_rows(store: Store, ws: Workspace, lang: str = "en", countries: list[s
         question = text(item.label, lang) if item else ""
         values = a.value if isinstance(a.value, list) else [a.value]
         for pos, value in enumerate(values, start=1):
+            if value is None:  # an empty slot of a ranking: its position is kept by the next ones
+                continue
             rows.append(
                 [
                     r.country,

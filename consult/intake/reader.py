@@ -342,7 +342,13 @@ def _value(item: Item, rows: list[tuple], langs: list[str], rr: ReadReturn) -> t
                 first[code] = c
         if bad:
             raise _BadCell
-        ranked = [code for _pos, code, _c in picks]
+        # the slot the respondent used: a pick in slot 3 after an empty slot 2 stays third
+        # (None marks an empty slot); a row whose slot number was lost goes after the others
+        slots: list[str | None] = []
+        for pos, code, _c in picks:
+            index = pos - 1 if 1 <= pos <= item.size and pos - 1 >= len(slots) else len(slots)
+            slots += [None] * (index - len(slots)) + [code]
+        ranked = slots
         raw = "; ".join(raw_text(c[5]) for _p, _code, c in picks)
         return (ranked or None), raw, rows[0][0], rows[0][1]
     c = rows[0]

@@ -377,7 +377,10 @@ class _Reader:
             raws: list[str] = []
             if item.type == "rank":
                 chosen: dict[str, int] = {}
-                for index in present:
+                slots: list[str | None] = []
+                for slot, index in enumerate(indexes):
+                    if index is None:
+                        continue
                     cell = _cell(row, index)
                     if cell is None:
                         continue
@@ -394,8 +397,9 @@ class _Reader:
                         report(index, item, cell, twice)
                         continue
                     chosen[code] = index
+                    slots += [None] * (slot - len(slots)) + [code]  # the slot used, as in the workbook
                     raws.append(raw_text(cell))
-                value = list(chosen) or None
+                value = slots or None
             elif item.type == "multiple":
                 value, raws = self.multiple(item, row, present[0] if present else None, details, report)
             else:
