@@ -5,21 +5,33 @@ or nothing" true even under ``kill -9``, and safe concurrent writers (``BEGIN IM
 serialises them; WAL lets readers carry on). Personal data of respondents lives in its own
 table, ``respondents``, which nothing but :meth:`Store.respondent` reads, so no report can
 leak it by joining the wrong table.
+
+Read commands open the store read-only (``mode=ro``: no WAL switch, no write lock), so a
+read-only copy of a workspace on a shared drive still serves the drafter. Every SQLite fault
+(disk full, read-only file, damaged page, dropped table, busy) becomes a :class:`StoreError`
+that says what happened and what to do; a transaction that fails is rolled back whole.
+
+Which return of an institution is current is decided by date, not by arrival: the date the
+respondent gave (the answer whose role is ``completion_date``), then the workbook's own saved
+time, then ingest order (:func:`compare_returns`).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import quote
 
 from consult.errors import ConsultError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+TABLES = ("returns", "answers", "respondents")
 
 MIGRATIONS: list[str] = [
     # 0 -> 1: the first schema
@@ -78,9 +90,122 @@ MIGRATIONS: list[str] = [
     END;
     CREATE INDEX answers_role ON answers(role);
     """,
+    # 2 -> 3: what decides which return is current: the respondent's date (from the answer
+    # whose role is completion_date; Store.fill_respondent_dates fills it for older returns)
+    # and the workbook's saved time (unknown for returns stored before: ingest order decides)
+    """
+    ALTER TABLE returns ADD COLUMN respondent_date TEXT;
+    ALTER TABLE returns ADD COLUMN saved_at TEXT;
+    """,
 ]
 
 CURRENT = ("accepted", "incomplete")
+
+
+class StoreError(ConsultError):
+    """``consult.db`` cannot be used as asked; the message says what happened and what to do.
+    ``kind`` names the fault (full, readonly, damaged, busy, io, upgrade) for callers and tests."""
+
+    def __init__(self, message: str, kind: str):
+        super().__init__(message)
+        self.kind = kind
+
+
+def store_fault(exc: sqlite3.Error, path: Path | str) -> StoreError | None:
+    """The clear error for an SQLite fault of the environment or the file, or None when the
+    error is ours (bad SQL: a bug, which must stay a bug)."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    text = str(exc)
+    if name.startswith("SQLITE_FULL") or "disk is full" in text:
+        return StoreError(
+            f"the disk holding {path} is full (or the store reached its size limit): nothing of this "
+            "step was stored. Free some disk space, then run the command again.",
+            "full",
+        )
+    if name.startswith(("SQLITE_READONLY", "SQLITE_PERM")) or "readonly database" in text:
+        return StoreError(
+            f"{path} is read-only: nothing was stored. Make the file and its folder writable "
+            "(e.g. chmod u+w), or work in a writable copy of the workspace.",
+            "readonly",
+        )
+    if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or "malformed" in text or "not a database" in text:
+        return StoreError(
+            f"{path} is damaged ({text}): nothing was changed. Restore it from a backup, or ingest "
+            "the returned files again into a fresh workspace.",
+            "damaged",
+        )
+    if text.startswith(("no such table", "no such column")):
+        return StoreError(
+            f"{path} is missing part of its structure ({text}): it was damaged or edited by hand. "
+            "Restore it from a backup, or ingest the returned files again into a fresh workspace.",
+            "damaged",
+        )
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "database is locked" in text:
+        return StoreError(
+            f"{path} is busy: another consult command is writing to it. Wait until it finishes, then run "
+            "this command again.",
+            "busy",
+        )
+    if name.startswith("SQLITE_CANTOPEN") or "unable to open" in text:
+        return StoreError(
+            f"{path} cannot be opened ({text}): check that the file and its folder exist and that you may "
+            "read them (and write them, for ingest).",
+            "readonly",
+        )
+    if name.startswith("SQLITE_IOERR") or "disk I/O error" in text:
+        return StoreError(
+            f"reading or writing {path} failed ({text}): nothing of this step was stored. Check the disk "
+            "(space, permissions, a removed drive), then run the command again.",
+            "io",
+        )
+    return None
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _faults(method: F) -> F:
+    """Turn SQLite faults of a :class:`Store` method into a :class:`StoreError`."""
+
+    @functools.wraps(method)
+    def wrapper(self: Store, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as exc:
+            fault = store_fault(exc, self.path)
+            if fault is None:
+                raise
+            raise fault from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class Recency:
+    """What says how new a return is: the respondent's date, the workbook's saved time (ISO,
+    UTC) and the store id (ingest order)."""
+
+    id: int
+    respondent_date: str | None = None
+    saved_at: str | None = None
+
+
+def compare_returns(a: Recency, b: Recency) -> tuple[int, str]:
+    """(1 if ``a`` is newer than ``b`` else -1, why in words). The respondent's date decides when
+    both have one and they differ; then the saved time when both have one; then ingest order."""
+    if a.respondent_date and b.respondent_date and a.respondent_date != b.respondent_date:
+        sign = 1 if a.respondent_date > b.respondent_date else -1
+        return sign, f"completed {a.respondent_date} {'after' if sign > 0 else 'before'} {b.respondent_date}"
+    if a.saved_at and b.saved_at and a.saved_at != b.saved_at:
+        sign = 1 if a.saved_at > b.saved_at else -1
+        return sign, f"saved {_short(a.saved_at)} {'after' if sign > 0 else 'before'} {_short(b.saved_at)}"
+    sign = 1 if a.id > b.id else -1
+    same = "same completion date" if a.respondent_date and a.respondent_date == b.respondent_date else "no dates"
+    return sign, f"{same}: received {'after' if sign > 0 else 'before'} #{b.id}"
+
+
+def _short(saved_at: str) -> str:
+    return saved_at.replace("T", " ")[:16] + " UTC"
 
 
 @dataclass
@@ -104,6 +229,12 @@ class ReturnRow:
     errors: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[dict[str, Any]] = field(default_factory=list)
     missing: list[dict[str, Any]] = field(default_factory=list)
+    respondent_date: str | None = None
+    saved_at: str | None = None
+
+    @property
+    def recency(self) -> Recency:
+        return Recency(self.id, self.respondent_date, self.saved_at)
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -127,7 +258,8 @@ class AnswerRow:
 
 _RETURN_COLS = (
     "id, file_name, sha256, size, country, institution, questionnaire_id, questionnaire_version, "
-    "definition_hash, round, generated_at, received_at, status, superseded_by, errors, warnings, missing"
+    "definition_hash, round, generated_at, received_at, status, superseded_by, errors, warnings, missing, "
+    "respondent_date, saved_at"
 )
 
 
@@ -139,20 +271,72 @@ def _return_row(row: sqlite3.Row) -> ReturnRow:
 
 
 class Store:
-    """All access to ``consult.db``; callers never write SQL."""
+    """All access to ``consult.db``; callers never write SQL.
 
-    def __init__(self, path: Path, timeout: float = 60.0):
+    ``readonly=True`` opens the file with ``mode=ro`` (no WAL switch, no lock taken for
+    writing, nothing created), for the commands that only read; a store that still needs an
+    upgrade is then left as it is and ``needs_upgrade`` says so (see
+    :func:`consult.workspace.open_store`). A missing file reads as an empty store.
+    """
+
+    def __init__(self, path: Path, timeout: float = 60.0, readonly: bool = False):
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        self.readonly = readonly
+        self.needs_upgrade = False
         try:
-            self.conn = sqlite3.connect(path, timeout=timeout, isolation_level=None)
+            self.conn = self._connect(timeout)
             self.conn.row_factory = sqlite3.Row
-            self.conn.execute("PRAGMA journal_mode=WAL")
-            self.conn.execute("PRAGMA foreign_keys=ON")
-            self.conn.execute("PRAGMA synchronous=NORMAL")
+            if readonly:
+                self._check_version()
+            else:
+                self.conn.execute("PRAGMA journal_mode=WAL")
+                self.conn.execute("PRAGMA foreign_keys=ON")
+                self.conn.execute("PRAGMA synchronous=NORMAL")
+                self._migrate()
+            self._check_tables()
+        except sqlite3.Error as exc:
+            self._close_quietly()
+            fault = store_fault(exc, path)
+            if fault is None:
+                raise ConsultError(f"{path}: not a usable consult store ({exc}); restore it from a backup") from exc
+            raise fault from exc
+        except BaseException:
+            self._close_quietly()
+            raise
+
+    def _connect(self, timeout: float) -> sqlite3.Connection:
+        if not self.readonly:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            return sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
+        if not self.path.exists():  # nothing ingested yet: an empty store, in memory
+            conn = sqlite3.connect(":memory:", isolation_level=None)
+            self.conn = conn
             self._migrate()
-        except sqlite3.DatabaseError as exc:
-            raise ConsultError(f"{path}: not a usable consult store ({exc}); restore it from a backup") from exc
+            return conn
+        uri = f"file:{quote(str(self.path.resolve()))}?mode=ro"
+        conn = sqlite3.connect(uri, uri=True, timeout=timeout, isolation_level=None)
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.OperationalError:
+            # a WAL store in a read-only folder: SQLite cannot create the shared-memory file it
+            # reads through. With no pending log the file alone is the whole store: read it as
+            # immutable (no locks, no side files).
+            conn.close()
+            wal = self.path.with_name(self.path.name + "-wal")
+            if wal.exists() and wal.stat().st_size > 0:
+                raise StoreError(
+                    f"{self.path} has changes not yet folded in ({wal.name}) and its folder is read-only: "
+                    "open the workspace once where it is writable (any consult command does it), then copy it again.",
+                    "readonly",
+                ) from None
+            conn = sqlite3.connect(f"{uri}&immutable=1", uri=True, timeout=timeout, isolation_level=None)
+        return conn
+
+    def _close_quietly(self) -> None:
+        conn = getattr(self, "conn", None)
+        if conn is not None:
+            with suppress(sqlite3.Error):
+                conn.close()
 
     def close(self) -> None:
         self.conn.close()
@@ -163,36 +347,92 @@ class Store:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _version(self) -> int:
+        version = int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path} was written by a newer consult (schema {version}, this one reads {SCHEMA_VERSION}); "
+                "upgrade consult",
+                "upgrade",
+            )
+        return version
+
+    def _check_version(self) -> None:
+        self.needs_upgrade = self._version() < SCHEMA_VERSION
+
+    def _check_tables(self) -> None:
+        """A store whose tables were dropped is damaged: say so now, not in the middle of a command."""
+        if self.needs_upgrade:
+            return
+        present = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        lost = [t for t in TABLES if t not in present]
+        if lost:
+            raise StoreError(
+                f"{self.path} is missing its table(s) {', '.join(lost)}: it was damaged or edited by hand. "
+                "Restore it from a backup, or ingest the returned files again into a fresh workspace.",
+                "damaged",
+            )
+
     def _migrate(self) -> None:
         with self.transaction():
-            version = self.conn.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise ConsultError(f"{self.path} was written by a newer consult (schema {version}); upgrade consult")
+            version = self._version()
+            if version and version < SCHEMA_VERSION:
+                present = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+                if not set(TABLES) <= present:
+                    self._check_tables()  # raises: never upgrade a damaged store
             for target in range(version, SCHEMA_VERSION):
                 for statement in MIGRATIONS[target].split(";"):
                     if statement.strip():
                         self.conn.execute(statement)
                 self.conn.execute(f"PRAGMA user_version={target + 1}")
+            if version and version < 3 <= SCHEMA_VERSION:
+                self._fill_respondent_dates(self.conn)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction, taken eagerly so concurrent writers queue instead of failing."""
-        self.conn.execute("BEGIN IMMEDIATE")
+        """One write transaction, taken eagerly so concurrent writers queue instead of failing.
+        A fault anywhere in it (disk full at the last insert or at commit) rolls all of it back
+        and becomes a :class:`StoreError`."""
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            self._raise_fault(exc)
         try:
             yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
+        except BaseException as exc:
+            self._rollback()
+            if isinstance(exc, sqlite3.Error):
+                fault = store_fault(exc, self.path)
+                if fault is not None:
+                    raise fault from exc
             raise
-        else:
+        try:
             self.conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._rollback()
+            self._raise_fault(exc)
+
+    def _raise_fault(self, exc: sqlite3.Error) -> None:
+        fault = store_fault(exc, self.path)
+        if fault is None:
+            raise exc
+        raise fault from exc
+
+    def _rollback(self) -> None:
+        """Roll back if a transaction is still open (SQLite ends some on its own, e.g. disk full)."""
+        if self.conn.in_transaction:
+            with suppress(sqlite3.Error):  # the transaction already ended: nothing was committed
+                self.conn.execute("ROLLBACK")
 
     # --- writes --------------------------------------------------------------------------
+    @_faults
     def find_sha(self, conn: sqlite3.Connection, sha256: str) -> ReturnRow | None:
         row = conn.execute(
             f"SELECT {_RETURN_COLS} FROM returns WHERE sha256 = ? ORDER BY id DESC LIMIT 1", (sha256,)
         ).fetchone()
         return _return_row(row) if row else None
 
+    @_faults
     def insert_return(
         self,
         conn: sqlite3.Connection,
@@ -200,8 +440,10 @@ class Store:
         answers: Iterable[dict[str, Any]] = (),
         respondent: dict[str, Any] | None = None,
     ) -> tuple[int, list[int]]:
-        """Insert a return with its answers; a current one supersedes earlier current returns
-        of the same round, country and institution. Returns (new id, superseded ids)."""
+        """Insert a return with its answers. A current one (accepted or incomplete) supersedes the
+        current return of the same round, country and institution when it is newer by
+        :func:`compare_returns`; when it is older it is stored as superseded by that one (kept,
+        never counted). Returns (new id, superseded ids); :meth:`get` tells the new status."""
         data = dict(fields)
         for key in ("errors", "warnings", "missing"):
             data[key] = json.dumps(data.get(key) or [], ensure_ascii=False)
@@ -211,17 +453,29 @@ class Store:
         rid = int(cur.lastrowid or 0)
         superseded: list[int] = []
         if fields["status"] in CURRENT:
-            superseded = [
-                r[0]
+            mine = Recency(rid, fields.get("respondent_date"), fields.get("saved_at"))
+            others = [
+                Recency(r[0], r[1], r[2])
                 for r in conn.execute(
-                    "SELECT id FROM returns WHERE country = ? AND institution = ? AND round = ? "
-                    "AND status IN ('accepted', 'incomplete') AND id != ?",
+                    "SELECT id, respondent_date, saved_at FROM returns WHERE country = ? AND institution = ? "
+                    "AND round = ? AND status IN ('accepted', 'incomplete') AND id != ?",
                     (fields["country"], fields["institution"], fields["round"], rid),
                 )
             ]
+            newest = max(others, key=functools.cmp_to_key(lambda a, b: compare_returns(a, b)[0]), default=None)
+            if newest is not None and compare_returns(mine, newest)[0] < 0:
+                # an older file arriving later: kept, but the newer one stays current
+                conn.execute(
+                    "UPDATE returns SET status = 'superseded', superseded_by = ? WHERE id = ?", (newest.id, rid)
+                )
+                others = [o for o in others if o.id != newest.id]
+                current = newest.id
+            else:
+                current = rid
+            superseded = [o.id for o in others]
             conn.executemany(
                 "UPDATE returns SET status = 'superseded', superseded_by = ? WHERE id = ?",
-                [(rid, old) for old in superseded],
+                [(current, old) for old in superseded],
             )
             conn.executemany(
                 "INSERT INTO answers (return_id, item_id, section, area, component, type, value, raw, "
@@ -252,6 +506,12 @@ class Store:
         return rid, superseded
 
     # --- reads ---------------------------------------------------------------------------
+    @_faults
+    def get(self, return_id: int) -> ReturnRow | None:
+        row = self.conn.execute(f"SELECT {_RETURN_COLS} FROM returns WHERE id = ?", (return_id,)).fetchone()
+        return _return_row(row) if row else None
+
+    @_faults
     def returns(
         self, current_only: bool = False, countries: Iterable[str] | None = None, round_id: str | None = None
     ) -> list[ReturnRow]:
@@ -269,6 +529,7 @@ class Store:
         sql += " ORDER BY id"
         return [_return_row(r) for r in self.conn.execute(sql, args)]
 
+    @_faults
     def answers(self, return_ids: Iterable[int]) -> list[AnswerRow]:
         ids = list(return_ids)
         out: list[AnswerRow] = []
@@ -287,6 +548,7 @@ class Store:
                 out.append(AnswerRow(**d))
         return out
 
+    @_faults
     def roles_missing(self) -> list[tuple[int, str, str | None, str | None, str | None, str]]:
         """(return id, item id, definition hash, country, institution, question id) of stored
         answers whose role was never filled: those of a store made before roles existed."""
@@ -296,16 +558,36 @@ class Store:
         ).fetchall()
         return [tuple(r) for r in rows]
 
+    @_faults
     def fill_roles(self, roles: Iterable[tuple[str, int, str]]) -> int:
         """Set the role of stored answers: ``(role or '', return id, item id)``; one transaction."""
         with self.transaction() as conn:
             cur = conn.executemany("UPDATE answers SET role = ? WHERE return_id = ? AND item_id = ?", list(roles))
             return cur.rowcount
 
+    @_faults
+    def fill_respondent_dates(self) -> int:
+        """Set the respondent's date of returns stored before it was kept (from their answer
+        whose role is ``completion_date``); one transaction."""
+        with self.transaction() as conn:
+            return self._fill_respondent_dates(conn)
+
+    @staticmethod
+    def _fill_respondent_dates(conn: sqlite3.Connection) -> int:
+        cur = conn.execute(
+            "UPDATE returns SET respondent_date = (SELECT json_extract(a.value, '$') FROM answers a "
+            "WHERE a.return_id = returns.id AND a.role = 'completion_date' LIMIT 1) "
+            "WHERE respondent_date IS NULL AND EXISTS (SELECT 1 FROM answers a WHERE a.return_id = returns.id "
+            "AND a.role = 'completion_date')"
+        )
+        return cur.rowcount
+
+    @_faults
     def respondent(self, return_id: int) -> dict[str, Any] | None:
         """Personal data of one return. Only for follow-up by the organisers; never in outputs."""
         row = self.conn.execute("SELECT data FROM respondents WHERE return_id = ?", (return_id,)).fetchone()
         return json.loads(row[0]) if row else None
 
+    @_faults
     def integrity_ok(self) -> bool:
         return self.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import secrets
 import shutil
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -29,6 +31,7 @@ from consult.definitions.schema import check_schema
 from consult.definitions.yamlsource import YamlSource, load_yaml
 from consult.errors import ConsultError, Finding
 from consult.fileio import write_atomic
+from consult.forms.layout import SealKey
 from consult.resources import data_dir
 
 if TYPE_CHECKING:
@@ -38,6 +41,8 @@ CONFIG = "consult.yaml"
 DB = "consult.db"
 DEFINITIONS = "questionnaires"
 SNAPSHOTS = "definitions"
+PRIVATE = ".consult"  # the workspace's private folder: the seal key; never exported, never in a form
+SECRET = "secret"
 DEFAULT_ROUND = "roca-2021-2025"
 DEFAULT_TITLE = {
     "en": "National consultations on the UNODC Programme for Central Asia 2021-2025",
@@ -76,6 +81,17 @@ class Workspace:
     def snapshots_dir(self) -> Path:
         """Copies of every definition a workbook was generated from (by hash)."""
         return self.root / SNAPSHOTS
+
+    @property
+    def secret_path(self) -> Path:
+        return self.root / PRIVATE / SECRET
+
+    @cached_property
+    def seal_key(self) -> SealKey:
+        """The key that seals this workspace's forms; a workspace made before keys existed gets
+        one on first use (forms it generated before then keep their old seal, accepted with a
+        warning)."""
+        return load_secret(self.root) or create_secret(self.root, legacy=has_history(self.root))
 
     @cached_property
     def definition(self) -> Definition:
@@ -253,6 +269,8 @@ def init_workspace(
     if path.exists() and not force:
         raise ConsultError(f"{path} already exists; use --force to overwrite its settings")
     root.mkdir(parents=True, exist_ok=True)
+    if load_secret(root) is None:  # --force keeps the key: forms already sent stay valid
+        create_secret(root, legacy=has_history(root))
     folder: Path | None = None
     if copy:
         folder = root / DEFINITIONS
@@ -281,6 +299,83 @@ def init_workspace(
 
     Store(ws.db_path).close()
     return ws
+
+
+def has_history(root: Path) -> bool:
+    """Whether ``root`` was a workspace before it had a seal key (settings, a store or the
+    definitions of generated forms): forms sealed the old way may then be genuine."""
+    return any((root / name).exists() for name in (CONFIG, DB, SNAPSHOTS))
+
+
+def load_secret(root: Path) -> SealKey | None:
+    """The workspace's seal key, or None when it has none yet."""
+    path = root / PRIVATE / SECRET
+    try:
+        text = path.read_text(encoding="ascii")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConsultError(
+            f"cannot read the workspace key {path} ({exc}): it must be readable by you; restore it from a backup"
+        ) from exc
+    fields = dict(line.split("=", 1) for line in text.splitlines() if "=" in line and not line.startswith("#"))
+    try:
+        secret = bytes.fromhex(fields.get("key", ""))
+    except ValueError:
+        secret = b""
+    if len(secret) < 32:
+        raise ConsultError(
+            f"the workspace key {path} is damaged: restore it from a backup (without it, the forms "
+            "generated here cannot be told apart from forged ones)"
+        )
+    return SealKey(secret, fields.get("legacy_until") or None)
+
+
+def create_secret(root: Path, legacy: bool = False) -> SealKey:
+    """Make the workspace's seal key: 32 random bytes in ``.consult/secret``, readable by the
+    owner only (0600). Written beside it and linked into place, so a concurrent command either
+    makes it or reads the one made first, never half a file. ``legacy``: the workspace already
+    issued forms sealed the old way, which stay acceptable (with a warning) if generated before now."""
+    folder = root / PRIVATE
+    path = folder / SECRET
+    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+    lines = [
+        "# consult: the key that seals this workspace's questionnaires (HMAC-SHA256).",
+        "# Private: never send, share or export it. Without it, returns of the forms generated here are refused.",
+        f"key={secrets.token_hex(32)}",
+        f"created={now}",
+    ]
+    if legacy:
+        lines.append(f"legacy_until={now}")
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        ignore = folder / ".gitignore"
+        if not ignore.exists():
+            ignore.write_text("*\n", encoding="ascii")  # a workspace kept in git never commits its key
+        tmp = folder / f".{SECRET}.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w", encoding="ascii") as fh:
+                fh.write("\n".join(lines) + "\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass  # another command made it first: use that one
+            except OSError:  # a file system without hard links (some network shares)
+                if not path.exists():
+                    os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+    except OSError as exc:
+        raise ConsultError(
+            f"cannot create the workspace key in {folder} ({exc.strerror or exc}): make the workspace writable"
+        ) from exc
+    key = load_secret(root)
+    if key is None:
+        raise ConsultError(f"the workspace key {path} vanished while it was made; run the command again")
+    return key
 
 
 def remember_definition(ws: Workspace, definition: Definition) -> Path:
@@ -313,13 +408,47 @@ def known_definitions(ws: Workspace) -> dict[str, Definition]:
     return found
 
 
-def open_store(ws: Workspace) -> Store:
-    """The workspace's store, with the roles of answers stored before roles existed filled in
-    from the definitions their returns were read with (once: afterwards none is missing)."""
-    from consult.intake.reader import form_for
-    from consult.store import Store
+def open_store(ws: Workspace, write: bool = False) -> Store:
+    """The workspace's store, for the commands that read it (``write=True`` for those that write).
 
-    store = Store(ws.db_path)
+    Reading opens ``consult.db`` read-only (no WAL switch, no write lock, nothing created), so a
+    read-only copy of a workspace serves the drafter. A store that needs an upgrade (an older
+    schema, or roles of answers stored before roles existed) is upgraded once, in a write
+    transaction, then reopened read-only; when it cannot be written, the error says so.
+    """
+    from consult.store import Store, StoreError
+
+    store = Store(ws.db_path, readonly=not write)
+    try:
+        if not store.needs_upgrade and not store.roles_missing():
+            return store
+    except BaseException:
+        store.close()
+        raise
+    if write:
+        _upgrade(ws, store)
+        return store
+    store.close()
+    try:
+        with Store(ws.db_path) as upgrading:
+            _upgrade(ws, upgrading)
+    except StoreError as exc:
+        if exc.kind not in ("readonly", "busy"):
+            raise
+        raise StoreError(
+            f"{ws.db_path} was written by an older consult and must be upgraded once before it can be read, "
+            f"but it cannot be written here ({exc}). Run this command once where the workspace is writable "
+            "(the upgrade keeps every return), then copy it again.",
+            "upgrade",
+        ) from exc
+    return Store(ws.db_path, readonly=True)
+
+
+def _upgrade(ws: Workspace, store: Store) -> None:
+    """Fill the roles of answers stored before roles existed, from the definitions their returns
+    were read with, then the respondent's dates that come from those roles."""
+    from consult.intake.reader import form_for
+
     missing = store.roles_missing()
     if missing:
         definitions = known_definitions(ws)
@@ -331,4 +460,4 @@ def open_store(ws: Workspace) -> Store:
                 item = form_for(definition, country, institution).item_by_id.get(item_id)
             updates.append(((item.role if item else None) or "", return_id, item_id))
         store.fill_roles(updates)
-    return store
+        store.fill_respondent_dates()

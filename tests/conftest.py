@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from consult.cli import app
 from consult.definitions import bundled_definition
 from consult.example.filler import fill_workbook, form_of, sample_answers
 from consult.forms.writer import generate, targets
-from consult.workspace import Workspace, init_workspace, open_workspace
+from consult.workspace import Workspace, create_secret, init_workspace, open_workspace
 
 ROUND = "test-round"
 
@@ -35,9 +36,12 @@ def cli(runner: CliRunner, workspace: Workspace) -> Callable[..., Any]:
 
 
 @pytest.fixture
-def workspace(tmp_path: Path) -> Workspace:
+def workspace(tmp_path: Path, forms: Path) -> Workspace:
+    """A fresh workspace of round ROUND that generated ``forms``: it holds their seal key."""
     init_workspace(tmp_path / "ws", round_id=ROUND, countries=["KZ", "KG", "TJ"])
-    return open_workspace(tmp_path / "ws")
+    ws = open_workspace(tmp_path / "ws")
+    shutil.copy(forms.parent / "ws" / ".consult" / "secret", ws.secret_path)
+    return ws
 
 
 @pytest.fixture(scope="session")
@@ -52,6 +56,7 @@ def forms(tmp_path_factory: pytest.TempPathFactory) -> Path:
         institutions=[i.id for i in bundled_definition().framework.institutions],
     )
     d = bundled_definition()
+    create_secret(ws.root)  # a key made with the workspace (as 'consult init' does): no old-style seals
     generate(d, ws, targets(d, ws, None, None), base / "forms", ["en", "ru"])
     return base / "forms"
 

@@ -54,7 +54,9 @@ def test_workbook_structure_metadata_validation_protection(forms, workspace):
         assert meta["questionnaire_id"] == d.questionnaire.id
         assert meta["questionnaire_version"] == d.questionnaire.version
         assert meta["round"] == workspace.round
-        assert meta["seal"] == seal({k: str(v) for k, v in meta.items()})
+        assert meta["seal_key"] == workspace.seal_key.id  # the key's id only: the key is never in a form
+        assert meta["seal"] == seal({k: str(v) for k, v in meta.items()}, workspace.seal_key)
+        assert workspace.seal_key.secret.hex() not in str(meta)
         assert meta["generated_at"] and meta["tool_version"]
         assert wb[META_SHEET].sheet_state == "veryHidden" and wb[META_SHEET].protection.sheet
         assert wb[LISTS_SHEET].sheet_state == "hidden"

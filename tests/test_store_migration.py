@@ -10,6 +10,7 @@ import sqlite3
 from pathlib import Path
 
 from consult.analysis.scoring import score
+from consult.store import SCHEMA_VERSION
 from consult.intake.ingest import ingest
 from consult.workspace import open_store, open_workspace
 
@@ -35,7 +36,7 @@ def test_release_0_1_0_store_upgrades_in_place(tmp_path: Path) -> None:
     before.close()
     ws = open_workspace(root)
     with open_store(ws) as store:
-        assert store.conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert store.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         rows = store.conn.execute("SELECT return_id, item_id, value, question_id, role FROM answers ORDER BY 1, 2")
         upgraded = rows.fetchall()
         assert store.roles_missing() == []

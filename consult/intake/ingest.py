@@ -18,10 +18,11 @@ from typing import Any
 
 from consult.definitions import Definition
 from consult.errors import ConsultError, Finding
+from consult.forms.layout import SealKey
 from consult.intake.reader import ReadReturn, read_return
 from consult.intake.safety import MAX_SIZE
 from consult.intake.submissions import is_export, read_exports
-from consult.store import Store
+from consult.store import Store, compare_returns
 from consult.workspace import Workspace, known_definitions
 
 PATTERNS = ("*.xlsx", "*.xlsm", "*.csv")  # .csv, and some .xlsx: KoboToolbox / ODK Central exports
@@ -39,6 +40,8 @@ class IngestResult:
     institution: str | None = None
     return_id: int | None = None
     superseded: list[int] = field(default_factory=list)
+    superseded_by: int | None = None  # stored, but an earlier-ingested return is newer: that one stays current
+    why: str = ""  # why this return is current or not, when another return of the institution exists
     duplicate_of: int | None = None
     errors: list[Finding] = field(default_factory=list)
     missing: list[Finding] = field(default_factory=list)
@@ -73,14 +76,23 @@ _WORKER: dict[str, Any] = {}
 
 
 def _init_worker(
-    definitions: dict[str, Definition], round_id: str, invited: dict[str, list[str]] | None, max_size: int
+    definitions: dict[str, Definition],
+    round_id: str,
+    invited: dict[str, list[str]] | None,
+    max_size: int,
+    seal_key: SealKey | None = None,
 ) -> None:
-    _WORKER.update(definitions=definitions, round_id=round_id, invited=invited, max_size=max_size)
+    _WORKER.update(definitions=definitions, round_id=round_id, invited=invited, max_size=max_size, seal_key=seal_key)
 
 
 def _read(path: Path) -> ReadReturn:
     return read_return(
-        path, _WORKER["definitions"], _WORKER["round_id"], _WORKER["invited"], max_size=_WORKER["max_size"]
+        path,
+        _WORKER["definitions"],
+        _WORKER["round_id"],
+        _WORKER["invited"],
+        max_size=_WORKER["max_size"],
+        seal_key=_WORKER.get("seal_key"),
     )
 
 
@@ -88,7 +100,7 @@ def _read_all(files: list[Path], workers: int) -> Iterator[ReadReturn]:
     if workers <= 1 or len(files) < 8:
         yield from map(_read, files)
         return
-    init = (_WORKER["definitions"], _WORKER["round_id"], _WORKER["invited"], _WORKER["max_size"])
+    init = (_WORKER["definitions"], _WORKER["round_id"], _WORKER["invited"], _WORKER["max_size"], _WORKER["seal_key"])
     with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=init) as pool:
         yield from pool.map(_read, files, chunksize=4)
 
@@ -137,6 +149,8 @@ def record(store: Store, rr: ReadReturn, strict: bool, dry_run: bool) -> IngestR
             "round": meta.get("round"),
             "generated_at": meta.get("generated_at"),
             "received_at": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
+            "respondent_date": rr.respondent_date,
+            "saved_at": rr.saved_at,
             "status": result.status,
             "errors": [f.to_dict() for f in result.errors],
             "warnings": [f.to_dict() for f in result.warnings],
@@ -160,6 +174,14 @@ def record(store: Store, rr: ReadReturn, strict: bool, dry_run: bool) -> IngestR
         ]
         rid, superseded = store.insert_return(conn, fields, answers, rr.personal or None)
         result.return_id, result.superseded = rid, superseded
+        mine = store.get(rid)
+        if mine is not None and mine.superseded_by is not None:
+            newer = store.get(mine.superseded_by)
+            result.superseded_by = mine.superseded_by
+            result.why = compare_returns(newer.recency, mine.recency)[1] if newer else ""
+        elif mine is not None and superseded:
+            older = store.get(superseded[0])
+            result.why = compare_returns(mine.recency, older.recency)[1] if older else ""
     return result
 
 
@@ -178,7 +200,7 @@ def ingest(
     files = [f for f in files if f not in exports]
     definitions = known_definitions(workspace)
     invited = {c: workspace.invited_for(c) for c in workspace.countries} if workspace.configured else None
-    _init_worker(definitions, workspace.round, invited, max_size)
+    _init_worker(definitions, workspace.round, invited, max_size, workspace.seal_key)
     if workers is None:
         workers = min(os.cpu_count() or 1, 4) if len(files) >= 16 else 1
     results = []

@@ -8,19 +8,23 @@ Answers are located by the hidden item-id column, never by row position.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import hmac
 import io
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import openpyxl
+from defusedxml import ElementTree
 from openpyxl.utils import column_index_from_string
 
 from consult.definitions import Definition
 from consult.definitions.questionnaire import Form, Item, resolve
 from consult.errors import Finding, finding
-from consult.forms.layout import FORMAT, META_SHEET, seal
+from consult.forms.layout import FORMAT, META_SHEET, SealKey, seal
 from consult.intake.cells import Damaged, cached_values, collect_cells, guarded, read_meta, root_cause
 from consult.intake.safety import MAX_SIZE, MAX_UNPACKED, check_file
 from consult.intake.values import (
@@ -60,6 +64,12 @@ class ReadReturn:
     errors: list[Finding] = field(default_factory=list)
     missing: list[Finding] = field(default_factory=list)
     warnings: list[Finding] = field(default_factory=list)
+    saved_at: str | None = None  # the workbook's own saved time (docProps/core.xml), ISO UTC
+
+    @property
+    def respondent_date(self) -> str | None:
+        """The date the respondent gave (the answer whose role is ``completion_date``)."""
+        return next((str(a.value) for a in self.answers.values() if a.item.role == "completion_date"), None)
 
     @property
     def status(self) -> str:
@@ -95,8 +105,10 @@ def read_return(
     max_size: int = MAX_SIZE,
     max_unpacked: int = MAX_UNPACKED,
     data: bytes | None = None,
+    seal_key: SealKey | None = None,
 ) -> ReadReturn:
-    """Read and check one return; every problem ends up in the result, nothing is raised."""
+    """Read and check one return; every problem ends up in the result, nothing is raised.
+    ``seal_key`` is the workspace's: without it only forms sealed the old way can be checked."""
     rr = ReadReturn(path=path)
     name = path.name
     try:
@@ -113,13 +125,14 @@ def read_return(
     if refused is not None:
         rr.errors.append(refused)
         return rr
+    rr.saved_at = saved_time(data)
     try:
         wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False, keep_links=False)
     except Exception as exc:  # openpyxl raises many types on damaged files; all mean "unreadable"
         rr.errors.append(finding("not-xlsx", file=name, detail=f"Excel cannot be read: {root_cause(exc)}"))
         return rr
     try:
-        _read_answers(rr, wb, data, definitions, round_id, invited)
+        _read_answers(rr, wb, data, definitions, round_id, invited, seal_key)
     except Damaged as exc:
         rr.errors.append(finding("not-xlsx", file=name, detail=f"damaged workbook part: {exc}"))
     finally:
@@ -134,6 +147,7 @@ def _read_answers(
     definitions: dict[str, Definition],
     round_id: str | None,
     invited: dict[str, list[str]] | None,
+    seal_key: SealKey | None = None,
 ) -> None:
     name = rr.path.name
     meta = guarded(read_meta, wb)
@@ -141,9 +155,13 @@ def _read_answers(
         rr.errors.append(finding("no-metadata", file=name, sheet=META_SHEET))
         return
     rr.meta = meta
-    if meta.get("seal") != seal(meta):
-        rr.errors.append(finding("metadata-edited", file=name, sheet=META_SHEET, detail="its seal does not match"))
-        return
+    refused = check_seal(name, meta, seal_key, round_id)
+    if refused is not None:
+        if refused.severity == "warning":
+            rr.warnings.append(refused)
+        else:
+            rr.errors.append(refused)
+            return
     definition = definitions.get(meta.get("definition_hash", ""))
     if definition is None:
         rr.errors.append(
@@ -165,6 +183,18 @@ def _read_answers(
                 file=name,
                 sheet=META_SHEET,
                 detail=f"unknown country/institution {country}/{institution}",
+            )
+        )
+        return
+    if invited is not None and country not in invited:  # ``invited`` has every country of the round
+        rr.errors.append(
+            finding(
+                "outside-round",
+                file=name,
+                sheet=META_SHEET,
+                country=country,
+                round=round_id or "",
+                countries=", ".join(invited) or "none",
             )
         )
         return
@@ -368,3 +398,58 @@ def _value(item: Item, rows: list[tuple], langs: list[str], rr: ReadReturn) -> t
         report(c, exc)
         raise _BadCell from None
     return value, raw, c[0], c[1]
+
+
+def check_seal(name: str, meta: dict[str, str], key: SealKey | None, round_id: str | None) -> Finding | None:
+    """The finding about a form's seal: None when it proves the metadata is what this workspace
+    generated; a warning for a genuine-looking form sealed the old (unkeyed) way, which cannot
+    prove it was not relabelled; otherwise the error that refuses it."""
+    found = meta.get("seal", "")
+    where = {"file": name, "sheet": META_SHEET}
+    if "seal_key" in meta:
+        if key is None or meta["seal_key"] != key.id:
+            if round_id is not None and meta.get("round") != round_id:  # says where it belongs
+                return finding("wrong-round", **where, found=meta.get("round"), expected=round_id)
+            return finding("seal-foreign", **where, found=meta["seal_key"], expected=key.id if key else "none")
+        if not hmac.compare_digest(found, seal(meta, key)):
+            return finding("seal-forged", **where, country=meta.get("country"), institution=meta.get("institution"))
+        return None
+    if not hmac.compare_digest(found, seal(meta)):
+        return finding("metadata-edited", **where, detail="its seal does not match")
+    if key is not None and not key.may_be_unkeyed(meta.get("generated_at", "")):
+        return finding("seal-unkeyed", **where, country=meta.get("country"), institution=meta.get("institution"))
+    return finding(
+        "seal-old", **where, severity="warning", country=meta.get("country"), institution=meta.get("institution")
+    )
+
+
+CORE_PROPERTIES = "docProps/core.xml"
+DCTERMS = "{http://purl.org/dc/terms/}"
+
+
+def saved_time(data: bytes, limit: int = 65536) -> str | None:
+    """When the workbook says it was last saved (``dcterms:modified`` of docProps/core.xml), as
+    ISO UTC; None when absent, oversized or unreadable. Only called after the file safety check
+    passed; the XML is parsed with defusedxml, and a time more than a day ahead of now (a wrong
+    clock, or a sender trying to win) is ignored."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            info = zf.getinfo(CORE_PROPERTIES)
+            if info.file_size > limit:
+                return None
+            with zf.open(info) as fh:
+                xml = fh.read(limit + 1)
+        if len(xml) > limit:
+            return None
+        node = ElementTree.fromstring(xml).find(f"{DCTERMS}modified")
+        if node is None or not node.text:
+            return None
+        when = dt.datetime.fromisoformat(node.text.strip().replace("Z", "+00:00"))
+    except (KeyError, zipfile.BadZipFile, OSError, ValueError, ElementTree.ParseError):
+        return None  # ValueError covers defusedxml refusing entity tricks: an unusable time, nothing more
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.timezone.utc)
+    when = when.astimezone(dt.timezone.utc).replace(microsecond=0)
+    if when > dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1):
+        return None
+    return when.isoformat()
