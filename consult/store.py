@@ -204,6 +204,26 @@ def compare_returns(a: Recency, b: Recency) -> tuple[int, str]:
     return sign, f"{same}: received {'after' if sign > 0 else 'before'} #{b.id}"
 
 
+def explain(rows: Iterable[ReturnRow]) -> dict[int, str]:
+    """Why each return counts or not, in words, from what the store keeps: a superseded one
+    names the newer return and the date that decided; a current one that replaced others
+    says why it is the newest; a rejected one gives its first error."""
+    by_id = {r.id: r for r in rows}
+    why: dict[int, str] = {}
+    for r in by_id.values():
+        newer = by_id.get(r.superseded_by or 0)
+        if r.status == "superseded" and newer is not None:
+            why[r.id] = f"#{newer.id} is newer: {compare_returns(newer.recency, r.recency)[1]}"
+        elif r.status == "rejected" and r.errors:
+            why[r.id] = str(r.errors[0].get("message", ""))
+    for r in by_id.values():
+        older = [o for o in by_id.values() if o.superseded_by == r.id]
+        if r.status in CURRENT and older:
+            latest = max(older, key=functools.cmp_to_key(lambda a, b: compare_returns(a.recency, b.recency)[0]))
+            why[r.id] = f"newest of {len(older) + 1}: {compare_returns(r.recency, latest.recency)[1]}"
+    return why
+
+
 def _short(saved_at: str) -> str:
     return saved_at.replace("T", " ")[:16] + " UTC"
 

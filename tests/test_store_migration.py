@@ -10,8 +10,8 @@ import sqlite3
 from pathlib import Path
 
 from consult.analysis.scoring import score
-from consult.store import SCHEMA_VERSION
 from consult.intake.ingest import ingest
+from consult.store import SCHEMA_VERSION
 from consult.workspace import open_store, open_workspace
 
 RELEASE = Path(__file__).parent / "data" / "release-0.1.0"

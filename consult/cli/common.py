@@ -8,19 +8,21 @@ from __future__ import annotations
 
 import functools
 import json
+import sqlite3
 import sys
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from consult.errors import ConsultError, UsageError
+from consult.store import store_fault
 from consult.workspace import Workspace, open_workspace
 
 out = Console(highlight=False, soft_wrap=True)
@@ -79,19 +81,30 @@ def handle_errors(func: F) -> F:
         except ConsultError as exc:
             err.print(f"[red]Error:[/] {escape(str(exc))}")
             raise typer.Exit(EXIT_DATA) from exc
+        except sqlite3.Error as exc:  # a fault of consult.db outside the Store's own guard
+            fault = store_fault(exc, "consult.db")
+            if fault is None:
+                raise_bug(exc, debug)
+            err.print(f"[red]Error:[/] {escape(str(fault))}")
+            raise typer.Exit(EXIT_DATA) from exc
         except KeyboardInterrupt:
             err.print("[yellow]Interrupted.[/] Work finished so far is kept.")
             raise typer.Exit(130) from None
         except Exception as exc:  # a crash is a bug; say so, and keep the traceback for --debug
-            if debug:
-                traceback.print_exc()
-            err.print(
-                f"[red]Internal error (a bug in consult):[/] {type(exc).__name__}: {escape(str(exc))}\n"
-                "Re-run with --debug for the traceback and report it."
-            )
-            raise typer.Exit(EXIT_BUG) from exc
+            raise_bug(exc, debug)
 
     return wrapper  # type: ignore[return-value]
+
+
+def raise_bug(exc: Exception, debug: bool) -> NoReturn:
+    """Report a crash as the bug it is (exit 70), with the traceback only under --debug."""
+    if debug:
+        traceback.print_exception(exc)
+    err.print(
+        f"[red]Internal error (a bug in consult):[/] {type(exc).__name__}: {escape(str(exc))}\n"
+        "Re-run with --debug for the traceback and report it."
+    )
+    raise typer.Exit(EXIT_BUG) from exc
 
 
 def escape(value: str) -> str:

@@ -16,6 +16,7 @@ from consult.intake.ingest import collect_files
 from consult.intake.ingest import ingest as run_ingest
 from consult.intake.safety import MAX_SIZE
 from consult.intake.submissions import channel_of
+from consult.store import explain
 from consult.workspace import open_store
 
 from . import app
@@ -88,7 +89,9 @@ def ingest(
             if r.missing and r.status != "rejected":
                 problems.append(f"{len(r.missing)} missing")
             if r.superseded:
-                problems.append(f"supersedes #{', #'.join(map(str, r.superseded))}")
+                problems.append(f"supersedes #{', #'.join(map(str, r.superseded))} ({r.why})")
+            if r.superseded_by:
+                problems.append(f"older than #{r.superseded_by}, which stays current ({r.why})")
             table.add_row(
                 escape(r.file),
                 r.country or "",
@@ -161,12 +164,15 @@ def list_returns(
     """Every return received, with its history (superseded and rejected versions too)."""
     ws = workspace(ctx)
     with open_store(ws) as store:
-        rows = store.returns(current_only=current, countries=[c.upper() for c in split_csv(country)] or None)
+        rows = store.returns(countries=[c.upper() for c in split_csv(country)] or None)
+    why = explain(rows)  # from every return of the institution, also when only the current ones are listed
+    if current:
+        rows = [r for r in rows if r.status in ("accepted", "incomplete")]
     if as_json:
-        print_json([{**r.to_dict(), "channel": channel_of(r.file_name)} for r in rows])
+        print_json([{**r.to_dict(), "channel": channel_of(r.file_name), "why": why.get(r.id, "")} for r in rows])
         return
     table = Table(title=f"{len(rows)} return(s), round {ws.round}")
-    for col in ("#", "File", "Channel", "Country", "Institution", "Received", "Status", "sha256"):
+    for col in ("#", "File", "Channel", "Country", "Institution", "Completed", "Received", "Status", "Why", "sha256"):
         table.add_column(col)
     for r in rows:
         st = STATUS_STYLE.get(r.status, r.status)
@@ -180,8 +186,10 @@ def list_returns(
             channel_of(r.file_name),
             r.country or "",
             r.institution or "",
+            r.respondent_date or "",
             r.received_at[:10],
             st,
+            escape(why.get(r.id, "")),
             r.sha256[:8],
         )
     out.print(table)
