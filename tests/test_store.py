@@ -389,3 +389,20 @@ def test_read_only_copy_of_an_old_store_says_it_needs_an_upgrade(workspace, tmp_
         assert "must be upgraded once before it can be read" in text and "where the workspace is writable" in text
     finally:
         make_writable(copy)
+
+
+def test_full_disk_while_writing_an_export_is_a_clear_error(workspace, make_return, cli, tmp_path, monkeypatch):
+    import errno
+
+    from consult.analysis import export
+
+    assert cli("ingest", str(make_return("KZ", "MFA"))).exit_code == 0
+
+    def full(target: Path, *args: Any, **kwargs: Any) -> Path:
+        raise OSError(errno.ENOSPC, "No space left on device", str(target))
+
+    monkeypatch.setattr(export, "write_atomic", full)
+    result = cli("export", "--out", str(tmp_path / "answers.csv"))
+    assert result.exit_code == 1
+    assert "No space left on device" in result.stderr and "Internal error" not in result.stderr
+    assert not (tmp_path / "answers.csv").exists()

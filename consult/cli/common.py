@@ -6,6 +6,7 @@ Exit codes: 0 success, 1 the data is wrong, 2 usage error, 70 an unexpected cras
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
 import sqlite3
@@ -29,6 +30,8 @@ out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 EXIT_OK, EXIT_DATA, EXIT_USAGE, EXIT_BUG = 0, 1, 2, 70
+# faults of the machine, not of consult: a full disk, a read-only or forbidden place (exit 1, not a bug)
+ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
 CountryOption = Annotated[
@@ -86,6 +89,15 @@ def handle_errors(func: F) -> F:
             if fault is None:
                 raise_bug(exc, debug)
             err.print(f"[red]Error:[/] {escape(str(fault))}")
+            raise typer.Exit(EXIT_DATA) from exc
+        except OSError as exc:
+            if exc.errno not in ENVIRONMENT_ERRNOS:
+                raise_bug(exc, debug)
+            where = f" {exc.filename}" if exc.filename else ""
+            err.print(
+                f"[red]Error:[/] cannot write or read{escape(where)}: {escape(exc.strerror or str(exc))}. "
+                "Nothing was half-written; free some space or fix the permissions, then run the command again."
+            )
             raise typer.Exit(EXIT_DATA) from exc
         except KeyboardInterrupt:
             err.print("[yellow]Interrupted.[/] Work finished so far is kept.")
