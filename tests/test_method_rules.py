@@ -22,14 +22,15 @@ def entry(items: list[dict], item_id: str) -> dict:
     return next(x for x in items if x["id"] == item_id)
 
 
-def test_newer_means_ingested_later(workspace, make_return):
-    """12.1: the return ingested last supersedes, whatever the order the files were made in."""
-    first_made = make_return("TJ", "DCA", {"DRUGS.priority": "5"}, seed=1)
-    second_made = make_return("TJ", "DCA", {"DRUGS.priority": "2"}, seed=2)
-    ingest([second_made], workspace)
-    ingest([first_made], workspace)  # ingested last: this one counts
-    drugs = entry(run_score(workspace)["countries"]["TJ"]["areas"], "DRUGS")
-    assert [(r["institution"], r["rating"]) for r in drugs["ratings"]] == [("DCA", 5)]
+def test_newer_means_completed_later_whatever_the_ingest_order(workspace, make_return):
+    """12.1: the file completed on 12 September counts, even when the 10 September one is ingested last."""
+    corrected = make_return("KZ", "MOH", {"date": "2020-09-12", "DRUGS.priority": "5"}, seed=1)
+    first = make_return("KZ", "MOH", {"date": "2020-09-10", "DRUGS.priority": "2"}, seed=2)
+    ingest([corrected], workspace)
+    [late] = ingest([first], workspace)  # ingested last, but older: kept, not counted
+    assert late.superseded_by is not None
+    drugs = entry(run_score(workspace)["countries"]["KZ"]["areas"], "DRUGS")
+    assert [(r["institution"], r["rating"]) for r in drugs["ratings"]] == [("MOH", 5)]
 
 
 def test_partial_rankings_keep_the_slot_used(workspace, make_return):
