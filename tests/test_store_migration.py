@@ -40,6 +40,8 @@ def test_release_0_1_0_store_upgrades_in_place(tmp_path: Path) -> None:
         rows = store.conn.execute("SELECT return_id, item_id, value, question_id, role FROM answers ORDER BY 1, 2")
         upgraded = rows.fetchall()
         assert store.roles_missing() == []
+        dates = {r.file_name: r.respondent_date for r in store.returns()}  # schema 3: from the completion_date role
+        assert dates["KZ-MOH-v2.xlsx"] == "2020-08-23" and all(dates.values())
         assert store.integrity_ok()
     assert [r[:3] for r in upgraded] == old_rows  # nothing lost or changed
     by_item = {r[1]: (r[3], r[4]) for r in upgraded}
