@@ -204,6 +204,13 @@ def compare_returns(a: Recency, b: Recency) -> tuple[int, str]:
     return sign, f"{same}: received {'after' if sign > 0 else 'before'} #{b.id}"
 
 
+def _newer(a: Recency, b: Recency) -> int:
+    return compare_returns(a, b)[0]
+
+
+NEWNESS = functools.cmp_to_key(_newer)  # sort key: the newest return is the largest
+
+
 def explain(rows: Iterable[ReturnRow]) -> dict[int, str]:
     """Why each return counts or not, in words, from what the store keeps: a superseded one
     names the newer return and the date that decided; a current one that replaced others
@@ -219,7 +226,7 @@ def explain(rows: Iterable[ReturnRow]) -> dict[int, str]:
     for r in by_id.values():
         older = [o for o in by_id.values() if o.superseded_by == r.id]
         if r.status in CURRENT and older:
-            latest = max(older, key=functools.cmp_to_key(lambda a, b: compare_returns(a.recency, b.recency)[0]))
+            latest = max(older, key=lambda o: NEWNESS(o.recency))
             why[r.id] = f"newest of {len(older) + 1}: {compare_returns(r.recency, latest.recency)[1]}"
     return why
 
@@ -482,7 +489,7 @@ class Store:
                     (fields["country"], fields["institution"], fields["round"], rid),
                 )
             ]
-            newest = max(others, key=functools.cmp_to_key(lambda a, b: compare_returns(a, b)[0]), default=None)
+            newest = max(others, key=NEWNESS, default=None)
             if newest is not None and compare_returns(mine, newest)[0] < 0:
                 # an older file arriving later: kept, but the newer one stays current
                 conn.execute(
