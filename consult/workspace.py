@@ -331,18 +331,19 @@ def load_secret(root: Path) -> SealKey | None:
     return SealKey(secret, fields.get("legacy_until") or None)
 
 
-def create_secret(root: Path, legacy: bool = False) -> SealKey:
+def create_secret(root: Path, legacy: bool = False, secret: bytes | None = None) -> SealKey:
     """Make the workspace's seal key: 32 random bytes in ``.consult/secret``, readable by the
     owner only (0600). Written beside it and linked into place, so a concurrent command either
     makes it or reads the one made first, never half a file. ``legacy``: the workspace already
-    issued forms sealed the old way, which stay acceptable (with a warning) if generated before now."""
+    issued forms sealed the old way, which stay acceptable (with a warning) if generated before now.
+    ``secret``: a given key instead of a random one (only the demo, with the public example key)."""
     folder = root / PRIVATE
     path = folder / SECRET
     now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
     lines = [
         "# consult: the key that seals this workspace's questionnaires (HMAC-SHA256).",
         "# Private: never send, share or export it. Without it, returns of the forms generated here are refused.",
-        f"key={secrets.token_hex(32)}",
+        f"key={(secret or secrets.token_bytes(32)).hex()}",
         f"created={now}",
     ]
     if legacy:

@@ -22,7 +22,7 @@ from consult.forms.layout import META_SHEET, seal
 from consult.forms.writer import generate
 from consult.intake.ingest import ingest
 from consult.store import Store
-from consult.workspace import Workspace, init_workspace, load_secret, open_workspace
+from consult.workspace import Workspace, create_secret, init_workspace, load_secret, open_workspace
 
 RELEASE = Path(__file__).parent / "data" / "release-0.1.0"
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -153,29 +153,39 @@ def old_workspace(tmp_path: Path) -> Path:
     return root
 
 
-def test_old_workspace_gets_a_key_and_its_old_forms_are_accepted_with_a_warning(tmp_path):
+def test_old_workspace_gets_a_key_and_its_old_forms_are_accepted_with_a_warning(tmp_path, make_return):
     ws = open_workspace(old_workspace(tmp_path))
     assert load_secret(ws.root) is None
-    example = EXAMPLES / "returns" / "KZ" / "KZ-MFA.xlsx"  # a form sealed the old way, generated in 2020
+    # a form as consult 0.1 sealed it: no key id, the plain SHA-256 of the other rows
+    old_form = {"round": ws.round, "generated_at": "2020-08-01T09:00:00+00:00"}
+    example = reseal_unkeyed(make_return("KZ", "MFA", name="old-KZ-MFA.xlsx"), old_form)
     assert "seal_key" not in meta_of(example)
-    fresh = tmp_path / "fresh-KZ-MFA.xlsx"
-    shutil.copy(example, fresh)
-    with Store(ws.db_path) as store:  # the 0.1.0 store already holds this very file: drop it to read it anew
-        store.conn.execute(
-            "DELETE FROM returns WHERE sha256 = (SELECT sha256 FROM returns WHERE file_name = ?)", ("KZ-MFA.xlsx",)
-        )
-    [result] = ingest([fresh], ws)
+    [result] = ingest([example], ws)
     key = load_secret(ws.root)
     assert key is not None and key.legacy_until is not None  # made on first use, remembering when
     assert result.status == "accepted", [str(f) for f in result.errors]
     [warning] = [f for f in result.warnings if f.code == "seal-old"]
     assert warning.message.startswith("sealed by an older consult: cannot prove it was not relabelled")
     # an old-style seal on a form that claims to be generated after the key existed is a forgery
-    later = reseal_unkeyed(
-        shutil.copy(example, tmp_path / "later.xlsx"), {"generated_at": "2099-01-01T00:00:00+00:00"}, False
-    )
-    [refused] = ingest([Path(later)], ws)
+    later = reseal_unkeyed(make_return("KZ", "MOH"), {"round": ws.round, "generated_at": "2099-01-01T00:00:00+00:00"})
+    [refused] = ingest([later], ws)
     assert [f.code for f in refused.errors] == ["seal-unkeyed"]
+
+
+def test_example_returns_are_sealed_with_the_public_example_key(tmp_path):
+    from consult.example.builder import EXAMPLE_KEY
+
+    files = sorted((EXAMPLES / "returns").rglob("*.xlsx"))
+    for path in files:
+        meta = meta_of(path)
+        assert meta["seal_key"] == EXAMPLE_KEY.id and meta["seal"] == seal(meta, EXAMPLE_KEY), path.name
+    root = tmp_path / "demo-like"
+    root.mkdir()
+    shutil.copy(EXAMPLES / "consult.yaml", root / "consult.yaml")
+    create_secret(root, secret=EXAMPLE_KEY.secret)  # as 'consult demo' does
+    results = ingest([EXAMPLES / "returns"], open_workspace(root))
+    assert len(results) == len(files)
+    assert not [str(f) for r in results for f in r.errors + r.warnings if f.code.startswith(("seal", "metadata"))]
 
 
 def test_new_forms_of_an_old_workspace_are_keyed(tmp_path):

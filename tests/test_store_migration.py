@@ -10,9 +10,10 @@ import sqlite3
 from pathlib import Path
 
 from consult.analysis.scoring import score
+from consult.example.builder import EXAMPLE_KEY
 from consult.intake.ingest import ingest
 from consult.store import SCHEMA_VERSION
-from consult.workspace import open_store, open_workspace
+from consult.workspace import create_secret, open_store, open_workspace
 
 RELEASE = Path(__file__).parent / "data" / "release-0.1.0"
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -57,6 +58,7 @@ def test_upgraded_store_scores_like_a_fresh_ingest(tmp_path: Path) -> None:
     fresh = tmp_path / "fresh"
     fresh.mkdir()
     shutil.copy(RELEASE / "consult.yaml", fresh / "consult.yaml")
+    create_secret(fresh, secret=EXAMPLE_KEY.secret)  # the example returns are sealed with it (as in 'consult demo')
     ws_new = open_workspace(fresh)
     ingest([EXAMPLES / "returns"], ws_new)
     with open_store(ws_old) as store:

@@ -10,7 +10,9 @@ import typer
 from rich.rule import Rule
 
 from consult.errors import ConsultError
+from consult.example.builder import EXAMPLE_KEY
 from consult.resources import data_dir
+from consult.workspace import create_secret
 
 from . import app
 from .common import handle_errors, out
@@ -53,6 +55,7 @@ def demo(
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / DEMO_MARK).write_text("written by consult demo; safe to delete\n", encoding="utf-8")
     shutil.copy(examples / "consult.yaml", out_dir / "consult.yaml")
+    create_secret(out_dir, secret=EXAMPLE_KEY.secret)  # the example returns are sealed with the public example key
     ws = ["--workspace", str(out_dir)]
     _step("1. Facilitator: the questionnaires (one per institution and country)")
     _run([*ws, "generate", "--all", "--out", str(out_dir / "forms")])

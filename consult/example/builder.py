@@ -8,6 +8,7 @@ Seeded, so the same scenario and questionnaire always give the same answers; run
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,7 @@ from consult.definitions import Definition, bundled_definition
 from consult.definitions.framework import text
 from consult.definitions.questionnaire import Form, Item, resolve
 from consult.example.filler import display, fill_workbook
-from consult.forms.layout import joined
+from consult.forms.layout import SealKey, joined
 from consult.forms.writer import build_workbook
 from consult.workspace import Workspace
 
@@ -36,9 +37,15 @@ def load_scenario(path: Path) -> dict[str, Any]:
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
+# The example round's seal key. Public on purpose: the example returns ship with consult and
+# `consult demo` must accept them, so the demo workspace is given this key. Never for a real round.
+EXAMPLE_KEY = SealKey(hashlib.sha256(b"consult example round: a public key, never for a real round").digest())
+
+
 def example_workspace(scenario: dict[str, Any], root: Path, definition: Definition) -> Workspace:
+    """The example round, sealing its forms with :data:`EXAMPLE_KEY` (no key file is written)."""
     fw = definition.framework
-    return Workspace(
+    ws = Workspace(
         root=root,
         round=scenario["round"],
         title=scenario["title"] if isinstance(scenario["title"], dict) else {"en": scenario["title"]},
@@ -49,6 +56,8 @@ def example_workspace(scenario: dict[str, Any], root: Path, definition: Definiti
         institutions=[i.id for i in fw.institutions],
         configured=True,
     )
+    ws.__dict__["seal_key"] = EXAMPLE_KEY  # the cached property, set: never read from or written to disk
+    return ws
 
 
 def workspace_config(scenario: dict[str, Any], definition: Definition) -> str:
