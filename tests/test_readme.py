@@ -13,6 +13,8 @@ import pytest
 from typer.testing import CliRunner
 
 from consult.cli import app
+from consult.example.builder import EXAMPLE_KEY
+from consult.workspace import create_secret
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -45,6 +47,7 @@ def test_readme_score_json_is_the_real_output(tmp_path: Path) -> None:
     ws = tmp_path / "ws"
     ws.mkdir()
     shutil.copy(ROOT / "examples" / "consult.yaml", ws / "consult.yaml")
+    create_secret(ws, secret=EXAMPLE_KEY.secret)  # the example returns' seal key, as 'consult demo' installs it
     runner = CliRunner()
     assert runner.invoke(app, ["-w", str(ws), "ingest", str(ROOT / "examples" / "returns")]).exit_code in (0, 1)
     real = json.loads(runner.invoke(app, ["-w", str(ws), "score", "--json"]).stdout)
