@@ -344,7 +344,11 @@ class Store:
         conn = sqlite3.connect(uri, uri=True, timeout=timeout, isolation_level=None)
         try:
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        except sqlite3.OperationalError:
+        except sqlite3.OperationalError as exc:
+            name = getattr(exc, "sqlite_errorname", "") or ""
+            if not name.startswith(("SQLITE_CANTOPEN", "SQLITE_READONLY")):
+                conn.close()
+                raise  # busy, damaged...: never read around it as immutable
             # a WAL store in a read-only folder: SQLite cannot create the shared-memory file it
             # reads through. With no pending log the file alone is the whole store: read it as
             # immutable (no locks, no side files).
