@@ -69,7 +69,7 @@ def demo(
     _run([*ws, "synthesize", "--all", "--regional", "--format", "md,docx", "--out", str(out_dir / "synthesis")])
     _run([*ws, "export", "--format", "csv", "--out", str(out_dir / "export" / "answers.csv")])
     _step("Done")
-    files = sorted(p for p in out_dir.rglob("*") if p.is_file() and "forms" not in p.parts)
+    files = sorted(p for p in out_dir.rglob("*") if p.is_file() and not {"forms", ".consult"} & set(p.parts))
     for p in files:
         out.print(f"  {p}")
     n_forms = len(list((out_dir / "forms").rglob("*.xlsx")))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import json
 from dataclasses import dataclass, field
 
 from consult.definitions.framework import text
@@ -85,7 +86,10 @@ def seal(meta: dict[str, str], key: SealKey | None = None) -> str:
     HMAC-SHA256 that nobody without the key can recompute, so a relabelled form (country,
     institution, round, answer column changed) is detected. Without a key it is the plain
     SHA-256 of consult 0.1 forms: it catches a careless edit, not a forgery."""
-    body = "\n".join(f"{k}={meta[k]}" for k in sorted(meta) if k != "seal").encode("utf-8")
     if key is None:
-        return hashlib.sha256(body).hexdigest()
-    return hmac.new(key.secret, body, hashlib.sha256).hexdigest()
+        body = "\n".join(f"{k}={meta[k]}" for k in sorted(meta) if k != "seal")
+        return hashlib.sha256(body.encode("utf-8")).hexdigest()
+    # canonical JSON, not "k=v" lines: no value can be re-split into other rows under the same MAC
+    rows = {k: v for k, v in meta.items() if k != "seal"}
+    body = json.dumps(rows, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hmac.new(key.secret, body.encode("utf-8"), hashlib.sha256).hexdigest()
