@@ -74,6 +74,8 @@ def test_newer_by_respondent_date_stays_current_when_older_file_arrives_later(wo
     why = {d["file_name"]: d["why"] for d in json.loads(listing.stdout)}
     assert why["KZ-MFA.xlsx"] == f"#{first.return_id} is newer: completed 2020-09-20 after 2020-09-01"
     assert why["KZ-MFA (2).xlsx"] == "newest of 2: completed 2020-09-20 after 2020-09-01"
+    table = cli("returns").stdout
+    assert f"#{second.return_id} KZ-MFA.xlsx: superseded: #{first.return_id} is newer: completed 2020-09-20" in table
     ingest_table = cli("ingest", str(older))
     assert "already ingested" in ingest_table.stdout
 

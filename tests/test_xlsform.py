@@ -304,3 +304,17 @@ def test_odk_submission_of_another_round_or_an_unknown_institution_is_refused(wo
     (unknown,) = results[1].errors
     assert unknown.code == "unknown-institution" and unknown.cell == "institution" and unknown.row == 3
     assert "'MINFA' is not one of the form's institutions (MFA, " in str(unknown)
+
+
+def test_submission_for_a_country_outside_the_round_is_refused(workspace, tmp_path) -> None:
+    """Issue 11, item 5: as a workbook for a country outside the round is, not stored as a warning."""
+    d = workspace.definition
+    ((xf, path),) = write_xlsforms(d, ["UZ"], {"UZ": ["MOH"]}, workspace.round, tmp_path / "xf")
+    form = resolve(d.questionnaire, d.framework, "UZ", "MOH")
+    answers = valid_values(form, 1)
+    personal = {i.id: answers.pop(i.id) for i in form.items if i.personal and i.id in answers}
+    sub = submission(form, answers, personal, xf.version, workspace.round, "inst-uz", "2020-09-10T08:00:00")
+    (result,) = ingest([write_csv(odk_rows(path, [sub]), tmp_path / "uz.csv", ",")], workspace)
+    assert result.status == "rejected" and [f.code for f in result.errors] == ["outside-round"]
+    rows, answers_stored = stored(workspace)
+    assert [(r.country, r.status) for r in rows] == [("UZ", "rejected")] and not answers_stored

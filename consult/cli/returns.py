@@ -172,7 +172,7 @@ def list_returns(
         print_json([{**r.to_dict(), "channel": channel_of(r.file_name), "why": why.get(r.id, "")} for r in rows])
         return
     table = Table(title=f"{len(rows)} return(s), round {ws.round}")
-    for col in ("#", "File", "Channel", "Country", "Institution", "Completed", "Received", "Status", "Why", "sha256"):
+    for col in ("#", "File", "Channel", "Country", "Institution", "Received", "Status", "sha256"):
         table.add_column(col)
     for r in rows:
         st = STATUS_STYLE.get(r.status, r.status)
@@ -186,13 +186,14 @@ def list_returns(
             channel_of(r.file_name),
             r.country or "",
             r.institution or "",
-            r.respondent_date or "",
             r.received_at[:10],
             st,
-            escape(why.get(r.id, "")),
             r.sha256[:8],
         )
     out.print(table)
+    for r in rows:  # below the table, whole: why a return counts or not, at any terminal width
+        if why.get(r.id):
+            out.print(f"#{r.id} {escape(r.file_name)}: {r.status}: {escape(why[r.id])}", soft_wrap=True)
 
 
 @app.command()

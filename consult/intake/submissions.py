@@ -210,6 +210,14 @@ def _timestamp(value: Any) -> str:
     return moment.replace(microsecond=0).isoformat()
 
 
+def _utc(stamp: str) -> str | None:
+    """A submission time from :func:`_timestamp` (UTC, without offset) as the store keeps saved times."""
+    try:
+        return dt.datetime.fromisoformat(stamp).replace(tzinfo=dt.timezone.utc).isoformat() if stamp else None
+    except ValueError:
+        return None
+
+
 def _instance(value: Any) -> str:
     return raw_text(value).strip().removeprefix("uuid:")
 
@@ -279,6 +287,7 @@ class _Reader:
         label = f"{channel}:{instance}" if instance else f"{name} row {number}"
         rr = ReadReturn(path=self.export.path.parent / label)
         rr.meta = {"channel": channel, "instance_id": instance, "generated_at": when, "source": f"{name} row {number}"}
+        rr.saved_at = _utc(when)  # a submission's "saved time", which decides between equal completion dates
         at = {"file": name, "row": number}
         if not instance:
             rr.errors.append(finding("no-instance-id", **at, columns=", ".join(INSTANCE_COLUMNS[:4])))
@@ -316,6 +325,16 @@ class _Reader:
                     cell=head[inst_col] if inst_col is not None else None,
                     found=institution or "(blank)",
                     known=", ".join(invited),
+                )
+            )
+        if self.invited is not None and country in fw.country_by_code and country not in self.invited:
+            rr.errors.append(  # a country outside the round: refused, as a workbook for it is
+                finding(
+                    "outside-round",
+                    **at,
+                    country=country,
+                    round=self.round_id or "",
+                    countries=", ".join(self.invited) or "none",
                 )
             )
         if rr.errors:
