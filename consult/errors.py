@@ -127,6 +127,11 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "return is for round '{found}', this workspace runs round '{expected}'",
         "ingest it in the workspace of round '{found}', or send the current questionnaire",
     ),
+    "fewer-answers": (
+        "this version has {found} answers; the version it replaces (#{old}) had {had}, and all of them are replaced",
+        "ask the institution for a complete return, or make #{old} current again: consult returns --restore {old}",
+    ),
+    "restored": ("made current again by hand on {date} (consult returns --restore)", "nothing to do"),
     "uninvited": (
         "{institution} is not invited in {country} in this workspace",
         "add it to consult.yaml 'invited' or check the file",

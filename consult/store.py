@@ -224,6 +224,10 @@ def explain(rows: Iterable[ReturnRow]) -> dict[int, str]:
         elif r.status == "rejected" and r.errors:
             why[r.id] = str(r.errors[0].get("message", ""))
     for r in by_id.values():
+        restored = next((w for w in r.warnings if w.get("code") == "restored"), None)
+        if r.status in CURRENT and restored is not None:
+            why[r.id] = str(restored.get("message", "restored by hand"))
+            continue
         older = [o for o in by_id.values() if o.superseded_by == r.id]
         if r.status in CURRENT and older:
             latest = max(older, key=lambda o: NEWNESS(o.recency))
@@ -537,6 +541,54 @@ class Store:
         return rid, superseded
 
     # --- reads ---------------------------------------------------------------------------
+    def answer_counts(self, conn: sqlite3.Connection, return_ids: Iterable[int]) -> dict[int, int]:
+        """How many answers each return holds (to notice a resent return with fewer answers)."""
+        ids = list(return_ids)
+        if not ids:
+            return {}
+        marks = ", ".join("?" for _ in ids)
+        rows = conn.execute(
+            f"SELECT return_id, COUNT(*) FROM answers WHERE return_id IN ({marks}) GROUP BY return_id", ids
+        )
+        counts = dict.fromkeys(ids, 0)
+        counts.update({int(r[0]): int(r[1]) for r in rows})
+        return counts
+
+    @_faults
+    def restore(self, return_id: int, note: dict[str, Any]) -> list[int]:
+        """Make an earlier version current again (a resent return that lost answers, say); the
+        return that was current is kept, superseded by it. ``note`` (a finding dict) is added to
+        its warnings so that ``consult returns`` says why it counts. Returns the ids it replaced."""
+        with self.transaction() as conn:
+            row = self.find_id(conn, return_id)
+            if row is None:
+                raise ConsultError(f"there is no return #{return_id}; 'consult returns' lists them")
+            if row.status != "superseded":
+                raise ConsultError(f"return #{return_id} is {row.status}: only a superseded version can be restored")
+            status = "incomplete" if row.missing else "accepted"
+            replaced = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT id FROM returns WHERE country = ? AND institution = ? AND round = ? "
+                    "AND status IN ('accepted', 'incomplete')",
+                    (row.country, row.institution, row.round),
+                )
+            ]
+            conn.executemany(
+                "UPDATE returns SET status = 'superseded', superseded_by = ? WHERE id = ?",
+                [(return_id, old) for old in replaced],
+            )
+            warnings = [w for w in row.warnings if w.get("code") != "restored"] + [note]
+            conn.execute(
+                "UPDATE returns SET status = ?, superseded_by = NULL, warnings = ? WHERE id = ?",
+                (status, json.dumps(warnings, ensure_ascii=False), return_id),
+            )
+            return replaced
+
+    def find_id(self, conn: sqlite3.Connection, return_id: int) -> ReturnRow | None:
+        row = conn.execute(f"SELECT {_RETURN_COLS} FROM returns WHERE id = ?", (return_id,)).fetchone()
+        return _return_row(row) if row else None
+
     @_faults
     def get(self, return_id: int) -> ReturnRow | None:
         row = self.conn.execute(f"SELECT {_RETURN_COLS} FROM returns WHERE id = ?", (return_id,)).fetchone()

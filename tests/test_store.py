@@ -408,3 +408,23 @@ def test_full_disk_while_writing_an_export_is_a_clear_error(workspace, make_retu
     assert result.exit_code == 1
     assert "No space left on device" in result.stderr and "Internal error" not in result.stderr
     assert not (tmp_path / "answers.csv").exists()
+
+
+def test_a_resend_with_fewer_answers_warns_and_the_earlier_version_can_be_restored(workspace, make_return, cli):
+    """Issue 12: the replace rule stands, but it is said; and `consult returns --restore` undoes it."""
+    full = make_return("KZ", "MOH", {"date": "2020-08-01"}, name="KZ-MOH.xlsx")
+    thin = make_return(
+        "KZ", "MOH", {"date": "2020-08-20"}, drop=["DRUGS.challenges", "top5", "emerging"], name="KZ-MOH-resent.xlsx"
+    )
+    first, second = ingest([full], workspace)[0], ingest([thin], workspace)[0]
+    assert second.superseded == [first.return_id]
+    warned = [w for w in second.warnings if w.code == "fewer-answers"]
+    assert warned and warned[0].params["old"] == first.return_id
+    assert f"consult returns --restore {first.return_id}" in warned[0].fix
+    restored = cli("returns", "--restore", str(first.return_id), "--json")
+    assert restored.exit_code == 0, restored.stderr
+    rows = {r["id"]: r for r in json.loads(restored.stdout)}
+    assert rows[first.return_id]["status"] == "accepted" and rows[second.return_id]["status"] == "superseded"
+    assert "made current again by hand" in rows[first.return_id]["why"]
+    assert cli("returns", "--restore", str(first.return_id)).exit_code == 1  # already current: said, not done
+    assert cli("returns", "--restore", "9999").exit_code == 1

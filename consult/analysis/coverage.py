@@ -14,7 +14,7 @@ COUNTED = ("accepted", "incomplete", "missing")
 
 def current_returns(store: Store, ws: Workspace, countries: list[str] | None = None) -> list[ReturnRow]:
     """The returns that count: accepted or incomplete, not superseded, of this round."""
-    return store.returns(current_only=True, countries=countries, round_id=ws.round)
+    return store.returns(current_only=True, countries=countries or ws.countries, round_id=ws.round)
 
 
 @dataclass

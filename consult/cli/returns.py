@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
@@ -11,7 +12,7 @@ from rich.table import Table
 
 from consult.analysis.coverage import coverage
 from consult.analysis.export import export_answers
-from consult.errors import UsageError
+from consult.errors import UsageError, finding
 from consult.intake.ingest import collect_files
 from consult.intake.ingest import ingest as run_ingest
 from consult.intake.safety import MAX_SIZE
@@ -159,10 +160,26 @@ def list_returns(
     current: Annotated[
         bool, typer.Option("--current", help="Only the returns that count (not superseded or rejected).")
     ] = False,
+    restore: Annotated[
+        int | None,
+        typer.Option("--restore", metavar="ID", help="Make an earlier (superseded) version current again."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Every return received, with its history (superseded and rejected versions too)."""
+    """Every return received, with its history (superseded and rejected versions too).
+
+    --restore ID makes a superseded version current again (say a resent return lost answers);
+    the version it replaces is kept, and the listing says it was restored by hand."""
     ws = workspace(ctx)
+    if restore is not None:
+        today = dt.date.today().isoformat()
+        note = finding("restored", severity="warning", date=today).to_dict()
+        with open_store(ws, write=True) as store:
+            replaced = store.restore(restore, note)
+        err.print(
+            f"#{restore} is current again; "
+            + (f"#{', #'.join(map(str, replaced))} kept as superseded" if replaced else "nothing replaced")
+        )
     with open_store(ws) as store:
         rows = store.returns(countries=[c.upper() for c in split_csv(country)] or None)
     why = explain(rows)  # from every return of the institution, also when only the current ones are listed

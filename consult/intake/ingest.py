@@ -8,6 +8,7 @@ this process, serially, each return in its own ``BEGIN IMMEDIATE`` transaction, 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from consult.definitions import Definition
-from consult.errors import ConsultError, Finding
+from consult.errors import ConsultError, Finding, finding
 from consult.forms.layout import SealKey
 from consult.intake.reader import ReadReturn, read_return
 from consult.intake.safety import MAX_SIZE
@@ -174,6 +175,18 @@ def record(store: Store, rr: ReadReturn, strict: bool, dry_run: bool) -> IngestR
         ]
         rid, superseded = store.insert_return(conn, fields, answers, rr.personal or None)
         result.return_id, result.superseded = rid, superseded
+        counts = store.answer_counts(conn, [rid, *superseded])
+        fewer = [(old, counts[old]) for old in superseded if counts[old] > counts[rid]]
+        if fewer:  # the replace rule stands, but a resend that lost answers is said, not silent
+            old, had = max(fewer, key=lambda f: f[1])
+            warning = finding(
+                "fewer-answers", file=rr.path.name, severity="warning", found=counts[rid], had=had, old=old
+            )
+            result.warnings.append(warning)
+            conn.execute(
+                "UPDATE returns SET warnings = ? WHERE id = ?",
+                (json.dumps([f.to_dict() for f in result.warnings], ensure_ascii=False), rid),
+            )
         mine = store.get(rid)
         if mine is not None and mine.superseded_by is not None:
             newer = store.get(mine.superseded_by)
