@@ -30,7 +30,7 @@ from urllib.parse import quote
 
 from consult.errors import ConsultError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 TABLES = ("returns", "answers", "respondents")
 
 MIGRATIONS: list[str] = [
@@ -96,6 +96,20 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE returns ADD COLUMN respondent_date TEXT;
     ALTER TABLE returns ADD COLUMN saved_at TEXT;
+    """,
+    # 3 -> 4: what ``consult feedback`` wrote for an institution (the workbook sent back with its
+    # problems marked), so that status and the history of returns can say "feedback sent"
+    """
+    CREATE TABLE feedback (
+        id INTEGER PRIMARY KEY,
+        written_at TEXT NOT NULL,
+        return_id INTEGER NOT NULL REFERENCES returns(id) ON DELETE CASCADE,
+        country TEXT NOT NULL,
+        institution TEXT NOT NULL,
+        path TEXT NOT NULL,
+        problems INTEGER NOT NULL
+    );
+    CREATE INDEX feedback_return ON feedback(return_id);
     """,
 ]
 
@@ -266,6 +280,22 @@ class ReturnRow:
     @property
     def recency(self) -> Recency:
         return Recency(self.id, self.respondent_date, self.saved_at)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class FeedbackRow:
+    """One feedback workbook written for an institution about one of its returns."""
+
+    id: int
+    written_at: str
+    return_id: int
+    country: str
+    institution: str
+    path: str
+    problems: int
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -664,6 +694,34 @@ class Store:
             "AND a.role = 'completion_date')"
         )
         return cur.rowcount
+
+    @_faults
+    def source_path(self, return_id: int) -> str | None:
+        """Where the file of a return was read from at ingest (as it was named then)."""
+        row = self.conn.execute("SELECT source_path FROM returns WHERE id = ?", (return_id,)).fetchone()
+        return row[0] if row else None
+
+    @_faults
+    def record_feedback(
+        self, written_at: str, return_id: int, country: str, institution: str, path: str, problems: int
+    ) -> int:
+        """Remember that a feedback workbook was written; one transaction."""
+        with self.transaction() as conn:
+            cur = conn.execute(
+                "INSERT INTO feedback (written_at, return_id, country, institution, path, problems) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (written_at, return_id, country, institution, path, problems),
+            )
+            return int(cur.lastrowid or 0)
+
+    @_faults
+    def feedback(self, countries: Iterable[str] | None = None) -> list[FeedbackRow]:
+        """Every feedback written, oldest first."""
+        sql = "SELECT id, written_at, return_id, country, institution, path, problems FROM feedback"
+        codes = list(countries or [])
+        if codes:
+            sql += f" WHERE country IN ({', '.join('?' for _ in codes)})"
+        return [FeedbackRow(**dict(r)) for r in self.conn.execute(sql + " ORDER BY id", codes)]
 
     @_faults
     def respondent(self, return_id: int) -> dict[str, Any] | None:

@@ -77,6 +77,17 @@ class Definition:
         return self.data_file("report")["messages"]
 
     @cached_property
+    def feedback_texts(self) -> dict[str, Text]:
+        """The wording of ``consult feedback`` (feedback.yaml): in the definitions, not in code,
+        so a round's own copy can reword it and a new language needs no code change."""
+        return self.data_file("feedback")["messages"]
+
+    def feedback_msg(self, key: str, lang: str) -> str:
+        """A feedback text in ``lang`` (English where it lacks one); a missing key is a bug."""
+        texts = self.feedback_texts[key]
+        return texts.get(lang) or texts["en"]
+
+    @cached_property
     def taxonomy(self) -> Taxonomy:
         from consult.definitions.taxonomy import Taxonomy
 

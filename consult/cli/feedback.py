@@ -1,0 +1,94 @@
+"""``consult feedback``: each institution's own workbook back, its problems marked, with a note."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from consult.errors import UsageError
+from consult.forms.feedback import Feedback
+from consult.forms.feedback import feedback as run_feedback
+from consult.workspace import open_store
+
+from . import app
+from .common import EXIT_DATA, CountryOption, JsonOption, err, handle_errors, out, print_json, split_csv, workspace
+
+
+@app.command()
+@handle_errors
+def feedback(
+    ctx: typer.Context,
+    country: CountryOption = None,
+    institution: Annotated[
+        list[str] | None, typer.Option("--institution", "-i", help="Institution id (e.g. MOH); repeatable.")
+    ] = None,
+    all_: Annotated[
+        bool, typer.Option("--all", help="Also accepted returns with warnings the institution can act on.")
+    ] = False,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Output folder.", show_default="WORKSPACE/feedback")
+    ] = None,
+    lang: Annotated[
+        list[str] | None,
+        typer.Option("--lang", help="Language(s) of the notes and lists, e.g. ru.", show_default="the form's"),
+    ] = None,
+    search: Annotated[
+        list[Path] | None,
+        typer.Option("--from", help="Folder holding the returned files, if they moved since ingest; repeatable."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Send each institution its own workbook back: OUT/CC/CC-INST-feedback.xlsx, problems marked.
+
+    For every institution whose latest return is rejected or incomplete (--all: or has warnings):
+    its answers in a fresh copy of its form, each problem cell marked with a note (found, expected,
+    how to fix) and listed with a link on a first sheet; a file that could not be read gets a blank
+    form saying why. Beside it, CC-INST-feedback.txt: a covering note for the e-mail (the form's
+    language and English). Exit 0, or 1 when a return could not be given feedback (see the reason).
+    """
+    ws = workspace(ctx)
+    fw = ws.definition.framework
+    countries = [c.upper() for c in split_csv(country)]
+    institutions = [i.upper() for i in split_csv(institution)]
+    bad = [c for c in countries if c not in fw.country_by_code]
+    if bad:
+        raise UsageError(f"unknown country {', '.join(bad)}; use one of {', '.join(fw.country_by_code)}")
+    bad = [i for i in institutions if i not in fw.institution_by_id]
+    if bad:
+        raise UsageError(f"unknown institution {', '.join(bad)}; use one of {', '.join(fw.institution_by_id)}")
+    langs = split_csv(lang) or None
+    bad = [x for x in langs or [] if x not in fw.languages]
+    if bad:
+        raise UsageError(f"language {', '.join(bad)} is not in the framework; available: {', '.join(fw.languages)}")
+    missing = [str(p) for p in search or [] if not p.exists()]
+    if missing:
+        raise UsageError(f"no such folder: {', '.join(missing)}")
+    dest = out_dir or ws.root / "feedback"
+    with open_store(ws) as store:
+        results = run_feedback(
+            ws, store, dest, countries or None, institutions or None, all_, langs, search or [], on_file=_progress
+        )
+    if as_json:
+        print_json([r.to_dict() for r in results])
+    elif not results:
+        out.print("No return needs feedback: every institution's latest return is accepted.")
+    else:
+        table = Table(title=f"Feedback written to {dest}")
+        for col in ("Country", "Institution", "Return", "Status", "Problems", "File"):
+            table.add_column(col)
+        for r in results:
+            what = str(len(r.problems)) if r.kind == "corrections" else ("unreadable" if r.kind == "blank" else "-")
+            where = escape(str(r.path)) if r.path else f"[red]not written:[/] {escape(r.reason)}"
+            table.add_row(r.country or "?", r.institution or escape(r.file), f"#{r.return_id}", r.status, what, where)
+        out.print(table)
+    if any(r.kind == "skipped" for r in results):
+        raise typer.Exit(EXIT_DATA)
+
+
+def _progress(result: Feedback) -> None:
+    if result.kind == "skipped":
+        err.print(f"[yellow]! #{result.return_id} {escape(result.file)}: {escape(result.reason)}[/]")

@@ -1,0 +1,771 @@
+"""Feedback to an institution: its own workbook back, every problem marked, in its language.
+
+Ingest already knows each problem precisely (``file: Sheet!C12 (qid): found…, expected…``);
+this module turns that into what a ministry official can act on without help:
+
+* ``CC-INST-feedback.xlsx``: a fresh workbook of the same form (same definition, languages,
+  country and institution, written by :func:`consult.forms.writer.build_workbook`, so its
+  protection, drop-downs, hidden ids and seal are valid whatever the respondent's software did
+  to the returned file), with every answer the institution gave copied back into it by item id,
+  each problem cell marked (fill and a thick dark border, which both print in black and white)
+  with a note in the form's language(s), and a first sheet listing every problem with a link
+  to its cell. A corrected copy, when returned, is simply a newer return of the same
+  institution. Building anew rather than editing the returned file is deliberate: openpyxl
+  drops drop-down lists that Excel stores as extensions, and a respondent may have
+  unprotected sheets, deleted rows or sheets; a fresh form has none of that, and the answers,
+  located by item id, are the institution's own.
+* a file that could not be read at all gets a blank form, its first sheet saying why.
+* ``CC-INST-feedback.txt``: a covering note ready to paste into an e-mail, in the form's
+  language(s) and English: what is wrong, the deadline and whom to contact; nothing of any
+  other institution and no respondent's personal data.
+
+The wording is data (``feedback.yaml`` of the definitions). No CLI framework here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import math
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+from openpyxl import Workbook
+from openpyxl.comments import Comment
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import column_index_from_string, get_column_letter
+from openpyxl.worksheet.hyperlink import Hyperlink
+from openpyxl.worksheet.worksheet import Worksheet
+
+from consult.definitions import Definition
+from consult.definitions.framework import text
+from consult.definitions.questionnaire import TEXT_LIMIT, Form, Item
+from consult.fileio import save_atomic, write_atomic
+from consult.forms.layout import FORMAT, LISTS_SHEET, META_SHEET, Layout, joined
+from consult.forms.writer import build_workbook
+from consult.intake.cells import collect_cells, read_meta
+from consult.intake.reader import form_for
+from consult.intake.values import raw_text
+from consult.store import ReturnRow, Store
+from consult.workspace import Workspace, known_definitions, remember_definition
+
+# Problems the institution can correct in its answers; any other error of a rejected return
+# (not a workbook, edited seal, unknown definition, another round...) means the file could not
+# be read as our questionnaire, and a blank form goes back instead. Warnings about our own
+# settings (an institution not invited, an old seal) are never the institution's to fix.
+ANSWER_CODES = (
+    "invalid-value",
+    "missing-answer",
+    "duplicate-answer",
+    "formula",
+    "row-deleted",
+    "unknown-question",
+    "missing-sheet",
+)
+MARK_FILL = PatternFill("solid", fgColor="F8CBAD")  # prints as a mid grey, unlike the pale input yellow
+MARK_SIDE = Side(style="thick", color="C00000")  # dark red: black on a black-and-white printer
+MARK_BORDER = Border(left=MARK_SIDE, right=MARK_SIDE, top=MARK_SIDE, bottom=MARK_SIDE)
+HEADER_FILL = PatternFill("solid", fgColor="1F4E79")
+WRAP = Alignment(wrap_text=True, vertical="top")
+NOTE_LIMIT = 15  # problems listed in the covering note; the workbook lists them all
+SUFFIX = "-feedback"
+
+
+@dataclass
+class Problem:
+    """One problem as the institution will see it: where, which question, what, how to fix."""
+
+    code: str
+    sheet: str | None = None  # sheet title in the feedback workbook
+    cells: list[str] = field(default_factory=list)  # answer cells marked; the first carries the note
+    number: str | None = None  # the question number the form shows (``3.2``)
+    label: dict[str, str] = field(default_factory=dict)
+    what: dict[str, str] = field(default_factory=dict)  # per language
+    expected: dict[str, str] = field(default_factory=dict)
+    fix: dict[str, str] = field(default_factory=dict)
+    personal: bool = False  # the question asks for personal data: the note does not quote it
+
+    @property
+    def ref(self) -> str | None:
+        """The cell as Excel shows it (``'3 Drug problems'!F8``), or None for the whole file."""
+        return f"'{self.sheet}'!{self.cells[0]}" if self.sheet and self.cells else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Feedback:
+    """What ``consult feedback`` did for one institution. ``kind``: ``corrections`` (its own
+    answers, problems marked), ``blank`` (the file could not be read: a blank form) or
+    ``skipped`` (``reason`` says why nothing was written)."""
+
+    return_id: int
+    country: str | None
+    institution: str | None
+    file: str
+    status: str
+    kind: str
+    path: Path | None = None
+    note: Path | None = None
+    problems: list[Problem] = field(default_factory=list)
+    reason: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "return_id": self.return_id,
+            "country": self.country,
+            "institution": self.institution,
+            "file": self.file,
+            "status": self.status,
+            "kind": self.kind,
+            "path": str(self.path) if self.path else None,
+            "note": str(self.note) if self.note else None,
+            "problems": [p.to_dict() for p in self.problems],
+            "reason": self.reason,
+        }
+
+
+# --- which returns get feedback ---------------------------------------------------------------
+
+
+def _guess(file_name: str, definition: Definition) -> tuple[str | None, str | None]:
+    """Country and institution from a file name such as ``KZ-MFA (2).xlsx``: for a file so
+    damaged that its metadata could not be read, the name we gave it is all there is."""
+    m = re.match(r"^([A-Za-z]{2})[-_ ]([A-Za-z]+)", file_name)
+    if not m:
+        return None, None
+    country, institution = m.group(1).upper(), m.group(2).upper()
+    fw = definition.framework
+    if country in fw.country_by_code and institution in fw.institution_by_id:
+        return country, institution
+    return None, None
+
+
+def _is_rejected(row: ReturnRow) -> bool:
+    return row.status not in ("accepted", "incomplete", "superseded")
+
+
+def _answer_findings(findings: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [f for f in findings if f.get("code") in ANSWER_CODES]
+
+
+def readable(row: ReturnRow) -> bool:
+    """Whether the answers of a return can be carried into a feedback workbook: every error
+    is about an answer, none about the file itself."""
+    return not row.errors or all(f.get("code") in ANSWER_CODES for f in row.errors)
+
+
+def due(
+    rows: Iterable[ReturnRow],
+    ws: Workspace,
+    countries: Iterable[str] | None = None,
+    institutions: Iterable[str] | None = None,
+    with_warnings: bool = False,
+) -> list[tuple[ReturnRow, str, str]]:
+    """(return, country, institution) of every institution whose latest return needs
+    feedback: rejected or incomplete, and with ``with_warnings`` accepted with warnings it
+    can act on. The latest return is the last one received that is not superseded: a file
+    that arrives rejected after an accepted one is the institution's latest attempt."""
+    definition = ws.definition
+    latest: dict[tuple[str, str], ReturnRow] = {}
+    for row in rows:
+        if row.status == "superseded":
+            continue
+        if row.round not in (ws.round, None) and not _is_rejected(row):
+            continue
+        country, institution = row.country, row.institution
+        if not (country and institution) or (
+            _is_rejected(row) and not readable(row) and country not in definition.framework.country_by_code
+        ):
+            country, institution = _guess(row.file_name, definition)
+        if not (country and institution):
+            country, institution = "", row.file_name  # unknown sender: reported, never guessed further
+        key = (country, institution)
+        if key not in latest or row.id > latest[key].id:
+            latest[key] = row
+    wanted_c = {c.upper() for c in countries or []}
+    wanted_i = {i.upper() for i in institutions or []}
+    out = []
+    for (country, institution), row in sorted(latest.items(), key=lambda kv: kv[1].id):
+        if wanted_c and country not in wanted_c:
+            continue
+        if wanted_i and institution.upper() not in wanted_i:
+            continue
+        if _is_rejected(row) or row.status == "incomplete" or (with_warnings and _answer_findings(row.warnings)):
+            out.append((row, country, institution))
+    return out
+
+
+# --- the returned file ------------------------------------------------------------------------
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def locate(row: ReturnRow, source: str | None, ws: Workspace, search: Iterable[Path] = ()) -> Path | None:
+    """The returned file of ``row``, checked by its sha256: where ingest read it (relative to
+    the current folder or the workspace), else anywhere under the ``search`` folders."""
+    candidates: list[Path] = []
+    if source:
+        p = Path(source)
+        candidates += [p] if p.is_absolute() else [p, ws.root / p]
+    folders = list(search)
+    for folder in folders:
+        candidates += sorted(folder.rglob(row.file_name)) if folder.is_dir() else [folder]
+    for folder in folders:
+        if folder.is_dir():
+            candidates += sorted(f for pat in ("*.xlsx", "*.xlsm") for f in folder.rglob(pat))
+    seen: set[Path] = set()
+    for c in candidates:
+        if c in seen or not c.is_file():
+            continue
+        seen.add(c)
+        if _sha256(c) == row.sha256:
+            return c
+    return None
+
+
+@dataclass
+class _Returned:
+    """What the returned file holds, as read by the same code ingest uses."""
+
+    definition: Definition
+    form: Form
+    langs: list[str]
+    cells: list[tuple]  # (sheet, ref, item id, part, is_formula, value), as collect_cells gives them
+
+
+def _read_returned(path: Path, definitions: dict[str, Definition]) -> _Returned | str:
+    """The answers of a readable return, or why they cannot be read (the workspace changed)."""
+    wb = openpyxl.load_workbook(io.BytesIO(path.read_bytes()), read_only=True, data_only=False, keep_links=False)
+    try:
+        meta = read_meta(wb) or {}
+        if meta.get("format") != FORMAT:
+            return "its metadata sheet cannot be read any more"
+        definition = definitions.get(meta.get("definition_hash", ""))
+        if definition is None:
+            return f"its questionnaire definition {meta.get('definition_hash', '?')[:12]} is unknown to this workspace"
+        form = form_for(definition, meta.get("country", ""), meta.get("institution", ""))
+        langs = [x for x in meta.get("languages", "en").split(",") if x] or ["en"]
+        answer_col = column_index_from_string(meta.get("answer_column", ""))
+        cells = collect_cells(path.name, [], wb, answer_col, form)
+    finally:
+        wb.close()
+    return _Returned(definition, form, langs, cells)
+
+
+# --- wording ----------------------------------------------------------------------------------
+
+
+class _Words:
+    """feedback.yaml texts in the languages of one feedback file."""
+
+    def __init__(self, definition: Definition, langs: list[str]):
+        self.definition = definition
+        self.langs = langs
+
+    def has(self, key: str) -> bool:
+        return key in self.definition.feedback_texts
+
+    def one(self, key: str, lang: str, **fmt: Any) -> str:
+        return self.definition.feedback_msg(key, lang).format(**fmt)
+
+    def each(self, key: str, **fmt: Any) -> dict[str, str]:
+        return {lang: self.one(key, lang, **fmt) for lang in self.langs}
+
+    def joined(self, key: str, sep: str = " / ", **fmt: Any) -> str:
+        return joined(self.each(key, **fmt), self.langs, sep)
+
+
+def _expected(item: Item, words: _Words, form_langs: list[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """What an answer to ``item`` must be and how to correct it, per language."""
+    yes = joined({lang: words.definition.msg("choice_yes", lang) for lang in form_langs}, form_langs)
+    out_expected: dict[str, str] = {}
+    out_fix: dict[str, str] = {}
+    for lang in words.langs:
+        if item.type == "rating":
+            na = next((c.label for c in item.choices if c.code == "na"), {})
+            exp = words.one("expect_rating", lang, na=text(na, lang) if na else "—")
+            fix = words.one("fix_choice", lang)
+        elif item.type == "single":
+            example = text(item.choices[0].label, lang) if item.choices else ""
+            exp, fix = words.one("expect_single", lang, example=example), words.one("fix_choice", lang)
+        elif item.type == "multiple":
+            exp, fix = words.one("expect_multiple", lang, yes=yes), words.one("fix_multiple", lang, yes=yes)
+        elif item.type == "rank":
+            exp, fix = words.one("expect_rank", lang), words.one("fix_choice", lang)
+        elif item.type == "number":
+            exp = (
+                words.one("expect_number_range", lang, min=_num(item.min), max=_num(item.max))
+                if item.min is not None and item.max is not None
+                else words.one("expect_number", lang)
+            )
+            fix = words.one("fix_number", lang)
+        elif item.type == "date":
+            exp, fix = words.one("expect_date", lang), words.one("fix_date", lang)
+        else:
+            exp, fix = words.one("expect_text", lang, limit=TEXT_LIMIT), words.one("fix_text", lang)
+        out_expected[lang], out_fix[lang] = exp, fix
+    return out_expected, out_fix
+
+
+def _num(value: float | None) -> str:
+    return "" if value is None else (str(int(value)) if float(value).is_integer() else str(value))
+
+
+# --- the feedback workbook --------------------------------------------------------------------
+
+
+@dataclass
+class _Row:
+    sheet: str
+    row: int
+    number: str | None
+
+
+def _index(wb: Workbook, layout: Layout) -> dict[tuple[str, str], _Row]:
+    """(item id, part) -> where that row is in a freshly built workbook."""
+    found: dict[tuple[str, str], _Row] = {}
+    for ws in wb.worksheets:
+        if ws.title in (META_SHEET, LISTS_SHEET):
+            continue
+        in_questions = False
+        number = None
+        for r in range(1, ws.max_row + 1):
+            head = ws.cell(row=r, column=1).value
+            if head is None:
+                continue
+            if head == "item_id":
+                in_questions = True
+                continue
+            if not in_questions:
+                continue
+            part = raw_text(ws.cell(row=r, column=2).value).strip()
+            shown = ws.cell(row=r, column=3).value
+            if shown:
+                number = str(shown)
+            found[(str(head), part)] = _Row(ws.title, r, number)
+    return found
+
+
+def _answer_cells(item: Item, index: dict[tuple[str, str], _Row], col: str) -> tuple[str | None, list[str]]:
+    """The sheet and answer cells of an item in the feedback workbook (every choice or rank
+    row of a multi-row question)."""
+    rows = [
+        (key[1], r)
+        for key, r in index.items()
+        if key[0] == item.id and (key[1] != "" or item.type not in ("multiple", "rank"))
+    ]
+    if not rows:
+        return None, []
+    return rows[0][1].sheet, [f"{col}{r.row}" for _part, r in rows]
+
+
+def _copy_answers(
+    wb: Workbook, returned: _Returned, index: dict[tuple[str, str], _Row], col: int
+) -> dict[tuple[str, str], tuple[str, str]]:
+    """Copy every answer the institution gave into the new workbook, by item id and part (the
+    first of duplicated rows wins); returns old (sheet, cell) -> (item id, part)."""
+    old: dict[tuple[str, str], tuple[str, str]] = {}
+    done: set[tuple[str, str]] = set()
+    for sheet, ref, iid, part, _formula, value in returned.cells:
+        key = (iid, part)
+        old[(sheet, ref)] = key
+        if value is None or key in done or key not in index:
+            continue
+        target = index[key]
+        if (key[1] == "") and returned.form.item_by_id[iid].type in ("multiple", "rank"):
+            continue  # the question row of a multi-row question has no answer cell
+        wb[target.sheet].cell(row=target.row, column=col, value=value)
+        done.add(key)
+    return old
+
+
+def _problems(
+    findings: list[dict[str, Any]],
+    returned: _Returned,
+    old: dict[tuple[str, str], tuple[str, str]],
+    index: dict[tuple[str, str], _Row],
+    col: str,
+    words: _Words,
+) -> list[Problem]:
+    form = returned.form
+    problems: list[Problem] = []
+    for f in findings:
+        code = f["code"]
+        params = dict(f.get("params") or {})
+        key = old.get((f.get("sheet") or "", f.get("cell") or ""))
+        iid = key[0] if key else (f.get("question") or "").split(" [", 1)[0]
+        item = form.item_by_id.get(iid) if code != "unknown-question" else None
+        p = Problem(code=code)
+        if item is not None:
+            p.label = {lang: text(item.label, lang) for lang in words.langs}
+            p.personal = item.personal
+            if key and key in index and (key[1] != "" or item.type not in ("multiple", "rank")):
+                r = index[key]
+                p.sheet, p.cells, p.number = r.sheet, [f"{col}{r.row}"], r.number
+            else:
+                p.sheet, p.cells = _answer_cells(item, index, col)
+                first = index.get((item.id, ""))
+                p.number = first.number if first else None
+            if code == "duplicate-answer" and key:
+                first_row = index.get(key)
+                if first_row:
+                    p.cells = [f"{col}{first_row.row}"]
+        found = params.get("found") or ""
+        if not found and code == "missing-answer":
+            found = ""
+        fmt = {"found": found, "rows": params.get("rows", ""), "sheet": f.get("sheet") or ""}
+        if words.has(f"problem_{code}"):
+            p.what = words.each(f"problem_{code}", **fmt)
+        else:  # a code this file has no words for yet: the catalogue's English, never nothing
+            p.what = {lang: str(f.get("message", code)) for lang in words.langs}
+        if code == "invalid-value" and item is not None:
+            p.expected, p.fix = _expected(item, words, returned.langs)
+        elif words.has(f"fix_{code}"):
+            p.fix = words.each(f"fix_{code}")
+        else:
+            p.fix = {lang: str(f.get("fix", "")) for lang in words.langs}
+        problems.append(p)
+    return problems
+
+
+def _note_text(p: Problem, words: _Words) -> str:
+    """The cell note: what was found, what is expected, how to fix, in each language."""
+    blocks = []
+    for lang in words.langs:
+        lines = [p.what[lang]]
+        if p.expected.get(lang):
+            lines.append(f"{words.one('expected', lang)}: {p.expected[lang]}")
+        if p.fix.get(lang):
+            lines.append(f"{words.one('to_fix', lang)}: {p.fix[lang]}")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def _mark(wb: Workbook, problems: list[Problem], words: _Words) -> None:
+    """Fill and frame every problem cell; one note per cell (problems of one cell together)."""
+    notes: dict[tuple[str, str], list[str]] = {}
+    for p in problems:
+        if not p.sheet or not p.cells:
+            continue
+        ws = wb[p.sheet]
+        for ref in p.cells:
+            ws[ref].fill = MARK_FILL
+            ws[ref].border = MARK_BORDER
+        notes.setdefault((p.sheet, p.cells[0]), []).append(_note_text(p, words))
+    for (sheet, ref), texts in notes.items():
+        body = "\n\n".join(texts)
+        comment = Comment(body, "consult")
+        lines = sum(max(1, math.ceil(len(line) / 48)) for line in body.splitlines())
+        comment.width = 340
+        comment.height = min(600, 16 * lines + 20)
+        wb[sheet][ref].comment = comment
+
+
+def _height(values: list[tuple[str, float]]) -> float:
+    """Row height (points) for wrapped texts in columns of the given widths (characters)."""
+    lines = 1
+    for value, width in values:
+        n = sum(max(1, math.ceil(len(part) / max(width - 2, 1))) for part in value.split("\n"))
+        lines = max(lines, n)
+    return 15.0 * lines + 3
+
+
+def _first_sheet(
+    wb: Workbook,
+    words: _Words,
+    definition: Definition,
+    ws: Workspace,
+    form: Form,
+    intro: dict[str, str],
+    problems: list[Problem],
+) -> Worksheet:
+    """The "Corrections needed" sheet, first in the workbook and the one it opens on."""
+    name = joined(words.each("sheet_name"), words.langs, " - ")
+    name = re.sub(r"[\[\]:*?/\\']", " ", name)
+    if len(name) > 31:
+        name = re.sub(r"[\[\]:*?/\\']", " ", words.one("sheet_name", words.langs[0]))[:31]
+    sheet = wb.create_sheet(name, 0)
+    fw = definition.framework
+    widths = {"A": 6, "B": 24, "C": 46, "D": 46, "E": 46}
+    for letter, width in widths.items():
+        sheet.column_dimensions[letter].width = width
+    total = sum(widths.values())
+    sheet["A1"] = words.joined("sheet_title")
+    sheet["A1"].font = Font(bold=True, size=14)
+    who = " — ".join(
+        [
+            joined(fw.country_by_code[form.country].name, words.langs),
+            joined(fw.institution_by_id[form.institution].name, words.langs),
+        ]
+    )
+    sheet["A2"] = who
+    sheet["A2"].font = Font(bold=True)
+    r = 4
+    closing = {
+        lang: " ".join(
+            [
+                words.one("deadline", lang, deadline=ws.deadline) if ws.deadline else words.one("no_deadline", lang),
+                words.one("contact", lang, contact=ws.contact) if ws.contact else "",
+            ]
+        ).strip()
+        for lang in words.langs
+    }
+    for lang in words.langs:
+        body = f"{intro[lang]}\n{closing[lang]}"
+        cell = sheet.cell(row=r, column=1, value=body)
+        cell.alignment = WRAP
+        sheet.merge_cells(start_row=r, start_column=1, end_row=r, end_column=5)
+        sheet.row_dimensions[r].height = _height([(body, total)])
+        r += 1
+    if problems:
+        r += 1
+        header_row = r
+        heads = ["col_no", "col_where", "col_question", "col_problem", "col_fix"]
+        for c, key in enumerate(heads, start=1):
+            cell = sheet.cell(row=r, column=c, value=words.joined(key, "\n"))
+            cell.font = Font(bold=True, color="FFFFFF")
+            cell.fill = HEADER_FILL
+            cell.alignment = WRAP
+        sheet.row_dimensions[r].height = _height([(words.joined(k, "\n"), widths["C"]) for k in heads])
+        for n, p in enumerate(problems, start=1):
+            r += 1
+            where = p.ref or words.joined("whole_file", "\n")
+            question = ""
+            if p.label:
+                question = "\n".join(dict.fromkeys(p.label[lang] for lang in words.langs))
+                question = f"{p.number} {question}" if p.number else question
+            what = "\n".join(dict.fromkeys(p.what[lang] for lang in words.langs))
+            todo = "\n".join(
+                dict.fromkeys(
+                    " ".join(
+                        x
+                        for x in (
+                            f"{words.one('expected', lang)}: {p.expected[lang]}." if p.expected.get(lang) else "",
+                            p.fix.get(lang, ""),
+                        )
+                        if x
+                    )
+                    for lang in words.langs
+                )
+            )
+            values = [n, where, question, what, todo]
+            for c, value in enumerate(values, start=1):
+                cell = sheet.cell(row=r, column=c, value=value)
+                cell.alignment = WRAP
+            if p.ref:
+                link = sheet.cell(row=r, column=2)
+                link.hyperlink = Hyperlink(ref=link.coordinate, location=p.ref, display=p.ref)
+                link.font = Font(color="0563C1", underline="single")
+            sheet.row_dimensions[r].height = _height(
+                [(str(v), widths[get_column_letter(c)]) for c, v in enumerate(values, start=1)]
+            )
+        sheet.print_title_rows = f"{header_row}:{header_row}"
+        sheet.freeze_panes = sheet.cell(row=header_row + 1, column=1)
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+    sheet.protection.sheet = True  # nothing to type here; links and notes still work
+    sheet.protection.formatColumns = False
+    sheet.protection.formatRows = False
+    wb.active = 0
+    for other in wb.worksheets[1:]:
+        other.sheet_view.tabSelected = False
+    sheet.sheet_view.tabSelected = True
+    return sheet
+
+
+# --- the covering note ------------------------------------------------------------------------
+
+
+def note_languages(form_langs: list[str]) -> list[str]:
+    """The note's languages: the form's own (other than English) first, then English."""
+    return [x for x in form_langs if x != "en"] + ["en"]
+
+
+def covering_note(
+    words: _Words,
+    ws: Workspace,
+    definition: Definition,
+    country: str,
+    institution: str,
+    row: ReturnRow,
+    kind: str,
+    problems: list[Problem],
+    attachment: str,
+    reason: dict[str, str] | None = None,
+) -> str:
+    """The e-mail text: what is wrong, by when, whom to ask. Only this institution's problems;
+    the answers of a question that asks for personal data are never quoted."""
+    fw = definition.framework
+    blocks = []
+    received = row.received_at[:10]
+    for lang in words.langs:
+        inst = text(fw.institution_by_id[institution].name, lang)
+        ctry = text(fw.country_by_code[country].name, lang)
+        fmt = {"institution": inst, "country": ctry, "received": received, "n": len(problems)}
+        lines = [words.one("note_subject", lang, title=ws.title_in(lang), institution=inst), ""]
+        lines += [words.one("note_greeting", lang), ""]
+        if kind == "blank":
+            lines.append(words.one("note_unreadable", lang, reason=(reason or {}).get(lang, ""), **fmt))
+            lines.append(words.one("note_attached_fresh", lang, attachment=attachment))
+        else:
+            status = "rejected" if _is_rejected(row) else row.status
+            key = {"rejected": "note_rejected", "incomplete": "note_incomplete"}.get(status, "note_warnings")
+            lines.append(words.one(key, lang, **fmt))
+            lines.append(words.one("note_attached", lang, attachment=attachment))
+            for p in problems[:NOTE_LIMIT]:
+                where = p.ref or words.one("whole_file", lang)
+                number = f" ({p.number})" if p.number else ""
+                what = p.what[lang]
+                if p.personal and words.has(f"problem_{p.code}"):  # never quote personal data
+                    what = words.one(f"problem_{p.code}", lang, found="…", rows="", sheet=p.sheet or "")
+                lines.append(f"  - {where}{number}: {what} {p.fix.get(lang, '')}".rstrip())
+            if len(problems) > NOTE_LIMIT:
+                lines.append("  " + words.one("note_more", lang, n=len(problems) - NOTE_LIMIT))
+        lines.append("")
+        lines.append(
+            words.one("note_return", lang, deadline=ws.deadline) if ws.deadline else words.one("note_return_asap", lang)
+        )
+        if ws.contact:
+            lines.append(words.one("note_contact", lang, contact=ws.contact))
+        lines += ["", words.one("note_thanks", lang)]
+        blocks.append("\n".join(lines))
+    return ("\n\n" + "-" * 60 + "\n\n").join(blocks) + "\n"
+
+
+# --- one institution --------------------------------------------------------------------------
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+def _reason(row: ReturnRow, words: _Words) -> dict[str, str]:
+    codes = [f.get("code", "") for f in row.errors if f.get("code") not in ANSWER_CODES]
+    code = codes[0] if codes else "other"
+    key = f"reason_{code}" if words.has(f"reason_{code}") else "reason_other"
+    return words.each(key)
+
+
+def write_feedback(
+    row: ReturnRow,
+    country: str,
+    institution: str,
+    ws: Workspace,
+    out: Path,
+    store: Store,
+    langs: list[str] | None = None,
+    search: Iterable[Path] = (),
+    definitions: dict[str, Definition] | None = None,
+    now: str | None = None,
+) -> Feedback:
+    """Write the feedback workbook and covering note of one return; record it in the store."""
+    result = Feedback(row.id, country or None, institution if country else None, row.file_name, row.status, "skipped")
+    if not country:
+        result.reason = (
+            "cannot tell which institution sent this file (its name is not CC-INSTITUTION...); "
+            "send it a blank form with 'consult generate'"
+        )
+        return result
+    definitions = definitions if definitions is not None else known_definitions(ws)
+    written_at = now or _now()
+    returned: _Returned | None = None
+    if readable(row):
+        path = locate(row, store.source_path(row.id), ws, search)
+        if path is None:
+            result.reason = (
+                f"the received file {row.file_name} is no longer where it was ingested from "
+                f"({store.source_path(row.id)}) or was changed; pass the folder holding it with --from"
+            )
+            return result
+        got = _read_returned(path, definitions)
+        if isinstance(got, str):
+            result.reason = f"{row.file_name}: {got}"
+            return result
+        returned = got
+    if returned is not None:
+        definition, form = returned.definition, returned.form
+        form_langs = returned.langs
+    else:
+        definition = ws.definition
+        form = form_for(definition, country, institution)
+        form_langs = langs or [x for x in ws.languages if x in definition.languages] or ["en"]
+        if ws.configured:
+            remember_definition(ws, definition)  # so that the blank form, once filled, can be read
+    words = _Words(definition, langs or form_langs)
+    wb = build_workbook(form, definition, ws, form_langs, written_at)
+    layout = Layout(form_langs)
+    received = row.received_at[:10]
+    reason: dict[str, str] | None = None
+    if returned is not None:
+        index = _index(wb, layout)
+        old = _copy_answers(wb, returned, index, layout.answer_col)
+        findings = _answer_findings(row.errors) + _answer_findings(row.missing) + _answer_findings(row.warnings)
+        problems = _problems(findings, returned, old, index, get_column_letter(layout.answer_col), words)
+        _mark(wb, problems, words)
+        status = "rejected" if _is_rejected(row) else row.status
+        key = {"rejected": "intro_rejected", "incomplete": "intro_incomplete"}.get(status, "intro_warnings")
+        intro = {
+            lang: f"{words.one(key, lang, file=row.file_name, received=received)} {words.one('kept_answers', lang)}"
+            for lang in words.langs
+        }
+        result.kind = "corrections"
+    else:
+        problems = []
+        reason = _reason(row, words)
+        intro = {
+            lang: words.one("intro_unreadable", lang, file=row.file_name, received=received, reason=reason[lang])
+            for lang in words.langs
+        }
+        result.kind = "blank"
+    _first_sheet(wb, words, definition, ws, form, intro, problems)
+    target = out / country / f"{country}-{institution}{SUFFIX}.xlsx"
+    save_atomic(target, wb.save)
+    note_words = _Words(definition, note_languages(langs or form_langs))
+    if returned is not None:
+        note_problems = _problems(findings, returned, old, index, get_column_letter(layout.answer_col), note_words)
+    else:
+        note_problems = []
+        reason = _reason(row, note_words)
+    note = covering_note(
+        note_words, ws, definition, country, institution, row, result.kind, note_problems, target.name, reason
+    )
+    note_path = target.with_suffix(".txt")
+    write_atomic(note_path, note)
+    result.path, result.note, result.problems = target, note_path, problems
+    store.record_feedback(written_at, row.id, country, institution, str(target), len(problems))
+    return result
+
+
+def feedback(
+    ws: Workspace,
+    store: Store,
+    out: Path,
+    countries: Iterable[str] | None = None,
+    institutions: Iterable[str] | None = None,
+    with_warnings: bool = False,
+    langs: list[str] | None = None,
+    search: Iterable[Path] = (),
+    on_file: Callable[[Feedback], None] | None = None,
+) -> list[Feedback]:
+    """Feedback for every institution whose latest return needs it (see :func:`due`)."""
+    definitions = known_definitions(ws)
+    results = []
+    search = list(search)
+    for row, country, institution in due(store.returns(), ws, countries, institutions, with_warnings):
+        result = write_feedback(row, country, institution, ws, out, store, langs, search, definitions)
+        results.append(result)
+        if on_file:
+            on_file(result)
+    return results
