@@ -24,6 +24,7 @@ class InstitutionStatus:
     return_id: int | None = None
     file: str | None = None
     received_at: str | None = None
+    feedback: dict[str, Any] | None = None  # the latest feedback written to it (see consult feedback)
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -79,8 +80,25 @@ class Coverage:
         }
 
 
+def feedback_state(
+    store: Store, rows: list[ReturnRow], countries: list[str] | None = None
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """(country, institution) -> the latest feedback written to it, with ``answered``: whether
+    a file from it arrived after the feedback (then the new file's status is what counts)."""
+    latest: dict[tuple[str, str], dict[str, Any]] = {}
+    for written in store.feedback(countries):
+        latest[(written.country, written.institution)] = written.to_dict()
+    for key, fb in latest.items():
+        fb["answered"] = any(
+            (r.country, r.institution) == key and r.received_at >= fb["written_at"] and r.id > fb["return_id"]
+            for r in rows
+        )
+    return latest
+
+
 def coverage(store: Store, ws: Workspace, countries: list[str] | None = None) -> Coverage:
     rows = store.returns(countries=countries, round_id=ws.round)
+    sent = feedback_state(store, rows, countries)
     codes = countries or ws.countries
     result = Coverage(ws.round, {})
     for code in codes:
@@ -96,6 +114,7 @@ def coverage(store: Store, ws: Workspace, countries: list[str] | None = None) ->
                 return_id=r.id if r else None,
                 file=r.file_name if r else None,
                 received_at=r.received_at if r else None,
+                feedback=sent.get((code, inst)),
             )
         counts = {s: sum(1 for v in insts.values() if v.status == s) for s in COUNTED}
         latest = max((r.received_at for r in current.values()), default=None)

@@ -140,8 +140,14 @@ def status(ctx: typer.Context, country: CountryOption = None, as_json: JsonOptio
     table.add_column("Missing", justify="right")
     table.add_column("Latest return")
     marks = {"accepted": "[green]✓[/]", "incomplete": "[yellow]◐[/]", "missing": "[dim]·[/]"}
+
+    def mark(inst: dict) -> str:
+        fb = inst.get("feedback")
+        sent = " ✉" if fb and not fb["answered"] else ""  # feedback sent, no new file since
+        return marks[inst["status"]] + sent
+
     for code, c in cov["countries"].items():
-        row = [code] + [marks[c["institutions"][i]["status"]] if i in c["institutions"] else "" for i in institutions]
+        row = [code] + [mark(c["institutions"][i]) if i in c["institutions"] else "" for i in institutions]
         row += [str(c["accepted"]), str(c["incomplete"]), str(c["missing"]), c["latest"] or "-"]
         table.add_row(*row)
     out.print(table)
@@ -150,6 +156,14 @@ def status(ctx: typer.Context, country: CountryOption = None, as_json: JsonOptio
         f"✓ accepted {t['accepted']}  ◐ incomplete {t['incomplete']}  · missing {t['missing']}  "
         f"(of {t['invited']} invited; {t['rejected']} rejected file(s), {t['superseded']} superseded)"
     )
+    waiting = sum(
+        1
+        for c in cov["countries"].values()
+        for i in c["institutions"].values()
+        if i.get("feedback") and not i["feedback"]["answered"]
+    )
+    if waiting:
+        out.print(f"✉ feedback sent, no new file since: {waiting} institution(s) ('consult returns' has the dates)")
 
 
 @app.command("returns")
@@ -180,13 +194,27 @@ def list_returns(
             f"#{restore} is current again; "
             + (f"#{', #'.join(map(str, replaced))} kept as superseded" if replaced else "nothing replaced")
         )
+    codes = [c.upper() for c in split_csv(country)] or None
     with open_store(ws) as store:
-        rows = store.returns(countries=[c.upper() for c in split_csv(country)] or None)
+        rows = store.returns(countries=codes)
+        sent: dict[int, list[dict]] = {}  # return id -> the feedback written about it
+        for written in store.feedback(codes):
+            sent.setdefault(written.return_id, []).append(written.to_dict())
     why = explain(rows)  # from every return of the institution, also when only the current ones are listed
     if current:
         rows = [r for r in rows if r.status in ("accepted", "incomplete")]
     if as_json:
-        print_json([{**r.to_dict(), "channel": channel_of(r.file_name), "why": why.get(r.id, "")} for r in rows])
+        print_json(
+            [
+                {
+                    **r.to_dict(),
+                    "channel": channel_of(r.file_name),
+                    "why": why.get(r.id, ""),
+                    "feedback": sent.get(r.id, []),
+                }
+                for r in rows
+            ]
+        )
         return
     table = Table(title=f"{len(rows)} return(s), round {ws.round}")
     for col in ("#", "File", "Channel", "Country", "Institution", "Received", "Status", "sha256"):
@@ -197,6 +225,8 @@ def list_returns(
             st += f" by #{r.superseded_by}"
         if r.status == "rejected":
             st += f" ({len(r.errors)} error(s))"
+        for f in sent.get(r.id, []):  # the history: when feedback was sent about this return
+            st += f"\n✉ feedback {f['written_at'][:10]}: {f['problems']} problem(s)"
         table.add_row(
             str(r.id),
             escape(r.file_name),

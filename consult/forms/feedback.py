@@ -744,7 +744,8 @@ def write_feedback(
     note_path = target.with_suffix(".txt")
     write_atomic(note_path, note)
     result.path, result.note, result.problems = target, note_path, problems
-    store.record_feedback(written_at, row.id, country, institution, str(target), len(problems))
+    count = len(problems) if returned is not None else len(row.errors)  # a blank form: the file's own errors
+    store.record_feedback(written_at, row.id, country, institution, str(target), count)
     return result
 
 
