@@ -67,7 +67,7 @@ ANSWER_CODES = (
     "unknown-question",
     "missing-sheet",
 )
-MARK_FILL = PatternFill("solid", fgColor="F8CBAD")  # prints as a mid grey, unlike the pale input yellow
+MARK_FILL = PatternFill("solid", fgColor="F4B084")  # prints as a mid grey, unlike the pale input yellow
 MARK_SIDE = Side(style="thick", color="C00000")  # dark red: black on a black-and-white printer
 MARK_BORDER = Border(left=MARK_SIDE, right=MARK_SIDE, top=MARK_SIDE, bottom=MARK_SIDE)
 HEADER_FILL = PatternFill("solid", fgColor="1F4E79")
