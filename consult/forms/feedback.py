@@ -46,8 +46,20 @@ from consult.definitions import Definition
 from consult.definitions.framework import text
 from consult.definitions.questionnaire import TEXT_LIMIT, Form, Item
 from consult.fileio import save_atomic, write_atomic
+from consult.forms.fit import FONT_NAME, fit_row
 from consult.forms.layout import FORMAT, LISTS_SHEET, META_SHEET, Layout, joined
-from consult.forms.writer import build_workbook
+from consult.forms.writer import (
+    BODY,
+    BOLD,
+    HEADER_FILL,
+    HEADER_FONT,
+    HEADING,
+    Texts,
+    build_workbook,
+    format_date,
+    page_text,
+    sheet_title,
+)
 from consult.intake.cells import collect_cells, read_meta
 from consult.intake.reader import form_for
 from consult.intake.values import raw_text
@@ -70,8 +82,10 @@ ANSWER_CODES = (
 MARK_FILL = PatternFill("solid", fgColor="F4B084")  # prints as a mid grey, unlike the pale input yellow
 MARK_SIDE = Side(style="thick", color="C00000")  # dark red: black on a black-and-white printer
 MARK_BORDER = Border(left=MARK_SIDE, right=MARK_SIDE, top=MARK_SIDE, bottom=MARK_SIDE)
-HEADER_FILL = PatternFill("solid", fgColor="1F4E79")
 WRAP = Alignment(wrap_text=True, vertical="top")
+ROW_SIDE = Side(style="thin", color="BFBFBF")
+ROW_BORDER = Border(left=ROW_SIDE, right=ROW_SIDE, top=ROW_SIDE, bottom=ROW_SIDE)
+LINK_FONT = Font(name=FONT_NAME, size=10, color="0563C1", underline="single")
 NOTE_LIMIT = 15  # problems listed in the covering note; the workbook lists them all
 SUFFIX = "-feedback"
 
@@ -384,6 +398,7 @@ def _copy_answers(
         if (key[1] == "") and returned.form.item_by_id[iid].type in ("multiple", "rank"):
             continue  # the question row of a multi-row question has no answer cell
         wb[target.sheet].cell(row=target.row, column=col, value=value)
+        fit_row(wb[target.sheet], target.row)  # as Excel grows a row when a long answer is typed
         done.add(key)
     return old
 
@@ -470,13 +485,28 @@ def _mark(wb: Workbook, problems: list[Problem], words: _Words) -> None:
         wb[sheet][ref].comment = comment
 
 
-def _height(values: list[tuple[str, float]]) -> float:
-    """Row height (points) for wrapped texts in columns of the given widths (characters)."""
-    lines = 1
-    for value, width in values:
-        n = sum(max(1, math.ceil(len(part) / max(width - 2, 1))) for part in value.split("\n"))
-        lines = max(lines, n)
-    return 15.0 * lines + 3
+def _print_setup(sheet: Worksheet, form: Form, definition: Definition, langs: list[str]) -> None:
+    """A4 landscape, one page wide, with the form's own page header (country, institution) and
+    footer (sheet name, page number), so a printed list says whose it is."""
+    page = page_text(form, definition, langs, Texts(definition, langs))
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+    sheet.page_margins.left = sheet.page_margins.right = 0.4
+    sheet.page_margins.top = sheet.page_margins.bottom = 0.6
+    for part, value in (
+        (sheet.oddHeader.left, page.header_left),
+        (sheet.oddHeader.right, page.header_right),
+        (sheet.oddFooter.left, "&A"),
+        (sheet.oddFooter.right, page.footer_right),
+    ):
+        part.text, part.font, part.size = value, f"{FONT_NAME},Regular", 8
+
+
+def _deadline(ws: Workspace, lang: str) -> str | None:
+    return format_date(ws.deadline, lang) if ws.deadline else None
 
 
 def _first_sheet(
@@ -485,46 +515,39 @@ def _first_sheet(
     definition: Definition,
     ws: Workspace,
     form: Form,
+    form_langs: list[str],
     intro: dict[str, str],
     problems: list[Problem],
 ) -> Worksheet:
     """The "Corrections needed" sheet, first in the workbook and the one it opens on."""
-    name = joined(words.each("sheet_name"), words.langs, " - ")
-    name = re.sub(r"[\[\]:*?/\\']", " ", name)
-    if len(name) > 31:
-        name = re.sub(r"[\[\]:*?/\\']", " ", words.one("sheet_name", words.langs[0]))[:31]
-    sheet = wb.create_sheet(name, 0)
+    used = {title.lower() for title in wb.sheetnames}
+    sheet = wb.create_sheet(sheet_title(None, [words.one("sheet_name", lang) for lang in words.langs], used), 0)
     fw = definition.framework
-    widths = {"A": 6, "B": 24, "C": 46, "D": 46, "E": 46}
+    widths = {"A": 6, "B": 26, "C": 46, "D": 44, "E": 50}
     for letter, width in widths.items():
         sheet.column_dimensions[letter].width = width
-    total = sum(widths.values())
-    sheet["A1"] = words.joined("sheet_title")
-    sheet["A1"].font = Font(bold=True, size=14)
+    title = sheet.cell(row=1, column=1, value=words.joined("sheet_title"))
+    title.font = HEADING
+    sheet.merge_cells("A1:E1")
     who = " — ".join(
         [
             joined(fw.country_by_code[form.country].name, words.langs),
             joined(fw.institution_by_id[form.institution].name, words.langs),
         ]
     )
-    sheet["A2"] = who
-    sheet["A2"].font = Font(bold=True)
+    cell = sheet.cell(row=2, column=1, value=who)
+    cell.font = BOLD
+    sheet.merge_cells("A2:E2")
     r = 4
-    closing = {
-        lang: " ".join(
-            [
-                words.one("deadline", lang, deadline=ws.deadline) if ws.deadline else words.one("no_deadline", lang),
-                words.one("contact", lang, contact=ws.contact) if ws.contact else "",
-            ]
-        ).strip()
-        for lang in words.langs
-    }
     for lang in words.langs:
-        body = f"{intro[lang]}\n{closing[lang]}"
-        cell = sheet.cell(row=r, column=1, value=body)
-        cell.alignment = WRAP
+        deadline = _deadline(ws, lang)
+        closing = [words.one("deadline", lang, deadline=deadline) if deadline else words.one("no_deadline", lang)]
+        if ws.contact:
+            closing.append(words.one("contact", lang, contact=ws.contact))
+        cell = sheet.cell(row=r, column=1, value=f"{intro[lang]}\n{' '.join(closing)}")
+        cell.font, cell.alignment = BODY, WRAP
         sheet.merge_cells(start_row=r, start_column=1, end_row=r, end_column=5)
-        sheet.row_dimensions[r].height = _height([(body, total)])
+        fit_row(sheet, r)
         r += 1
     if problems:
         r += 1
@@ -532,56 +555,50 @@ def _first_sheet(
         heads = ["col_no", "col_where", "col_question", "col_problem", "col_fix"]
         for c, key in enumerate(heads, start=1):
             cell = sheet.cell(row=r, column=c, value=words.joined(key, "\n"))
-            cell.font = Font(bold=True, color="FFFFFF")
-            cell.fill = HEADER_FILL
-            cell.alignment = WRAP
-        sheet.row_dimensions[r].height = _height([(words.joined(k, "\n"), widths["C"]) for k in heads])
+            cell.font, cell.fill, cell.alignment = HEADER_FONT, HEADER_FILL, WRAP
+        fit_row(sheet, r)
         for n, p in enumerate(problems, start=1):
             r += 1
-            where = p.ref or words.joined("whole_file", "\n")
             question = ""
             if p.label:
                 question = "\n".join(dict.fromkeys(p.label[lang] for lang in words.langs))
                 question = f"{p.number} {question}" if p.number else question
-            what = "\n".join(dict.fromkeys(p.what[lang] for lang in words.langs))
-            todo = "\n".join(
-                dict.fromkeys(
-                    " ".join(
-                        x
-                        for x in (
-                            f"{words.one('expected', lang)}: {p.expected[lang]}." if p.expected.get(lang) else "",
-                            p.fix.get(lang, ""),
-                        )
-                        if x
+            todo = {
+                lang: " ".join(
+                    x
+                    for x in (
+                        f"{words.one('expected', lang)}: {p.expected[lang]}." if p.expected.get(lang) else "",
+                        p.fix.get(lang, ""),
                     )
-                    for lang in words.langs
+                    if x
                 )
-            )
-            values = [n, where, question, what, todo]
+                for lang in words.langs
+            }
+            values = [
+                n,
+                p.ref or words.joined("whole_file", "\n"),
+                question,
+                "\n".join(dict.fromkeys(p.what[lang] for lang in words.langs)),
+                "\n".join(dict.fromkeys(todo.values())),
+            ]
             for c, value in enumerate(values, start=1):
                 cell = sheet.cell(row=r, column=c, value=value)
-                cell.alignment = WRAP
+                cell.font, cell.alignment, cell.border = BODY, WRAP, ROW_BORDER
             if p.ref:
                 link = sheet.cell(row=r, column=2)
                 link.hyperlink = Hyperlink(ref=link.coordinate, location=p.ref, display=p.ref)
-                link.font = Font(color="0563C1", underline="single")
-            sheet.row_dimensions[r].height = _height(
-                [(str(v), widths[get_column_letter(c)]) for c, v in enumerate(values, start=1)]
-            )
+                link.font = LINK_FONT
+            fit_row(sheet, r)
         sheet.print_title_rows = f"{header_row}:{header_row}"
         sheet.freeze_panes = sheet.cell(row=header_row + 1, column=1)
-    sheet.page_setup.orientation = "landscape"
-    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
-    sheet.sheet_properties.pageSetUpPr.fitToPage = True
-    sheet.page_setup.fitToWidth = 1
-    sheet.page_setup.fitToHeight = 0
+    _print_setup(sheet, form, definition, form_langs)
     sheet.protection.sheet = True  # nothing to type here; links and notes still work
     sheet.protection.formatColumns = False
     sheet.protection.formatRows = False
-    wb.active = 0
-    for other in wb.worksheets[1:]:
+    for other in wb.worksheets:
         other.sheet_view.tabSelected = False
     sheet.sheet_view.tabSelected = True
+    wb.active = 0
     return sheet
 
 
@@ -609,8 +626,8 @@ def covering_note(
     the answers of a question that asks for personal data are never quoted."""
     fw = definition.framework
     blocks = []
-    received = row.received_at[:10]
     for lang in words.langs:
+        received = format_date(row.received_at, lang)
         inst = text(fw.institution_by_id[institution].name, lang)
         ctry = text(fw.country_by_code[country].name, lang)
         fmt = {"institution": inst, "country": ctry, "received": received, "n": len(problems)}
@@ -626,7 +643,7 @@ def covering_note(
             lines.append(words.one("note_attached", lang, attachment=attachment))
             for p in problems[:NOTE_LIMIT]:
                 where = p.ref or words.one("whole_file", lang)
-                number = f" ({p.number})" if p.number else ""
+                number = f" ({words.one('note_question', lang, number=p.number)})" if p.number else ""
                 what = p.what[lang]
                 if p.personal and words.has(f"problem_{p.code}"):  # never quote personal data
                     what = words.one(f"problem_{p.code}", lang, found="…", rows="", sheet=p.sheet or "")
@@ -634,8 +651,9 @@ def covering_note(
             if len(problems) > NOTE_LIMIT:
                 lines.append("  " + words.one("note_more", lang, n=len(problems) - NOTE_LIMIT))
         lines.append("")
+        deadline = _deadline(ws, lang)
         lines.append(
-            words.one("note_return", lang, deadline=ws.deadline) if ws.deadline else words.one("note_return_asap", lang)
+            words.one("note_return", lang, deadline=deadline) if deadline else words.one("note_return_asap", lang)
         )
         if ws.contact:
             lines.append(words.one("note_contact", lang, contact=ws.contact))
@@ -706,7 +724,6 @@ def write_feedback(
     words = _Words(definition, langs or form_langs)
     wb = build_workbook(form, definition, ws, form_langs, written_at)
     layout = Layout(form_langs)
-    received = row.received_at[:10]
     reason: dict[str, str] | None = None
     if returned is not None:
         index = _index(wb, layout)
@@ -717,7 +734,12 @@ def write_feedback(
         status = "rejected" if _is_rejected(row) else row.status
         key = {"rejected": "intro_rejected", "incomplete": "intro_incomplete"}.get(status, "intro_warnings")
         intro = {
-            lang: f"{words.one(key, lang, file=row.file_name, received=received)} {words.one('kept_answers', lang)}"
+            lang: " ".join(
+                [
+                    words.one(key, lang, file=row.file_name, received=format_date(row.received_at, lang)),
+                    words.one("kept_answers", lang),
+                ]
+            )
             for lang in words.langs
         }
         result.kind = "corrections"
@@ -725,11 +747,17 @@ def write_feedback(
         problems = []
         reason = _reason(row, words)
         intro = {
-            lang: words.one("intro_unreadable", lang, file=row.file_name, received=received, reason=reason[lang])
+            lang: words.one(
+                "intro_unreadable",
+                lang,
+                file=row.file_name,
+                received=format_date(row.received_at, lang),
+                reason=reason[lang],
+            )
             for lang in words.langs
         }
         result.kind = "blank"
-    _first_sheet(wb, words, definition, ws, form, intro, problems)
+    _first_sheet(wb, words, definition, ws, form, form_langs, intro, problems)
     target = out / country / f"{country}-{institution}{SUFFIX}.xlsx"
     save_atomic(target, wb.save)
     note_words = _Words(definition, note_languages(langs or form_langs))
