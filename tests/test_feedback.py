@@ -379,3 +379,28 @@ def test_libreoffice_resave_of_the_feedback_workbook_still_ingests(ws, cli, make
     assert result.status == "accepted", [str(f) for f in result.errors + result.missing]
     with open_store(ws) as store:
         assert [r.status for r in store.returns()] == ["rejected", "accepted"]
+
+
+def test_formulas_and_duplicated_rows_are_marked_and_resolved(ws, cli, make_return):
+    path = make_return("KZ", "MFA", {"staff": "=40+2"})
+    wb = openpyxl.load_workbook(path)  # a row copied: the same question twice, the copy answered otherwise
+    sheet = next(s for s in wb.worksheets if any(c.value == "TOC.priority" for c in s["A"]))
+    row = next(c.row for c in sheet["A"] if c.value == "TOC.priority")
+    first = sheet.cell(row=row, column=6).value
+    sheet.protection.sheet = False
+    sheet.insert_rows(row + 1)
+    for col in range(1, 7):
+        sheet.cell(row=row + 1, column=col).value = sheet.cell(row=row, column=col).value
+    sheet.cell(row=row + 1, column=6).value = "1 - Not a priority / 1 - Не является приоритетом"
+    wb.save(path)
+    assert {f.code for f in ingest([path], ws)[0].errors} == {"formula", "duplicate-answer"}
+    assert cli("feedback").exit_code == 0
+    target = feedback_of(ws, "KZ", "MFA")
+    marks = {iid: (value, note) for iid, _p, value, note in marked(target).values()}
+    assert set(marks) == {"staff", "TOC.priority"}
+    assert marks["staff"][0] == "=40+2" and "The cell holds a formula ('=40+2')" in marks["staff"][1]
+    assert marks["TOC.priority"][0] == first  # the first answer kept, the copy named in the note
+    assert "answered twice" in marks["TOC.priority"][1] and "ответили дважды" in marks["TOC.priority"][1]
+    fixed = correct(target, {"TOC.priority": first})
+    result = ingest([fixed], ws)[0]
+    assert result.status == "accepted", [str(f) for f in result.errors + result.missing]

@@ -523,7 +523,7 @@ def _first_sheet(
     used = {title.lower() for title in wb.sheetnames}
     sheet = wb.create_sheet(sheet_title(None, [words.one("sheet_name", lang) for lang in words.langs], used), 0)
     fw = definition.framework
-    widths = {"A": 6, "B": 26, "C": 46, "D": 44, "E": 50}
+    widths = {"A": 6, "B": 36, "C": 44, "D": 40, "E": 46}
     for letter, width in widths.items():
         sheet.column_dimensions[letter].width = width
     title = sheet.cell(row=1, column=1, value=words.joined("sheet_title"))
