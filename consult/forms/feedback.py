@@ -60,7 +60,6 @@ from consult.forms.writer import (
     page_text,
     sheet_title,
 )
-from consult.intake.cells import collect_cells, read_meta
 from consult.intake.reader import form_for
 from consult.intake.values import raw_text
 from consult.store import ReturnRow, Store
@@ -247,29 +246,63 @@ def locate(row: ReturnRow, source: str | None, ws: Workspace, search: Iterable[P
 
 
 @dataclass
+class _Cell:
+    """One answer cell of the returned file, as the respondent left it."""
+
+    sheet: str
+    ref: str
+    item: str
+    part: str
+    value: Any  # what the cell holds; a formula as its text (``=40+2``), never evaluated
+
+
+@dataclass
 class _Returned:
-    """What the returned file holds, as read by the same code ingest uses."""
+    """What the returned file holds: its form and every answer cell, by hidden item id."""
 
     definition: Definition
     form: Form
     langs: list[str]
-    cells: list[tuple]  # (sheet, ref, item id, part, is_formula, value), as collect_cells gives them
+    cells: list[_Cell]
 
 
 def _read_returned(path: Path, definitions: dict[str, Definition]) -> _Returned | str:
-    """The answers of a readable return, or why they cannot be read (the workspace changed)."""
+    """The answer cells of a return ingest could read, or why they cannot be read now (the
+    workspace lost its definition). Read here with openpyxl rather than through the ingest
+    reader: ingest has already judged the file (its sha256 is checked), and what is wanted
+    now is every cell as typed, invalid values and formulas included, which the reader, made
+    to parse, does not keep."""
     wb = openpyxl.load_workbook(io.BytesIO(path.read_bytes()), read_only=True, data_only=False, keep_links=False)
     try:
-        meta = read_meta(wb) or {}
-        if meta.get("format") != FORMAT:
+        if META_SHEET not in wb.sheetnames:
             return "its metadata sheet cannot be read any more"
+        meta = {
+            str(r[0]): "" if len(r) < 2 or r[1] is None else str(r[1])
+            for r in wb[META_SHEET].iter_rows(max_col=2, values_only=True)
+            if r and r[0] is not None
+        }
         definition = definitions.get(meta.get("definition_hash", ""))
-        if definition is None:
+        if meta.get("format") != FORMAT or definition is None:
             return f"its questionnaire definition {meta.get('definition_hash', '?')[:12]} is unknown to this workspace"
         form = form_for(definition, meta.get("country", ""), meta.get("institution", ""))
         langs = [x for x in meta.get("languages", "en").split(",") if x] or ["en"]
-        answer_col = column_index_from_string(meta.get("answer_column", ""))
-        cells = collect_cells(path.name, [], wb, answer_col, form)
+        col = column_index_from_string(meta.get("answer_column") or "A")
+        letter = get_column_letter(col)
+        cells: list[_Cell] = []
+        for title in wb.sheetnames:
+            if title in (META_SHEET, LISTS_SHEET):
+                continue
+            in_questions = False  # answers sit below the hidden "item_id" header only
+            for r, row in enumerate(wb[title].iter_rows(max_col=col, values_only=True), start=1):
+                head = row[0] if row else None
+                if head is None:
+                    continue
+                if str(head).strip() == "item_id":
+                    in_questions = True
+                elif in_questions and str(head).strip() in form.item_by_id:
+                    part = raw_text(row[1] if len(row) > 1 else None).strip()
+                    value = row[col - 1] if len(row) >= col else None
+                    cells.append(_Cell(title, f"{letter}{r}", str(head).strip(), part, value))
     finally:
         wb.close()
     return _Returned(definition, form, langs, cells)
@@ -389,15 +422,15 @@ def _copy_answers(
     first of duplicated rows wins); returns old (sheet, cell) -> (item id, part)."""
     old: dict[tuple[str, str], tuple[str, str]] = {}
     done: set[tuple[str, str]] = set()
-    for sheet, ref, iid, part, _formula, value in returned.cells:
-        key = (iid, part)
-        old[(sheet, ref)] = key
-        if value is None or key in done or key not in index:
+    for c in returned.cells:
+        key = (c.item, c.part)
+        old[(c.sheet, c.ref)] = key
+        if c.value is None or key in done or key not in index:
             continue
-        target = index[key]
-        if (key[1] == "") and returned.form.item_by_id[iid].type in ("multiple", "rank"):
+        if c.part == "" and returned.form.item_by_id[c.item].type in ("multiple", "rank"):
             continue  # the question row of a multi-row question has no answer cell
-        wb[target.sheet].cell(row=target.row, column=col, value=value)
+        target = index[key]
+        wb[target.sheet].cell(row=target.row, column=col, value=c.value)
         fit_row(wb[target.sheet], target.row)  # as Excel grows a row when a long answer is typed
         done.add(key)
     return old
@@ -676,6 +709,73 @@ def _reason(row: ReturnRow, words: _Words) -> dict[str, str]:
     return words.each(key)
 
 
+@dataclass
+class _Built:
+    """A feedback workbook before its first sheet and its note are written."""
+
+    kind: str  # corrections or blank
+    wb: Workbook
+    definition: Definition
+    form: Form
+    form_langs: list[str]
+    words: _Words  # the workbook's languages
+    note_words: _Words  # the note's: the form's, then English
+    intro: dict[str, str]
+    problems: list[Problem]
+    note_problems: list[Problem]  # the same problems, worded in the note's languages
+    reason: dict[str, str] | None = None  # why the file could not be read (blank), per note language
+
+
+def _corrections(row: ReturnRow, returned: _Returned, ws: Workspace, langs: list[str] | None, now: str) -> _Built:
+    """The institution's answers in a fresh copy of its form, every problem marked."""
+    definition, form, form_langs = returned.definition, returned.form, returned.langs
+    words = _Words(definition, langs or form_langs)
+    note_words = _Words(definition, note_languages(langs or form_langs))
+    wb = build_workbook(form, definition, ws, form_langs, now)
+    layout = Layout(form_langs)
+    col = get_column_letter(layout.answer_col)
+    index = _index(wb, layout)
+    old = _copy_answers(wb, returned, index, layout.answer_col)
+    findings = _answer_findings(row.errors) + _answer_findings(row.missing) + _answer_findings(row.warnings)
+    problems = _problems(findings, returned, old, index, col, words)
+    _mark(wb, problems, words)
+    status = "rejected" if _is_rejected(row) else row.status
+    key = {"rejected": "intro_rejected", "incomplete": "intro_incomplete"}.get(status, "intro_warnings")
+    intro = {
+        lang: " ".join(
+            [
+                words.one(key, lang, file=row.file_name, received=format_date(row.received_at, lang)),
+                words.one("kept_answers", lang),
+            ]
+        )
+        for lang in words.langs
+    }
+    note_problems = _problems(findings, returned, old, index, col, note_words)
+    return _Built("corrections", wb, definition, form, form_langs, words, note_words, intro, problems, note_problems)
+
+
+def _blank(row: ReturnRow, country: str, institution: str, ws: Workspace, langs: list[str] | None, now: str) -> _Built:
+    """A blank form of the workspace's questionnaire for a file that could not be read."""
+    definition = ws.definition
+    form = form_for(definition, country, institution)
+    form_langs = langs or [x for x in ws.languages if x in definition.languages] or ["en"]
+    if ws.configured:
+        remember_definition(ws, definition)  # so that the blank form, once filled, can be read
+    words = _Words(definition, form_langs)
+    note_words = _Words(definition, note_languages(form_langs))
+    wb = build_workbook(form, definition, ws, form_langs, now)
+    why = _reason(row, words)
+    intro = {
+        lang: words.one(
+            "intro_unreadable", lang, file=row.file_name, received=format_date(row.received_at, lang), reason=why[lang]
+        )
+        for lang in words.langs
+    }
+    built = _Built("blank", wb, definition, form, form_langs, words, note_words, intro, [], [])
+    built.reason = _reason(row, note_words)
+    return built
+
+
 def write_feedback(
     row: ReturnRow,
     country: str,
@@ -696,83 +796,46 @@ def write_feedback(
             "send it a blank form with 'consult generate'"
         )
         return result
-    definitions = definitions if definitions is not None else known_definitions(ws)
     written_at = now or _now()
-    returned: _Returned | None = None
     if readable(row):
-        path = locate(row, store.source_path(row.id), ws, search)
+        source = store.source_path(row.id)
+        path = locate(row, source, ws, search)
         if path is None:
             result.reason = (
-                f"the received file {row.file_name} is no longer where it was ingested from "
-                f"({store.source_path(row.id)}) or was changed; pass the folder holding it with --from"
+                f"the received file {row.file_name} is no longer where it was ingested from ({source}) "
+                "or was changed; pass the folder holding it with --from"
             )
             return result
-        got = _read_returned(path, definitions)
-        if isinstance(got, str):
-            result.reason = f"{row.file_name}: {got}"
+        returned = _read_returned(path, definitions if definitions is not None else known_definitions(ws))
+        if isinstance(returned, str):
+            result.reason = f"{row.file_name}: {returned}"
             return result
-        returned = got
-    if returned is not None:
-        definition, form = returned.definition, returned.form
-        form_langs = returned.langs
+        built = _corrections(row, returned, ws, langs, written_at)
     else:
-        definition = ws.definition
-        form = form_for(definition, country, institution)
-        form_langs = langs or [x for x in ws.languages if x in definition.languages] or ["en"]
-        if ws.configured:
-            remember_definition(ws, definition)  # so that the blank form, once filled, can be read
-    words = _Words(definition, langs or form_langs)
-    wb = build_workbook(form, definition, ws, form_langs, written_at)
-    layout = Layout(form_langs)
-    reason: dict[str, str] | None = None
-    if returned is not None:
-        index = _index(wb, layout)
-        old = _copy_answers(wb, returned, index, layout.answer_col)
-        findings = _answer_findings(row.errors) + _answer_findings(row.missing) + _answer_findings(row.warnings)
-        problems = _problems(findings, returned, old, index, get_column_letter(layout.answer_col), words)
-        _mark(wb, problems, words)
-        status = "rejected" if _is_rejected(row) else row.status
-        key = {"rejected": "intro_rejected", "incomplete": "intro_incomplete"}.get(status, "intro_warnings")
-        intro = {
-            lang: " ".join(
-                [
-                    words.one(key, lang, file=row.file_name, received=format_date(row.received_at, lang)),
-                    words.one("kept_answers", lang),
-                ]
-            )
-            for lang in words.langs
-        }
-        result.kind = "corrections"
-    else:
-        problems = []
-        reason = _reason(row, words)
-        intro = {
-            lang: words.one(
-                "intro_unreadable",
-                lang,
-                file=row.file_name,
-                received=format_date(row.received_at, lang),
-                reason=reason[lang],
-            )
-            for lang in words.langs
-        }
-        result.kind = "blank"
-    _first_sheet(wb, words, definition, ws, form, form_langs, intro, problems)
+        built = _blank(row, country, institution, ws, langs, written_at)
+    _first_sheet(built.wb, built.words, built.definition, ws, built.form, built.form_langs, built.intro, built.problems)
     target = out / country / f"{country}-{institution}{SUFFIX}.xlsx"
-    save_atomic(target, wb.save)
-    note_words = _Words(definition, note_languages(langs or form_langs))
-    if returned is not None:
-        note_problems = _problems(findings, returned, old, index, get_column_letter(layout.answer_col), note_words)
-    else:
-        note_problems = []
-        reason = _reason(row, note_words)
+    save_atomic(target, built.wb.save)
     note = covering_note(
-        note_words, ws, definition, country, institution, row, result.kind, note_problems, target.name, reason
+        built.note_words,
+        ws,
+        built.definition,
+        country,
+        institution,
+        row,
+        built.kind,
+        built.note_problems,
+        target.name,
+        built.reason,
     )
-    note_path = target.with_suffix(".txt")
-    write_atomic(note_path, note)
-    result.path, result.note, result.problems = target, note_path, problems
-    count = len(problems) if returned is not None else len(row.errors)  # a blank form: the file's own errors
+    write_atomic(target.with_suffix(".txt"), note)
+    result.kind, result.path, result.note, result.problems = (
+        built.kind,
+        target,
+        target.with_suffix(".txt"),
+        built.problems,
+    )
+    count = len(built.problems) if built.kind == "corrections" else len(row.errors)  # blank: the file's own errors
     store.record_feedback(written_at, row.id, country, institution, str(target), count)
     return result
 
