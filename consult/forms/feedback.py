@@ -185,7 +185,7 @@ def due(
     feedback: rejected or incomplete, and with ``with_warnings`` accepted with warnings it
     can act on. The latest return is the last one received that is not superseded: a file
     that arrives rejected after an accepted one is the institution's latest attempt."""
-    definition = ws.definition
+    fw = ws.definition.framework
     latest: dict[tuple[str, str], ReturnRow] = {}
     for row in rows:
         if row.status == "superseded":
@@ -193,10 +193,8 @@ def due(
         if row.round not in (ws.round, None) and not _is_rejected(row):
             continue
         country, institution = row.country, row.institution
-        if not (country and institution) or (
-            _is_rejected(row) and not readable(row) and country not in definition.framework.country_by_code
-        ):
-            country, institution = _guess(row.file_name, definition)
+        if country not in fw.country_by_code or institution not in fw.institution_by_id:
+            country, institution = _guess(row.file_name, ws.definition)  # metadata unreadable or nonsense
         if not (country and institution):
             country, institution = "", row.file_name  # unknown sender: reported, never guessed further
         key = (country, institution)
