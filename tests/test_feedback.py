@@ -59,9 +59,9 @@ def answers_of(path: Path, ws: Workspace) -> dict[str, Any]:
     return {iid: a.value for iid, a in rr.answers.items()} | {f"personal:{k}": v for k, v in rr.personal.items()}
 
 
-def correct(path: Path, choose: dict[str, Any] | None = None) -> Path:
+def correct(path: Path, choose: dict[str, Any] | None = None, definition: Any = None) -> Path:
     """Correct the marked cells only, as a respondent would: a valid value in each."""
-    d = bundled_definition()
+    d = definition or bundled_definition()
     form, langs = form_of(path, d)
     yes = display_yes(langs)
     wb = openpyxl.load_workbook(path)
@@ -404,3 +404,31 @@ def test_formulas_and_duplicated_rows_are_marked_and_resolved(ws, cli, make_retu
     fixed = correct(target, {"TOC.priority": first})
     result = ingest([fixed], ws)[0]
     assert result.status == "accepted", [str(f) for f in result.errors + result.missing]
+
+
+def test_a_second_programme_in_a_third_language_needs_no_code(tmp_path, runner):
+    from consult.cli import app
+
+    root = tmp_path / "other"
+    other = Path(__file__).parent / "data" / "otherprog"
+    assert runner.invoke(app, ["init", str(root), "--definitions", str(other), "-c", "UZ"]).exit_code == 0
+    ws = open_workspace(root)
+    from consult.forms.writer import generate
+
+    generate(ws.definition, ws, [("UZ", "MINENV")], root / "forms", ["uz", "ru"])
+    blank = root / "forms" / "UZ" / "UZ-MINENV.xlsx"
+    form, langs = form_of(blank, ws.definition)
+    answers = sample_answers(form, langs, __import__("random").Random(1), definition=ws.definition)
+    rated = next(i for i in form.items if i.role == "area_priority")
+    answers[rated.id] = "juda muhim"
+    ingest([fill_workbook(blank, answers, tmp_path / "UZ-MINENV.xlsx")], ws)
+    result = runner.invoke(app, ["-w", str(root), "feedback", "--json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    (done,) = json.loads(result.stdout)
+    assert done["kind"] == "corrections" and [p["code"] for p in done["problems"]] == ["invalid-value"]
+    assert set(done["problems"][0]["what"]) == {"uz", "ru"}  # uz: English where feedback.yaml has no uz text
+    note = Path(done["note"]).read_text(encoding="utf-8")
+    assert note.count("Dear colleagues") == 1 and "Уважаемые коллеги" in note
+    choice = display(rated, rated.choices[0].code, langs)
+    fixed = correct(Path(done["path"]), {rated.id: choice}, ws.definition)
+    assert ingest([fixed], ws)[0].status == "accepted"

@@ -636,9 +636,11 @@ def _first_sheet(
 # --- the covering note ------------------------------------------------------------------------
 
 
-def note_languages(form_langs: list[str]) -> list[str]:
-    """The note's languages: the form's own (other than English) first, then English."""
-    return [x for x in form_langs if x != "en"] + ["en"]
+def note_languages(form_langs: list[str], definition: Definition) -> list[str]:
+    """The note's languages: the form's own first, then English. A language feedback.yaml has
+    no note in would only repeat the English one, so it is left out."""
+    worded = definition.feedback_texts["note_greeting"]
+    return [x for x in form_langs if x != "en" and x in worded] + ["en"]
 
 
 def covering_note(
@@ -728,7 +730,7 @@ def _corrections(row: ReturnRow, returned: _Returned, ws: Workspace, langs: list
     """The institution's answers in a fresh copy of its form, every problem marked."""
     definition, form, form_langs = returned.definition, returned.form, returned.langs
     words = _Words(definition, langs or form_langs)
-    note_words = _Words(definition, note_languages(langs or form_langs))
+    note_words = _Words(definition, note_languages(langs or form_langs, definition))
     wb = build_workbook(form, definition, ws, form_langs, now)
     layout = Layout(form_langs)
     col = get_column_letter(layout.answer_col)
@@ -760,7 +762,7 @@ def _blank(row: ReturnRow, country: str, institution: str, ws: Workspace, langs:
     if ws.configured:
         remember_definition(ws, definition)  # so that the blank form, once filled, can be read
     words = _Words(definition, form_langs)
-    note_words = _Words(definition, note_languages(form_langs))
+    note_words = _Words(definition, note_languages(form_langs, definition))
     wb = build_workbook(form, definition, ws, form_langs, now)
     why = _reason(row, words)
     intro = {
