@@ -61,6 +61,7 @@ from consult.forms.writer import (
     sheet_title,
 )
 from consult.intake.reader import form_for
+from consult.intake.submissions import channel_of
 from consult.intake.values import raw_text
 from consult.store import ReturnRow, Store
 from consult.workspace import Workspace, known_definitions, remember_definition
@@ -184,12 +185,13 @@ def due(
     """(return, country, institution) of every institution whose latest return needs
     feedback: rejected or incomplete, and with ``with_warnings`` accepted with warnings it
     can act on. The latest return is the last one received that is not superseded: a file
-    that arrives rejected after an accepted one is the institution's latest attempt."""
+    that arrives rejected after an accepted one is the institution's latest attempt. Returns
+    that came through a web form (KoboToolbox, ODK) are left out: they are corrected online."""
     fw = ws.definition.framework
     latest: dict[tuple[str, str], ReturnRow] = {}
     for row in rows:
-        if row.status == "superseded":
-            continue
+        if row.status == "superseded" or channel_of(row.file_name) != "excel":
+            continue  # a web submission is corrected in the web form, not in a workbook
         if row.round not in (ws.round, None) and not _is_rejected(row):
             continue
         country, institution = row.country, row.institution
