@@ -44,11 +44,13 @@ def feedback(
 ) -> None:
     """Send each institution its own workbook back: OUT/CC/CC-INST-feedback.xlsx, problems marked.
 
-    For every institution whose latest return is rejected or incomplete (--all: or has warnings):
-    its answers in a fresh copy of its form, each problem cell marked with a note (found, expected,
-    how to fix) and listed with a link on a first sheet; a file that could not be read gets a blank
-    form saying why. Beside it, CC-INST-feedback.txt: a covering note for the e-mail (the form's
-    language and English). Exit 0, or 1 when a return could not be given feedback (see the reason).
+    For every institution whose latest return is rejected or incomplete (--all: or has warnings to act on).
+
+    Its answers in a fresh copy of its form, each problem cell marked with a note, a first sheet listing them.
+
+    A file that could not be read gets a blank form saying why. Beside each: CC-INST-feedback.txt, the covering note.
+
+    Exit 0; 1 when a return could not be given feedback (the reason is shown); 2 usage error.
     """
     ws = workspace(ctx)
     fw = ws.definition.framework
