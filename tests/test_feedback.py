@@ -333,6 +333,10 @@ def test_workspace_wording_is_used_and_validated(ws, cli, make_return):
     result = cli("validate")
     assert result.exit_code == 1
     assert "feedback.yaml:" in result.stdout and "message 'sheet_title' has no 'ru' text" in result.stdout
+    own.unlink()  # a workspace made before feedback.yaml existed: the bundled wording is used
+    assert cli("feedback").exit_code == 0
+    wb = openpyxl.load_workbook(feedback_of(ws, "KZ", "MFA"))
+    assert wb.worksheets[0]["A1"].value == "Corrections needed / Требуются исправления"
 
 
 def test_store_of_schema_2_gains_the_feedback_table(tmp_path):

@@ -444,6 +444,10 @@ def _problems(
     col: str,
     words: _Words,
 ) -> list[Problem]:
+    """The stored findings of a return, moved to the cells of the feedback workbook (found by
+    item id and part, since rows may have been inserted or deleted in the returned file) and
+    worded in ``words``' languages. A multi-row question left blank marks every one of its
+    rows; a duplicated row lands on the one row the new form has, which holds the first answer."""
     form = returned.form
     problems: list[Problem] = []
     for f in findings:
@@ -463,14 +467,7 @@ def _problems(
                 p.sheet, p.cells = _answer_cells(item, index, col)
                 first = index.get((item.id, ""))
                 p.number = first.number if first else None
-            if code == "duplicate-answer" and key:
-                first_row = index.get(key)
-                if first_row:
-                    p.cells = [f"{col}{first_row.row}"]
-        found = params.get("found") or ""
-        if not found and code == "missing-answer":
-            found = ""
-        fmt = {"found": found, "rows": params.get("rows", ""), "sheet": f.get("sheet") or ""}
+        fmt = {"found": params.get("found") or "", "rows": params.get("rows", ""), "sheet": f.get("sheet") or ""}
         if words.has(f"problem_{code}"):
             p.what = words.each(f"problem_{code}", **fmt)
         else:  # a code this file has no words for yet: the catalogue's English, never nothing
