@@ -619,8 +619,7 @@ def _first_sheet(
                 link.hyperlink = Hyperlink(ref=link.coordinate, location=p.ref, display=p.ref)
                 link.font = LINK_FONT
             fit_row(sheet, r)
-        sheet.print_title_rows = f"{header_row}:{header_row}"
-        sheet.freeze_panes = sheet.cell(row=header_row + 1, column=1)
+        sheet.print_title_rows = f"{header_row}:{header_row}"  # no frozen panes: the intro above is tall
     _print_setup(sheet, form, definition, form_langs)
     sheet.protection.sheet = True  # nothing to type here; links and notes still work
     sheet.protection.formatColumns = False
