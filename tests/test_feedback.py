@@ -54,8 +54,15 @@ def marked(path: Path) -> dict[tuple[str, str], tuple[str, str | None, Any, str 
     return found
 
 
+def read(path: Path, ws: Workspace) -> Any:
+    """A file read as ingest reads it in this workspace (with the workspace's seal key, where
+    forms are sealed with one)."""
+    key = {"seal_key": ws.seal_key} if hasattr(ws, "seal_key") else {}
+    return read_return(path, known_definitions(ws), ws.round, **key)
+
+
 def answers_of(path: Path, ws: Workspace) -> dict[str, Any]:
-    rr = read_return(path, known_definitions(ws), ws.round)
+    rr = read(path, ws)
     return {iid: a.value for iid, a in rr.answers.items()} | {f"personal:{k}": v for k, v in rr.personal.items()}
 
 
@@ -137,10 +144,7 @@ def test_invalid_values_come_back_marked_in_the_institutions_own_answers(ws, cli
 
     # the institution's answers are all there: read back, the feedback workbook holds exactly the
     # answers of the return (the invalid ones are still invalid), and the same problems
-    original, again = (
-        read_return(path, known_definitions(ws), ws.round),
-        read_return(target, known_definitions(ws), ws.round),
-    )
+    original, again = read(path, ws), read(target, ws)
     assert answers_of(target, ws) == answers_of(path, ws)
     assert sorted((f.code, f.question) for f in again.errors) == sorted((f.code, f.question) for f in original.errors)
 
@@ -178,14 +182,17 @@ def test_missing_answers_come_back_marked_and_the_correction_supersedes(ws, cli,
     assert {k: v for k, v in after.items() if k not in ("DRUGS.priority", "DRUGS.assistance", "top5")} == before
 
 
-def test_an_unreadable_file_gets_a_blank_form_saying_why(ws, cli, tmp_path, forms):
+def test_an_unreadable_file_gets_a_blank_form_saying_why(ws, cli, tmp_path):
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     (inbox / "KZ-GPO.xlsx").write_bytes(b"%PDF-1.4 a scanned questionnaire")
     sealed = inbox / "KG-MOJ.xlsx"  # someone changed the institution in the hidden sheet
-    wb = openpyxl.load_workbook(forms / "KG" / "KG-MOJ.xlsx")
-    assert wb[META_SHEET]["A7"].value == "institution"
-    wb[META_SHEET]["B7"] = "MOIA"
+    from consult.forms.writer import generate
+
+    generate(ws.definition, ws, [("KG", "MOJ")], tmp_path / "forms", ["en", "ru"])
+    wb = openpyxl.load_workbook(tmp_path / "forms" / "KG" / "KG-MOJ.xlsx")
+    (row,) = [c.row for c in wb[META_SHEET]["A"] if c.value == "institution"]
+    wb[META_SHEET].cell(row=row, column=2).value = "MOIA"
     wb.save(sealed)
     (inbox / "scan.xlsx").write_bytes(b"not a workbook")  # nobody can tell whose
     results = {r.file: r for r in ingest([inbox], ws)}
@@ -203,7 +210,7 @@ def test_an_unreadable_file_gets_a_blank_form_saying_why(ws, cli, tmp_path, form
     assert "could not read the file you sent (KZ-GPO.xlsx" in intro and "not an Excel .xlsx workbook" in intro
     assert "не смогли прочитать присланный вами файл (KZ-GPO.xlsx" in intro
     assert marked(target) == {}
-    blank = read_return(target, known_definitions(ws), ws.round)
+    blank = read(target, ws)
     assert not blank.errors and not blank.answers and blank.missing  # a genuine, empty form
     assert "the hidden part that identifies the questionnaire was changed" in "\n".join(
         str(c.value) for c in openpyxl.load_workbook(feedback_of(ws, "KG", "MOIA")).worksheets[0]["A"] if c.value
@@ -374,7 +381,7 @@ def test_libreoffice_resave_of_the_feedback_workbook_still_ingests(ws, cli, make
             timeout=180,
             env={**__import__("os").environ, "HOME": str(tmp_path)},
         )
-    resaved = read_return(out / target.name, known_definitions(ws), ws.round)
+    resaved = read(out / target.name, ws)
     assert sorted((f.code, f.question) for f in resaved.errors + resaved.missing) == [
         ("invalid-value", "TOC.priority"),
         ("missing-answer", "DRUGS.priority"),
