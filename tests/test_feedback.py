@@ -346,12 +346,13 @@ def test_workspace_wording_is_used_and_validated(ws, cli, make_return):
     assert wb.worksheets[0]["A1"].value == "Corrections needed / Требуются исправления"
 
 
-def test_store_of_schema_2_gains_the_feedback_table(tmp_path):
+@pytest.mark.parametrize("version", range(2, SCHEMA_VERSION))
+def test_an_older_store_gains_the_feedback_table(tmp_path, version):
     path = tmp_path / "consult.db"
     conn = sqlite3.connect(path)
-    for script in MIGRATIONS[:2]:
+    for script in MIGRATIONS[:version]:
         conn.executescript(script)
-    conn.execute("PRAGMA user_version=2")
+    conn.execute(f"PRAGMA user_version={version}")
     conn.execute(
         "INSERT INTO returns (file_name, sha256, size, received_at, status) "
         "VALUES ('a.xlsx', 'x', 1, '2020', 'rejected')"
@@ -360,9 +361,11 @@ def test_store_of_schema_2_gains_the_feedback_table(tmp_path):
     conn.close()
     with Store(path) as store:
         assert store.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert store.feedback() == []
         store.record_feedback("2020-09-01T00:00:00+00:00", 1, "KZ", "MFA", "f.xlsx", 2)
         assert [(f.return_id, f.problems) for f in store.feedback()] == [(1, 2)]
         assert [r.file_name for r in store.returns()] == ["a.xlsx"]
+        assert store.integrity_ok()
 
 
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) is not installed")

@@ -165,7 +165,7 @@ def test_store_of_schema_2_upgrades_to_3_keeping_everything(workspace, cli):
         2: ("accepted", "2020-09-01", None),
     }  # statuses as they were stored: the upgrade never re-decides history
     with Store(workspace.db_path) as store:
-        assert store.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        assert store.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION >= 3
         assert len(store.answers([1, 2])) == 4
         assert store.integrity_ok()
 

@@ -70,7 +70,7 @@ def feedback(
     if missing:
         raise UsageError(f"no such folder: {', '.join(missing)}")
     dest = out_dir or ws.root / "feedback"
-    with open_store(ws) as store:
+    with open_store(ws, write=True) as store:  # it records what it wrote
         results = run_feedback(
             ws, store, dest, countries or None, institutions or None, all_, langs, search or [], on_file=_progress
         )
