@@ -226,7 +226,7 @@ def list_returns(
         if r.status == "rejected":
             st += f" ({len(r.errors)} error(s))"
         for f in sent.get(r.id, []):  # the history: when feedback was sent about this return
-            st += f"\n✉ feedback {f['written_at'][:10]}: {f['problems']} problem(s)"
+            st += f"\n✉ sent {f['written_at'][:10]} ({f['problems']})"
         table.add_row(
             str(r.id),
             escape(r.file_name),
