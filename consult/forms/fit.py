@@ -15,10 +15,12 @@ character of Arial 10 is narrower than a digit, a Cyrillic one a little narrower
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
+if TYPE_CHECKING:  # only the example filler passes openpyxl worksheets; the writer does not import it
+    from openpyxl.worksheet.worksheet import Worksheet
 
 FONT_NAME = "Arial"
 BODY_SIZE = 10.0
@@ -34,6 +36,7 @@ def chars_per_line(width: float, size: float = BODY_SIZE, bold: bool = False) ->
     return max(1, int((width - 1) * per_unit))  # one unit of cell padding
 
 
+@lru_cache(maxsize=1 << 16)  # the same labels recur in every form of a run
 def wrapped_lines(text: str, width: float, size: float = BODY_SIZE, bold: bool = False) -> int:
     """Lines ``text`` takes when wrapped at word boundaries in a column of ``width`` units."""
     limit = chars_per_line(width, size, bold)
@@ -58,7 +61,18 @@ def height_for(lines: int, size: float = BODY_SIZE) -> float:
     return math.ceil((lines * size * POINTS_PER_LINE + PADDING) * 4) / 4
 
 
+def height_of(texts: Iterable[tuple[str, float, float, bool]]) -> float:
+    """The height a row needs for every ``(text, column width, font size, bold)`` in it; one
+    line of body text at least. The writer calls this with what it writes, without a worksheet."""
+    best = height_for(1)
+    for value, width, size, bold in texts:
+        best = max(best, height_for(wrapped_lines(value, width, size, bold), size))
+    return best
+
+
 def column_width(ws: Worksheet, col: int) -> float:
+    from openpyxl.utils import get_column_letter
+
     dim = ws.column_dimensions.get(get_column_letter(col))
     return dim.width if dim is not None and dim.width else DEFAULT_WIDTH
 
@@ -76,7 +90,8 @@ def _merged_width(ws: Worksheet, row: int, col: int) -> float | None:
 def needed_height(ws: Worksheet, row: int, extra: Mapping[int, str] | None = None) -> float:
     """The height row ``row`` needs for every value in it (and for ``extra`` texts by column,
     e.g. the longest option a drop-down can put in the answer cell)."""
-    best = height_for(1)
+    from openpyxl.utils import get_column_letter
+
     texts: dict[int, list[str]] = {}
     for cell in ws[row]:
         if cell.value is None:
@@ -86,15 +101,15 @@ def needed_height(ws: Worksheet, row: int, extra: Mapping[int, str] | None = Non
             texts.setdefault(cell.column, []).append(str(cell.value))
     for col, value in (extra or {}).items():
         texts.setdefault(col, []).append(value)
+    measured = []
     for col, values in texts.items():
         width = _merged_width(ws, row, col)
         if width is None:
             continue
         font = ws.cell(row=row, column=col).font
         size = float(font.sz or BODY_SIZE)
-        for value in values:
-            best = max(best, height_for(wrapped_lines(value, width, size, bool(font.b)), size))
-    return best
+        measured += [(value, width, size, bool(font.b)) for value in values]
+    return height_of(measured)
 
 
 def fit_row(ws: Worksheet, row: int, extra: Mapping[int, str] | None = None, minimum: float = 0.0) -> None:
