@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import math
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -197,7 +198,9 @@ class _Sheet:
                 (value, self.widths.get(col, DEFAULT_WIDTH), *FONTS[self.styles.get((row, col), "body")])
                 for col, value in extra.items()
             ]
-        self.ws.set_row(row - 1, max(minimum, height_of(texts)))
+        # in whole pixels (3/4 pt), rounded up: XlsxWriter would round a height to the nearest
+        height = max(minimum, height_of(texts))
+        self.ws.set_row_pixels(row - 1, math.ceil(height * 4 / 3 - 1e-9))
 
 
 class _Lists:
