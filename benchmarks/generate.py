@@ -22,11 +22,14 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import xlsxwriter
@@ -45,12 +48,14 @@ def cpu_s() -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def timed(call: object, repeat: int) -> tuple[list[float], list[float]]:
-    """Wall and CPU seconds of ``repeat`` calls."""
+def timed(call: Callable[[], object], repeat: int, out: Path | None = None) -> tuple[list[float], list[float]]:
+    """Wall and CPU seconds of ``repeat`` calls; ``out`` is removed before each (not timed)."""
     walls, cpus = [], []
     for _ in range(repeat):
+        if out is not None:
+            shutil.rmtree(out, ignore_errors=True)
         c, t = cpu_s(), time.perf_counter()
-        call()  # type: ignore[operator]
+        call()
         walls.append(time.perf_counter() - t)
         cpus.append(cpu_s() - c)
     return walls, cpus
@@ -116,15 +121,24 @@ def main() -> None:
     print(f"{n} workbooks ({len(COUNTRIES)} countries), {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
 
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(Path.cwd()), os.environ.get("PYTHONPATH")]))}
-    cli = [sys.executable, "-m", "consult", "-w", str(root), "generate", "--all", "--json"]
-    walls, cpus = timed(lambda: subprocess.run(cli, check=True, capture_output=True, env=env), args.repeat)
+    cli = [sys.executable, "-m", "consult", "-w", str(root), "generate", "--all", "--json", "--out", str(work / "cli")]
+    run_cli = lambda: subprocess.run(cli, check=True, capture_output=True, env=env)  # noqa: E731
+    walls, cpus = timed(run_cli, args.repeat, work / "cli")
     print(line("consult generate --all (CLI)", n, walls, cpus))
-    walls, cpus = timed(lambda: generate(d, ws, pairs, work / "lib", ws.languages), args.repeat)
-    print(line("generate() default workers", n, walls, cpus))
-    walls, cpus = timed(lambda: generate(d, ws, pairs, work / "one", ws.languages, workers=1), args.repeat)
-    print(line("generate() one process", n, walls, cpus))
+    for label, workers in (("default workers", None), ("one process", 1)):
+        out = work / f"lib-{workers}"
+        call = partial(generate, d, ws, pairs, out, ws.languages, workers=workers)
+        walls, cpus = timed(call, args.repeat, out)
+        print(line(f"generate(), {label}", n, walls, cpus))
+    out = work / "again"
+    generate(d, ws, pairs, out, ws.languages)
+    walls, cpus = timed(lambda: generate(d, ws, pairs, out, ws.languages), args.repeat)
+    print(line("generate() over its previous files", n, walls, cpus))
 
-    runs = [breakdown(root, work / "parts") for _ in range(args.repeat)]
+    runs = []
+    for _ in range(args.repeat):
+        shutil.rmtree(work / "parts", ignore_errors=True)
+        runs.append(breakdown(root, work / "parts"))
     best = min(runs, key=lambda r: r["total"])
     per = {k: 1000 * best[k] / n for k in ("build", "save", "fsync", "total")}
     print(

@@ -746,4 +746,4 @@ def _render_all(
         yield from map(_render, pairs)
         return
     with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=init) as pool:
-        yield from pool.map(_render, pairs, chunksize=max(1, len(pairs) // (4 * workers)))
+        yield from pool.map(_render, pairs, chunksize=2)  # small: the progress bar moves from the start
