@@ -220,7 +220,8 @@ class _Lists:
 
     def write(self, ws: Worksheet) -> None:
         for col, values in enumerate(self.columns):
-            ws.write_column(0, col, values)
+            for row, value in enumerate(values):
+                ws.write_string(row, col, value)  # as text, always: never read as a formula or a link
 
 
 class _Validations:
