@@ -705,6 +705,9 @@ def generate(
     results = []
     if workspace.configured:
         remember_definition(workspace, definition)
+    # the seal key is made on first use: here, once, before worker processes copy the workspace
+    # (each would otherwise make its own)
+    _ = workspace.seal_key
     with staged_writes(out) as staging:
         for (country, institution), (items, sheets, data) in zip(
             pairs, _render_all(definition, workspace, pairs, langs, generated_at, workers), strict=True
