@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import math
+import multiprocessing
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -696,12 +697,14 @@ def generate(
     """Write ``OUT/CC/CC-INST.xlsx`` for every (country, institution) of ``pairs``.
 
     The workbooks are rendered in ``workers`` processes (default: one per CPU, up to 4, from
-    :data:`PARALLEL_FROM` workbooks on) and put in place together, each atomically
-    (:func:`consult.fileio.staged_writes`): ``on_file`` reports each one as it is rendered,
-    and they are all in place when this returns."""
+    :data:`PARALLEL_FROM` workbooks on, where processes start by fork) and put in place
+    together, each atomically (:func:`consult.fileio.staged_writes`): ``on_file`` reports
+    each one as it is rendered, and they are all in place when this returns."""
     generated_at = (now or dt.datetime.now(dt.timezone.utc)).replace(microsecond=0).isoformat()
     if workers is None:
-        workers = min(os.cpu_count() or 1, 4) if len(pairs) >= PARALLEL_FROM else 1
+        # a worker that starts a fresh interpreter (spawn: Windows, macOS) costs more than it saves
+        forks = multiprocessing.get_start_method() == "fork"
+        workers = min(os.cpu_count() or 1, 4) if forks and len(pairs) >= PARALLEL_FROM else 1
     results = []
     if workspace.configured:
         remember_definition(workspace, definition)
