@@ -36,7 +36,7 @@ import xlsxwriter
 
 from consult.definitions.questionnaire import resolve
 from consult.fileio import staged_writes
-from consult.forms.writer import build_workbook, generate, targets
+from consult.forms.writer import generate, render_workbook, targets
 from consult.workspace import init_workspace, open_workspace
 
 COUNTRIES = ["KZ", "KG", "TJ", "TM", "UZ", "AZ", "GE", "AM"]
@@ -81,10 +81,10 @@ def breakdown(ws_root: Path, out: Path) -> dict[str, float]:
             for country, institution in pairs:
                 t = time.perf_counter()
                 form = resolve(d.questionnaire, d.framework, country, institution)
-                rendered = build_workbook(form, d, ws, ws.languages, "2020-09-01T00:00:00+00:00")
+                data = render_workbook(form, d, ws, ws.languages, "2020-09-01T00:00:00+00:00")
                 t2 = time.perf_counter()
                 spent["build"] += t2 - t
-                staging.write(out / country / f"{country}-{institution}.xlsx", rendered.data)
+                staging.write(out / country / f"{country}-{institution}.xlsx", data)
                 spent["save"] += time.perf_counter() - t2
             t3 = time.perf_counter()
         spent["fsync"] = time.perf_counter() - t3

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # only the example filler passes openpyxl worksheets; the writer does not import it
+if TYPE_CHECKING:  # worksheets come from openpyxl users (the example filler, feedback); the writer passes none
     from openpyxl.worksheet.worksheet import Worksheet
 
 FONT_NAME = "Arial"

@@ -34,7 +34,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import xlsxwriter
+from openpyxl.styles import Font, PatternFill
 from xlsxwriter.format import Format
 from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.worksheet import Worksheet
@@ -66,6 +68,13 @@ STYLES: dict[str, dict[str, Any]] = {
     "input_date_ru": {**_FONT, **_WRAP, **_BOX, "bg_color": "#FFF2CC", "locked": False, "num_format": "dd.mm.yyyy"},
     "locked": {**_FONT, **_WRAP, **_BOX, "bg_color": "#EDEDED"},  # the title row of a multi-row question
 }
+# The same look as openpyxl objects, for sheets added with openpyxl to a generated workbook
+# (consult.forms.feedback): kept beside STYLES so that the two cannot drift apart unseen.
+BODY = Font(name=FONT_NAME, size=BODY_SIZE)
+BOLD = Font(name=FONT_NAME, size=BODY_SIZE, bold=True)
+HEADING = Font(name=FONT_NAME, size=13, bold=True, color="1F4E79")
+HEADER_FONT = Font(name=FONT_NAME, size=BODY_SIZE, bold=True, color="FFFFFF")
+HEADER_FILL = PatternFill("solid", fgColor="1F4E79")
 # (font size, bold) of each style, for row heights; the styles an empty cell is written in
 FONTS = {name: (float(spec["font_size"]), bool(spec.get("bold"))) for name, spec in STYLES.items()}
 SHOWN_EMPTY = {name for name, spec in STYLES.items() if "pattern" in spec or "border" in spec}
@@ -603,19 +612,19 @@ def _write_cover(
     return r + 1
 
 
-@dataclass
-class RenderedWorkbook:
-    """A workbook written to bytes, ready to be saved."""
-
-    data: bytes
-
-    def save(self, path: Path) -> None:
-        path.write_bytes(self.data)
-
-
 def build_workbook(
     form: Form, definition: Definition, workspace: Workspace, langs: list[str], generated_at: str
-) -> RenderedWorkbook:
+) -> openpyxl.Workbook:
+    """The workbook of :func:`render_workbook`, opened in openpyxl, for code that adds to it
+    before saving (the feedback copy of a form, the example returns)."""
+    data = render_workbook(form, definition, workspace, langs, generated_at)
+    return openpyxl.load_workbook(io.BytesIO(data))
+
+
+def render_workbook(
+    form: Form, definition: Definition, workspace: Workspace, langs: list[str], generated_at: str
+) -> bytes:
+    """The .xlsx file of ``form``, written by XlsxWriter."""
     buffer = io.BytesIO()
     wb = xlsxwriter.Workbook(
         buffer,
@@ -658,7 +667,7 @@ def build_workbook(
     meta_ws.very_hidden()
     _protect(meta_ws)
     wb.close()
-    return RenderedWorkbook(buffer.getvalue())
+    return buffer.getvalue()
 
 
 @dataclass
@@ -735,8 +744,8 @@ def _render(pair: tuple[str, str]) -> tuple[int, int, bytes]:
     """One workbook: (questions, sheets, the .xlsx bytes)."""
     definition: Definition = _WORKER["definition"]
     form = resolve(definition.questionnaire, definition.framework, *pair)
-    rendered = build_workbook(form, definition, _WORKER["workspace"], _WORKER["langs"], _WORKER["generated_at"])
-    return len(form.items), len(form.sections), rendered.data
+    data = render_workbook(form, definition, _WORKER["workspace"], _WORKER["langs"], _WORKER["generated_at"])
+    return len(form.items), len(form.sections), data
 
 
 def _render_all(
