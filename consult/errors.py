@@ -87,6 +87,36 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "workbook expands to {size} bytes when unpacked (limit {limit})",
         "do not open this file; ask the sender for a fresh copy",
     ),
+    "zip-ratio": (
+        "workbook unpacks to {size} bytes, {ratio} times its packed size (the rule: at most {limit} times "
+        "for a file that unpacks to more than {floor} bytes); no questionnaire is that repetitive",
+        "do not open this file; ask the sender for a fresh copy",
+    ),
+    "permission": (
+        "cannot read this {kind} here: permission denied (a local permission problem, not the sender's)",
+        "give your user read access to it (e.g. chmod u+r, or ask the owner of the folder) and ingest again",
+    ),
+    "not-regular": (
+        "not a regular file (it is {kind}); it was not read",
+        "ingest only files saved from Excel; pipes, devices and sockets are never read",
+    ),
+    "link-loop": (
+        "a symbolic link loop: the link leads back to itself and names no file",
+        "fix or delete the link, then ingest again",
+    ),
+    "unreadable": (
+        "cannot read this {kind} here: {detail}",
+        "check the path and the disk on this computer, then ingest again",
+    ),
+    "not-a-form": (
+        "more than {limit} unknown question ids in the hidden column: reading stopped",
+        "this is not a consult questionnaire, or column A was overwritten: "
+        "copy the answers into a freshly generated workbook",
+    ),
+    "more-problems": (
+        "{count} more problem(s) of this file are not listed",
+        "fix the problems listed and ingest the corrected file: the rest are then listed",
+    ),
     "no-metadata": (
         "the hidden metadata sheet '_consult' is missing or unreadable",
         "this is not a consult questionnaire, or the sheet was deleted: "
