@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import io
+import multiprocessing
 import os
 import platform
 import random
@@ -126,7 +127,8 @@ def readers(files: list[Path], ws_path: Path) -> dict[str, Callable[[], Any] | s
         import pandas as pd
 
         found["pandas.read_excel(sheet_name=None), default engine (openpyxl)"] = lambda: [
-            pd.read_excel(f, sheet_name=None) for f in files
+            pd.read_excel(f, sheet_name=None, engine="openpyxl")
+            for f in files  # named: pandas 3 warns otherwise
         ]
         try:
             import python_calamine  # noqa: F401
@@ -186,6 +188,12 @@ def readers(files: list[Path], ws_path: Path) -> dict[str, Callable[[], Any] | s
     return found
 
 
+def measure_readers(files: list[Path], ws_path: Path, repeat: int) -> dict[str, float | str]:
+    """Seconds each yardstick takes over ``files`` (best of ``repeat``), or why it was skipped."""
+    found = readers(files, ws_path)
+    return {label: call if isinstance(call, str) else timed(call, repeat) for label, call in found.items()}
+
+
 def run(n: int, work: Path, workers: int | None, sample: int, repeat: int) -> dict[str, Any]:
     shutil.rmtree(work, ignore_errors=True)
     init_workspace(work / "ws", round_id="bench")
@@ -210,9 +218,10 @@ def run(n: int, work: Path, workers: int | None, sample: int, repeat: int) -> di
 
     sampled = files[:sample]
     figures["sample"] = len(sampled)
-    figures["readers"] = {}
-    for label, call in readers(sampled, work / "ws").items():
-        figures["readers"][label] = call if isinstance(call, str) else timed(call, repeat)
+    # in a fresh process: pandas & co. would otherwise stay in this one (and in the forked
+    # reader processes) and inflate the memory figures of ingest
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as child:
+        figures["readers"] = child.submit(measure_readers, sampled, work / "ws", repeat).result()
 
     stamps: list[float] = []
     with TreeRSS() as rss_ingest:
