@@ -14,8 +14,18 @@ text from the same catalogue, so wording lives in one place.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
+
+
+def printable(text: str) -> str:
+    """``text`` safe to show on a terminal: control characters (ESC starts a terminal escape
+    sequence), bidirectional overrides and invisible characters become visible escapes such
+    as ``\\x1b``, so a file name can neither rewrite the screen nor hide part of itself."""
+    return _UNSAFE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 class ConsultError(Exception):

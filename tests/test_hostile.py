@@ -299,3 +299,21 @@ def test_reader_processes_exit_when_the_parent_is_killed(workspace, make_return,
     for w in alive:  # do not leave them behind if the test fails
         os.kill(w, signal.SIGKILL)
     assert not alive, "reader processes survived their parent"
+
+
+def test_large_parts_are_streamed_with_the_same_result(workspace, make_return, tmp_path, monkeypatch):
+    """Parts above STREAM_ABOVE are parsed row by row (bounded memory); the answers read must
+    be those of the whole-part parse, shared strings and a DTD check included."""
+    from hostile_corpus import LAUGHS, _replace_sheet, shared_strings
+
+    import consult.intake.xlsx as xlsx
+
+    path = make_return("KG", "BORDER")
+    want = reference(path, tmp_path)
+    excel_like = shared_strings(path, tmp_path / "excel-like.xlsx")
+    laughs = rewrite(path, tmp_path / "laughs.xlsx", _replace_sheet(LAUGHS))
+    monkeypatch.setattr(xlsx, "STREAM_ABOVE", 0)  # every sheet and the shared strings streamed
+    results = {r.file: r for r in ingest([excel_like, laughs], workspace)}
+    assert results["excel-like.xlsx"].status == "accepted", [str(f) for f in results["excel-like.xlsx"].errors]
+    assert answers_of(workspace)["excel-like.xlsx"] == ("accepted", want)
+    assert "EntitiesForbidden" in results["laughs.xlsx"].errors[0].message

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +13,7 @@ from rich.table import Table
 from consult.analysis.coverage import coverage
 from consult.analysis.export import export_answers
 from consult.errors import UsageError, finding
+from consult.errors import printable as shown
 from consult.intake.ingest import discover
 from consult.intake.ingest import ingest as run_ingest
 from consult.intake.safety import MAX_SIZE
@@ -43,16 +43,6 @@ STATUS_STYLE = {
     "superseded": "[dim]superseded[/]",
     "unreadable": "[red]not read[/]",
 }
-
-
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
-
-
-def shown(text: str) -> str:
-    """``text`` safe to print on a terminal: control characters (ESC starts a terminal
-    escape sequence), bidirectional overrides and invisible characters become visible
-    escapes such as ``\\x1b``, so a file name can neither rewrite the screen nor hide."""
-    return _UNSAFE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 @app.command()

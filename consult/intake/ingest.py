@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from consult.definitions import Definition
-from consult.errors import Finding, UsageError, finding
+from consult.errors import Finding, UsageError, finding, printable
 from consult.forms.layout import SealKey
 from consult.intake.reader import Answer, ReadReturn, form_for, read_return
 from consult.intake.safety import MAX_SIZE, local_problem
@@ -96,7 +96,7 @@ def discover(paths: Iterable[Path]) -> Discovery:
             info = os.stat(p)
         except OSError as exc:
             if exc.errno == errno.ENOENT and not os.path.islink(p):
-                missing.append(str(p))
+                missing.append(printable(str(p)))
             else:
                 found.problems.append(_unreadable(p, exc, "file or folder"))
             continue
