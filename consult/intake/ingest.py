@@ -17,8 +17,9 @@ import stat
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
@@ -196,15 +197,30 @@ def _unpack(packed: tuple) -> ReadReturn:
     return rr
 
 
+def _read_batch(paths: list[Path]) -> list[tuple]:
+    return [_read_packed(p) for p in paths]
+
+
 def _read_all(files: list[Path], workers: int) -> Iterator[ReadReturn]:
+    """Read returns in file order; with workers, at most a few batches per worker are in
+    flight, so that memory stays flat however many files there are (``Executor.map`` would
+    submit them all at once and hold every result the store has not yet taken)."""
     if workers <= 1 or len(files) < 8:
         yield from map(_read, files)
         return
     init = (_WORKER["definitions"], _WORKER["round_id"], _WORKER["invited"], _WORKER["max_size"], _WORKER["seal_key"])
-    chunk = max(1, min(16, len(files) // (workers * 8)))
+    size = max(1, min(8, len(files) // (workers * 8)))
+    batches = (files[i : i + size] for i in range(0, len(files), size))
     with ProcessPoolExecutor(max_workers=workers, initializer=_init_reader_process, initargs=init) as pool:
-        for packed in pool.map(_read_packed, files, chunksize=chunk):
-            yield _unpack(packed)
+        pending: deque[Future[list[tuple]]] = deque()
+        for batch in batches:
+            pending.append(pool.submit(_read_batch, batch))
+            if len(pending) >= workers * 3:
+                for packed in pending.popleft().result():
+                    yield _unpack(packed)
+        while pending:
+            for packed in pending.popleft().result():
+                yield _unpack(packed)
 
 
 def record(store: Store, rr: ReadReturn, strict: bool, dry_run: bool) -> IngestResult:
