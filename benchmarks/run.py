@@ -197,7 +197,11 @@ def measure_readers(files: list[Path], ws_path: Path, repeat: int) -> dict[str, 
 
 
 def run(n: int, work: Path, workers: int | None, sample: int, repeat: int) -> dict[str, Any]:
-    shutil.rmtree(work, ignore_errors=True)
+    reuse = len(list((work / "returns").rglob("*.xlsx"))) == n  # a kept folder (--keep) of this N
+    for old in ("ws", "ws-cli", "forms", "synth") if reuse else ():
+        shutil.rmtree(work / old, ignore_errors=True)
+    if not reuse:
+        shutil.rmtree(work, ignore_errors=True)
     init_workspace(work / "ws", round_id="bench")
     ws = open_workspace(work / "ws")
     d = bundled_definition()
@@ -213,9 +217,11 @@ def run(n: int, work: Path, workers: int | None, sample: int, repeat: int) -> di
         c, inst = pairs[i % len(pairs)]
         jobs.append((work / "forms" / c / f"{c}-{inst}.xlsx", work / "returns" / c / f"{i:05d}-{c}-{inst}.xlsx", i))
     t = time.perf_counter()
-    with ProcessPoolExecutor() as pool:
-        list(pool.map(_fill, jobs, chunksize=8))
+    if not reuse:
+        with ProcessPoolExecutor() as pool:
+            list(pool.map(_fill, jobs, chunksize=8))
     figures["load_generation_s"] = time.perf_counter() - t
+    figures["reused"] = reuse
     files = sorted((work / "returns").rglob("*.xlsx"))
 
     sampled = files[:sample]
@@ -275,7 +281,10 @@ def report(f: dict[str, Any]) -> None:
         f"  generate        {f['generate_files']} questionnaires in {f['generate_s']:.2f} s "
         f"({f['generate_files'] / f['generate_s']:.0f} files/s)"
     )
-    print(f"  load generation {f['load_generation_s']:.1f} s (not part of the figures below)")
+    if f["reused"]:
+        print("  load generation skipped: the returns of the kept work folder were reused")
+    else:
+        print(f"  load generation {f['load_generation_s']:.1f} s (not part of the figures below)")
     print(f"\n  Readers on the same {k} files (ms/file, returns/s, ratio of times to pandas and to python-calamine):")
     ingest_label = f"consult ingest: read + check + store, library, {f['ingest_workers']} worker(s), all {n} files"
     rows: list[tuple[str, float | str]] = [(lbl, v if isinstance(v, str) else v / k) for lbl, v in f["readers"].items()]
@@ -319,7 +328,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=None, help="ingest reader processes (default: auto)")
     parser.add_argument("--sample", type=int, default=300, help="files the yardstick readers read (default 300)")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each yardstick; the best counts")
-    parser.add_argument("--keep", type=Path, default=None, help="work folder to keep (default: a temp folder)")
+    parser.add_argument(
+        "--keep", type=Path, default=None, help="work folder to keep, and whose returns a rerun reuses (default: temp)"
+    )
     args = parser.parse_args()
     sizes = args.n or [1000]
     base = args.keep or Path(tempfile.mkdtemp(prefix="consult-bench-"))
