@@ -239,6 +239,9 @@ class XlsxReader:
         (or their position, where a writer left the references out)."""
         wanted = set(columns)
         part = self.sheets[sheet]
+        if part in self._names and self._zip.getinfo(part).file_size > STREAM_ABOVE:
+            yield from self._stream_rows(part, wanted)
+            return
         row_no = 0
         tags: _Tags | None = None
         for row in self._elements(part, "row"):
@@ -251,17 +254,49 @@ class XlsxReader:
             for c in row:
                 if c.tag != tags.c:
                     continue
-                ref = c.get("r")
-                if ref is None:
-                    col += 1
-                else:
-                    letters = ref.rstrip(_DIGITS)
-                    known = _COLUMNS.get(letters)
-                    col = known if known is not None else _column_of(letters, col)
+                col = _column(c, col)
                 if col in wanted:
                     found[col] = self._cell(c, tags)
             if found:
                 yield row_no, found
+
+    def _stream_rows(self, part: str, wanted: set[int]) -> Iterator[tuple[int, dict[int, Cell]]]:
+        """:meth:`rows` for a large part: cells are handled and dropped one by one as the XML
+        streams in, so memory is bounded by one cell, even for a hostile row of a million cells."""
+        fh = self._open(part)
+        names = [f"{{{ns}}}{x}" for ns in MAIN_NS for x in ("row", "c")]
+        tags: _Tags | None = None
+        row_no = col = 0
+        found: dict[int, Cell] = {}
+        try:
+            for event, el in etree.iterparse(fh, events=("start", "end"), tag=names, **_PARSER_OPTIONS):
+                if tags is None or not el.tag.startswith(tags.ns):
+                    _refuse_dtd(el.getroottree(), part)
+                    tags = _Tags(el.tag[: el.tag.index("}") + 1])
+                if el.tag == tags.row:
+                    if event == "start":
+                        r = el.get("r")
+                        row_no = int(r) if r is not None and r.isdigit() else row_no + 1
+                        col, found = 0, {}
+                        continue
+                    if found:
+                        yield row_no, found
+                elif event == "end":  # a complete cell
+                    col = _column(el, col)
+                    if col in wanted:
+                        found[col] = self._cell(el, tags)
+                else:
+                    continue
+                el.clear(keep_tail=False)
+                parent = el.getparent()
+                while parent is not None and el.getprevious() is not None:
+                    del parent[0]
+        except etree.XMLSyntaxError as exc:
+            raise Damaged(f"XMLSyntaxError: {part}: {exc}") from exc
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+            raise Damaged(f"{type(exc).__name__}: {part}: {exc}") from exc
+        finally:
+            fh.close()
 
     def _cell(self, c: Any, tags: _Tags) -> Cell:
         kind = c.get("t", "n")
@@ -310,10 +345,21 @@ class _Tags:
     def __init__(self, ns: str):
         self.ns = ns
         self.c, self.v, self.f, self.inline, self.t, self.r = (ns + x for x in ("c", "v", "f", "is", "t", "r"))
+        self.row = ns + "row"
 
 
 _DIGITS = "0123456789"
 _COLUMNS: dict[str, int] = {}  # 'F' -> 6, filled as met (a sheet uses a handful of columns)
+
+
+def _column(c: Any, previous: int) -> int:
+    """The column of a ``<c>`` element: from its reference, else the one after ``previous``."""
+    ref = c.get("r")
+    if ref is None:
+        return previous + 1
+    letters = ref.rstrip(_DIGITS)
+    known = _COLUMNS.get(letters)
+    return known if known is not None else _column_of(letters, previous)
 
 
 def _column_of(letters: str, previous: int) -> int:
