@@ -111,6 +111,7 @@ def test_fifo_and_device_are_not_read(workspace, make_return, tmp_path):
     good = make_return("KZ", "MFA")
     shutil.copy(good, folder / "good.xlsx")
     os.mkfifo(folder / "pipe.xlsx")
+    os.mkfifo(folder / "pipe.csv")  # a web export's name: never opened to see if it is one
     os.symlink("/dev/zero", folder / "zero.xlsx")
     started = time.monotonic()
     run = run_cli(workspace, "ingest", "--json", str(folder), timeout=60)  # hung forever before
@@ -118,7 +119,8 @@ def test_fifo_and_device_are_not_read(workspace, make_return, tmp_path):
     assert run.returncode == 1, run.stderr
     results = {r["file"]: r for r in json.loads(run.stdout)}
     assert results["good.xlsx"]["status"] == "accepted"
-    for name, kind in (("pipe.xlsx", "a named pipe (FIFO)"), ("zero.xlsx", "a device")):
+    fifo = "a named pipe (FIFO)"
+    for name, kind in (("pipe.xlsx", fifo), ("pipe.csv", fifo), ("zero.xlsx", "a device")):
         assert results[name]["status"] == "unreadable"
         [error] = results[name]["errors"]
         assert error["code"] == "not-regular" and error["message"] == CATALOGUE["not-regular"][0].format(kind=kind)
