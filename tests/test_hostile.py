@@ -43,10 +43,11 @@ def answers_of(ws: Workspace) -> dict[str, tuple[str, dict[str, Any]]]:
     return {r.file_name: (r.status, by_id[r.id]) for r in rows}
 
 
-def reference(path: Path, tmp_path: Path) -> dict[str, Any]:
+def reference(path: Path, tmp_path: Path, sealed_by: Workspace) -> dict[str, Any]:
     """The answers of a pristine return, ingested alone into a scratch workspace."""
     init_workspace(tmp_path / f"ref-{path.stem}", round_id=ROUND, countries=["KZ", "KG", "TJ"])
     ws = open_workspace(tmp_path / f"ref-{path.stem}")
+    shutil.copy(sealed_by.secret_path, ws.secret_path)  # the key the forms were sealed with
     [result] = ingest([path], ws)
     assert result.status == "accepted", [str(f) for f in result.errors + result.missing]
     return answers_of(ws)[path.name][1]
@@ -67,7 +68,7 @@ def test_the_whole_hostile_corpus_in_one_run(workspace, make_return, tmp_path):
     base = make_return("KZ", "MFA", name="base.xlsx")
     other = make_return("KG", "MOH", name="other.xlsx")
     expect = build(tmp_path / "corpus", base, other)
-    want = {"base": reference(base, tmp_path), "other": reference(other, tmp_path)}
+    want = {"base": reference(base, tmp_path, workspace), "other": reference(other, tmp_path, workspace)}
     run = run_cli(workspace, "ingest", "--workers", "2", "--json", str(tmp_path / "corpus"))
     assert run.returncode == 1, run.stderr  # some files are refused: exit 1, never 70
     assert "Traceback" not in run.stderr and "Internal error" not in run.stderr, run.stderr
@@ -95,7 +96,7 @@ def test_the_whole_hostile_corpus_in_one_run(workspace, make_return, tmp_path):
 def test_stale_dimension_reads_every_row(workspace, make_return, tmp_path):
     """Sheets (the metadata sheet too) declaring ``<dimension ref="A1"/>``: every row is read."""
     path = make_return("KZ", "CUSTOMS")
-    want = reference(path, tmp_path)
+    want = reference(path, tmp_path, workspace)
     stale = rewrite(path, tmp_path / "stale.xlsx", lambda n, d: stale_dimension(d) if "worksheets/" in n else d)
     with __import__("zipfile").ZipFile(stale) as zf:
         assert all(b'<dimension ref="A1"/>' in zf.read(n) for n in zf.namelist() if "worksheets/" in n)
@@ -165,13 +166,14 @@ def _as_nobody(call: Callable[[], Any]) -> Any:
     return value
 
 
-def test_local_problems_are_reported_as_such(make_return):
+def test_local_problems_are_reported_as_such(workspace, make_return):
     """An unreadable sub-folder is reported (exit 1), an unreadable file is a local
     permission problem (not the sender's), a link loop says so, a folder called x.xlsx is
     searched once."""
     top = Path(tempfile.mkdtemp(prefix="consult-perm-"))  # outside pytest's private tmp: reachable by nobody
     try:
         init_workspace(top / "ws", round_id=ROUND, countries=["KZ", "KG", "TJ"])
+        shutil.copy(workspace.secret_path, open_workspace(top / "ws").secret_path)
         inbox = top / "inbox"
         (inbox / "locked").mkdir(parents=True)
         (inbox / "x.xlsx").mkdir()
@@ -311,7 +313,7 @@ def test_large_parts_are_streamed_with_the_same_result(workspace, make_return, t
     import consult.intake.xlsx as xlsx
 
     path = make_return("KG", "BORDER")
-    want = reference(path, tmp_path)
+    want = reference(path, tmp_path, workspace)
     excel_like = shared_strings(path, tmp_path / "excel-like.xlsx")
     laughs = rewrite(path, tmp_path / "laughs.xlsx", _replace_sheet(LAUGHS))
     monkeypatch.setattr(xlsx, "STREAM_ABOVE", 0)  # every sheet and the shared strings streamed
