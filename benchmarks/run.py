@@ -183,7 +183,7 @@ def readers(files: list[Path], ws_path: Path) -> dict[str, Callable[[], Any] | s
 
     def consult_read() -> None:
         for f in files:
-            rr = read_return(f, definitions, ws.round)
+            rr = read_return(f, definitions, ws.round, seal_key=ws.seal_key)
             assert not rr.errors, [str(e) for e in rr.errors]
 
     found["consult: read + check one return, no store, one process"] = consult_read
@@ -242,6 +242,7 @@ def run(n: int, work: Path, workers: int | None, sample: int, repeat: int) -> di
 
     # the command a user types, into a second workspace: imports, progress display and all
     init_workspace(work / "ws-cli", round_id="bench")
+    shutil.copy(ws.secret_path, open_workspace(work / "ws-cli").secret_path)  # the key the forms were sealed with
     t = time.perf_counter()
     cli = subprocess.Popen(
         [sys.executable, "-m", "consult", "-w", str(work / "ws-cli"), "ingest", str(work / "returns")],
@@ -249,8 +250,11 @@ def run(n: int, work: Path, workers: int | None, sample: int, repeat: int) -> di
         stderr=subprocess.DEVNULL,
     )
     with TreeRSS(root=cli.pid) as rss_cli:
-        cli.wait()
+        assert cli.wait() in (0, 1), "consult ingest failed"
     figures["cli_ingest_s"] = time.perf_counter() - t
+    with Store(open_workspace(work / "ws-cli").db_path) as store:
+        cli_stored = sum(r.status != "rejected" for r in store.returns())
+    assert cli_stored == figures["stored"], f"the command stored {cli_stored} returns, the library {figures['stored']}"
     figures["peak_rss_cli_mb"] = rss_cli.peak / 2**20
 
     with TreeRSS() as rss_rest:
