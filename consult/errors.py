@@ -14,8 +14,18 @@ text from the same catalogue, so wording lives in one place.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
+
+
+def printable(text: str) -> str:
+    """``text`` safe to show on a terminal: control characters (ESC starts a terminal escape
+    sequence), bidirectional overrides and invisible characters become visible escapes such
+    as ``\\x1b``, so a file name can neither rewrite the screen nor hide part of itself."""
+    return _UNSAFE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 class ConsultError(Exception):
@@ -86,6 +96,36 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "zip-bomb": (
         "workbook expands to {size} bytes when unpacked (limit {limit})",
         "do not open this file; ask the sender for a fresh copy",
+    ),
+    "zip-ratio": (
+        "workbook unpacks to {size} bytes, {ratio} times its packed size (the rule: at most {limit} times "
+        "for a file that unpacks to more than {floor} bytes); no questionnaire is that repetitive",
+        "do not open this file; ask the sender for a fresh copy",
+    ),
+    "permission": (
+        "cannot read this {kind} here: permission denied (a local permission problem, not the sender's)",
+        "give your user read access to it (e.g. chmod u+r, or ask the owner of the folder) and ingest again",
+    ),
+    "not-regular": (
+        "not a regular file (it is {kind}); it was not read",
+        "ingest only files saved from Excel; pipes, devices and sockets are never read",
+    ),
+    "link-loop": (
+        "a symbolic link loop: the link leads back to itself and names no file",
+        "fix or delete the link, then ingest again",
+    ),
+    "unreadable": (
+        "cannot read this {kind} here: {detail}",
+        "check the path and the disk on this computer, then ingest again",
+    ),
+    "not-a-form": (
+        "more than {limit} unknown question ids in the hidden column: reading stopped",
+        "this is not a consult questionnaire, or column A was overwritten: "
+        "copy the answers into a freshly generated workbook",
+    ),
+    "more-problems": (
+        "{count} more problem(s) of this file are not listed",
+        "fix the problems listed and ingest the corrected file: the rest are then listed",
     ),
     "no-metadata": (
         "the hidden metadata sheet '_consult' is missing or unreadable",

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import site
 import subprocess
-import venv
+import sys
 from pathlib import Path
 
 import openpyxl
@@ -165,17 +166,41 @@ def test_every_command_has_help(runner):
 
 @pytest.mark.slow
 def test_pip_install_wheel_then_generate_and_demo_from_any_directory(tmp_path):
-    """A non-editable install carries questionnaires/ and templates/ inside the package."""
-    env_dir = tmp_path / "venv"
-    venv.EnvBuilder(with_pip=True, system_site_packages=True).create(env_dir)
-    py = env_dir / "bin" / "python"
+    """A non-editable install carries questionnaires/ and templates/ inside the package.
+
+    The wheel is built by the interpreter running the tests and installed with its
+    dependencies into a fresh virtual environment that sees this environment's packages
+    (so no network is needed, from CI's system Python and from a developer's venv alike):
+    a dependency pyproject declares but this environment lacks fails the install."""
+    if not _has_hatchling():
+        pytest.skip("building the wheel offline needs hatchling: pip install -e '.[test]'")
+    wheels = tmp_path / "wheels"
     subprocess.run(
-        [py, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", str(ROOT)]
-        if _has_hatchling()
-        else [py, "-m", "pip", "install", "--quiet", "--no-deps", str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", wheels, ROOT],
         check=True,
         cwd=tmp_path,
     )
+    [wheel] = wheels.glob("consult-*.whl")
+    env_dir = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", env_dir], check=True)
+    py = env_dir / "bin" / "python"
+    if sys.prefix != sys.base_prefix:
+        # run from a venv: the new venv's "system" packages are the base interpreter's, not
+        # this venv's; a .pth file adds this environment's site-packages after its own
+        child_site = subprocess.run(
+            [py, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        Path(child_site, "_parent_environment.pth").write_text("\n".join(site.getsitepackages()) + "\n")
+    install = subprocess.run(
+        [py, "-m", "pip", "install", "--quiet", "--no-index", "--find-links", wheels, wheel],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert install.returncode == 0, install.stdout + install.stderr
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     env = {**os.environ, "PYTHONPATH": ""}
@@ -208,6 +233,10 @@ def test_pip_install_wheel_then_generate_and_demo_from_any_directory(tmp_path):
         [env_dir / "bin" / "consult", "validate"], cwd=elsewhere, env=env, capture_output=True, text=True
     )
     assert check.returncode == 0, check.stdout + check.stderr
+    version = subprocess.run(
+        [env_dir / "bin" / "consult", "--version"], cwd=elsewhere, env=env, capture_output=True, text=True
+    )
+    assert version.returncode == 0 and "0." in version.stdout, version.stdout + version.stderr
 
 
 def _has_hatchling() -> bool:

@@ -13,7 +13,8 @@ from rich.table import Table
 from consult.analysis.coverage import coverage
 from consult.analysis.export import export_answers
 from consult.errors import UsageError, finding
-from consult.intake.ingest import collect_files
+from consult.errors import printable as shown
+from consult.intake.ingest import discover
 from consult.intake.ingest import ingest as run_ingest
 from consult.intake.safety import MAX_SIZE
 from consult.intake.submissions import channel_of
@@ -40,6 +41,7 @@ STATUS_STYLE = {
     "rejected": "[red]rejected[/]",
     "duplicate": "[dim]already ingested[/]",
     "superseded": "[dim]superseded[/]",
+    "unreadable": "[red]not read[/]",
 }
 
 
@@ -61,21 +63,18 @@ def ingest(
     Exit 0 when every file was accepted or already ingested, 1 when any was rejected or incomplete.
     """
     ws = workspace(ctx)
-    missing = [str(p) for p in paths if not p.exists()]
-    if missing:
-        raise UsageError(f"no such file or folder: {', '.join(missing)}")
-    files = collect_files(paths)
-    if not files:
-        raise UsageError("no .xlsx or .csv files found in " + ", ".join(map(str, paths)))
-    with progress(len(files), "Ingesting", enabled=not as_json) as advance:
+    found = discover(paths)  # once: the library ingests exactly these files
+    if not found.files and not found.problems:
+        raise UsageError("no .xlsx or .csv files found in " + ", ".join(shown(str(p)) for p in paths))
+    with progress(len(found.files) + len(found.problems), "Ingesting", enabled=not as_json) as advance:
         results = run_ingest(
-            files,
+            found,
             ws,
             strict=strict,
             dry_run=dry_run,
             workers=workers,
             max_size=max_size,
-            on_file=lambda r: advance(r.file),
+            on_file=lambda r: advance(escape(shown(r.file))),
         )
     if as_json:
         print_json([r.to_dict() for r in results])
@@ -94,7 +93,7 @@ def ingest(
             if r.superseded_by:
                 problems.append(f"older than #{r.superseded_by}, which stays current ({r.why})")
             table.add_row(
-                escape(r.file),
+                escape(shown(r.file)),
                 r.country or "",
                 r.institution or "",
                 STATUS_STYLE.get(r.status, r.status),
@@ -105,12 +104,12 @@ def ingest(
             if r.status == "duplicate":
                 continue
             for f in r.errors:
-                out.print(f"[red]✗[/] {escape(str(f))}  [dim]({escape(f.fix)})[/]")
-            if r.status != "rejected":
+                out.print(f"[red]✗[/] {escape(shown(str(f)))}  [dim]({escape(shown(f.fix))})[/]")
+            if r.status not in ("rejected", "unreadable"):
                 for f in r.missing:
-                    out.print(f"[yellow]…[/] {escape(str(f))}")
+                    out.print(f"[yellow]…[/] {escape(shown(str(f)))}")
             for f in r.warnings:
-                out.print(f"[dim]! {escape(str(f))}[/]")
+                out.print(f"[dim]! {escape(shown(str(f)))}[/]")
         counts = {s: sum(1 for r in results if r.status == s) for s in STATUS_STYLE}
         err.print(", ".join(f"{n} {s}" for s, n in counts.items() if n))
     if not all(r.ok for r in results):
@@ -229,7 +228,7 @@ def list_returns(
             st += f"\n✉ sent {f['written_at'][:10]} ({f['problems']})"
         table.add_row(
             str(r.id),
-            escape(r.file_name),
+            escape(shown(r.file_name)),
             channel_of(r.file_name),
             r.country or "",
             r.institution or "",

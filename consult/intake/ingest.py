@@ -7,31 +7,39 @@ this process, serially, each return in its own ``BEGIN IMMEDIATE`` transaction, 
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
+import errno
 import json
 import os
+import signal
+import stat
+import sys
+import threading
+import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
 from typing import Any
 
 from consult.definitions import Definition
-from consult.errors import ConsultError, Finding, finding
+from consult.errors import Finding, UsageError, finding, printable
 from consult.forms.layout import SealKey
-from consult.intake.reader import ReadReturn, read_return
-from consult.intake.safety import MAX_SIZE
+from consult.intake.reader import Answer, ReadReturn, form_for, read_return
+from consult.intake.safety import MAX_SIZE, local_problem
 from consult.intake.submissions import is_export, read_exports
 from consult.store import Store, compare_returns
 from consult.workspace import Workspace, known_definitions
 
-PATTERNS = ("*.xlsx", "*.xlsm", "*.csv")  # .csv, and some .xlsx: KoboToolbox / ODK Central exports
-
 
 @dataclass
 class IngestResult:
-    """What happened to one file. ``status`` is accepted, incomplete, rejected or duplicate."""
+    """What happened to one file. ``status`` is accepted, incomplete, rejected, duplicate, or
+    unreadable (could not be read on this computer: permissions, a link loop, not a regular
+    file; reported, never stored)."""
 
     file: str
     path: str
@@ -59,18 +67,60 @@ class IngestResult:
         return data
 
 
-def collect_files(paths: Iterable[Path]) -> list[Path]:
-    """Files named, and ``*.xlsx``/``*.xlsm``/``*.csv`` under folders named (recursively, sorted)."""
-    files: list[Path] = []
+# found in folders: .csv and some .xlsx are KoboToolbox / ODK Central exports; .xls/.ods are
+# listed only to say how to re-save them
+READABLE = (".xlsx", ".xlsm", ".csv", ".xls", ".ods")
+
+
+@dataclass
+class Discovery:
+    """The files found under the paths named (once: the CLI and the library share it), and
+    the folders or paths that could not be read, each reported as an ``unreadable`` result."""
+
+    files: list[Path] = field(default_factory=list)
+    problems: list[IngestResult] = field(default_factory=list)
+
+
+def _unreadable(path: Path, exc: OSError, kind: str) -> IngestResult:
+    problem = local_problem(path, exc, kind)
+    return IngestResult(file=path.name or str(path), path=str(path), status="unreadable", errors=[problem])
+
+
+def discover(paths: Iterable[Path]) -> Discovery:
+    """Files named, and workbooks under folders named (recursively, sorted; symbolic links to
+    folders are not followed, so a link loop cannot recurse). A folder called ``x.xlsx`` is
+    a folder; an unreadable folder is a problem to report, never silently skipped."""
+    found = Discovery()
+    missing = []
     for p in paths:
-        if p.is_dir():
-            found = sorted({f for pat in PATTERNS for f in p.rglob(pat)})
-            files += [f for f in found if not f.name.startswith(("~$", "."))]
-        elif p.exists():
-            files.append(p)
-        else:
-            raise ConsultError(f"{p}: no such file or folder")
-    return files
+        try:
+            info = os.stat(p)
+        except OSError as exc:
+            if exc.errno == errno.ENOENT and not os.path.islink(p):
+                missing.append(printable(str(p)))
+            else:
+                found.problems.append(_unreadable(p, exc, "file or folder"))
+            continue
+        if not stat.S_ISDIR(info.st_mode):
+            found.files.append(p)  # named explicitly: read_return says if it is no regular file
+            continue
+        inside: list[Path] = []
+
+        def failed(exc: OSError, top: Path = p) -> None:
+            where = Path(exc.filename) if exc.filename else top
+            found.problems.append(_unreadable(where, exc, "folder"))
+
+        for folder, _dirs, names in os.walk(p, onerror=failed):
+            inside += [Path(folder, n) for n in names if n.lower().endswith(READABLE) and not n.startswith(("~$", "."))]
+        found.files += sorted(inside)
+    if missing:
+        raise UsageError(f"no such file or folder: {', '.join(missing)}")
+    return found
+
+
+def collect_files(paths: Iterable[Path]) -> list[Path]:
+    """The files :func:`discover` finds (kept for callers that need only the list)."""
+    return discover(paths).files
 
 
 _WORKER: dict[str, Any] = {}
@@ -86,6 +136,33 @@ def _init_worker(
     _WORKER.update(definitions=definitions, round_id=round_id, invited=invited, max_size=max_size, seal_key=seal_key)
 
 
+def _init_reader_process(*args: Any) -> None:
+    """A reader process: exit as soon as the ingesting process dies (even by ``kill -9``),
+    instead of waiting forever on its task queue."""
+    _init_worker(*args)
+    parent = os.getppid()
+    if sys.platform.startswith("linux"):
+        try:  # the kernel sends SIGKILL when the parent goes: immediate, no polling
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # the parent died before the call above took effect
+        os._exit(1)
+    # and a watchdog where prctl is missing (or the forking thread ended before the parent)
+    threading.Thread(target=_watch_parent, args=(parent,), name="consult-parent-watch", daemon=True).start()
+
+
+def _watch_parent(parent: int, every: float = 1.0) -> None:
+    while True:
+        time.sleep(every)
+        if os.getppid() != parent:
+            os._exit(1)
+
+
+PR_SET_PDEATHSIG = 1
+
+
 def _read(path: Path) -> ReadReturn:
     return read_return(
         path,
@@ -97,13 +174,53 @@ def _read(path: Path) -> ReadReturn:
     )
 
 
+def _read_packed(path: Path) -> tuple:
+    """Read in a worker and send back plain data: a :class:`ReadReturn` holds the definition
+    and the form's items, which would cost ~100 KB of pickling per return."""
+    rr = _read(path)
+    answers = [(iid, a.value, a.raw, a.sheet, a.cell) for iid, a in rr.answers.items()]
+    definition = rr.definition.hash if rr.definition is not None else None
+    return (
+        rr.path, rr.sha256, rr.size, rr.meta, definition, answers, rr.personal, rr.errors, rr.missing, rr.warnings,
+        rr.saved_at,
+    )  # fmt: skip
+
+
+def _unpack(packed: tuple) -> ReadReturn:
+    path, sha256, size, meta, definition_hash, answers, personal, errors, missing, warnings, saved_at = packed
+    rr = ReadReturn(path, sha256, size, meta, None, {}, personal, errors, missing, warnings, saved_at=saved_at)
+    if definition_hash is not None:
+        rr.definition = _WORKER["definitions"][definition_hash]
+        form = form_for(rr.definition, meta["country"], meta["institution"])
+        for iid, value, raw, sheet, cell in answers:
+            rr.answers[iid] = Answer(form.item_by_id[iid], value, raw, sheet, cell)
+    return rr
+
+
+def _read_batch(paths: list[Path]) -> list[tuple]:
+    return [_read_packed(p) for p in paths]
+
+
 def _read_all(files: list[Path], workers: int) -> Iterator[ReadReturn]:
+    """Read returns in file order; with workers, at most a few batches per worker are in
+    flight, so that memory stays flat however many files there are (``Executor.map`` would
+    submit them all at once and hold every result the store has not yet taken)."""
     if workers <= 1 or len(files) < 8:
         yield from map(_read, files)
         return
     init = (_WORKER["definitions"], _WORKER["round_id"], _WORKER["invited"], _WORKER["max_size"], _WORKER["seal_key"])
-    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=init) as pool:
-        yield from pool.map(_read, files, chunksize=4)
+    size = max(1, min(8, len(files) // (workers * 8)))
+    batches = (files[i : i + size] for i in range(0, len(files), size))
+    with ProcessPoolExecutor(max_workers=workers, initializer=_init_reader_process, initargs=init) as pool:
+        pending: deque[Future[list[tuple]]] = deque()
+        for batch in batches:
+            pending.append(pool.submit(_read_batch, batch))
+            if len(pending) >= workers * 3:
+                for packed in pending.popleft().result():
+                    yield _unpack(packed)
+        while pending:
+            for packed in pending.popleft().result():
+                yield _unpack(packed)
 
 
 def record(store: Store, rr: ReadReturn, strict: bool, dry_run: bool) -> IngestResult:
@@ -119,6 +236,8 @@ def record(store: Store, rr: ReadReturn, strict: bool, dry_run: bool) -> IngestR
         missing=list(rr.missing),
         warnings=list(rr.warnings),
     )
+    if result.status == "unreadable":  # a local problem: reported, nothing to store
+        return result
     if strict and rr.missing and not rr.errors:
         result.status = "rejected"
         result.errors = list(rr.missing)
@@ -199,7 +318,7 @@ def record(store: Store, rr: ReadReturn, strict: bool, dry_run: bool) -> IngestR
 
 
 def ingest(
-    paths: Iterable[Path],
+    paths: Iterable[Path] | Discovery,
     workspace: Workspace,
     strict: bool = False,
     dry_run: bool = False,
@@ -207,8 +326,10 @@ def ingest(
     max_size: int = MAX_SIZE,
     on_file: Callable[[IngestResult], None] | None = None,
 ) -> list[IngestResult]:
-    """Ingest every return found under ``paths`` into the workspace store."""
-    files = collect_files(paths)
+    """Ingest every return found under ``paths`` (or in a :class:`Discovery` already made)
+    into the workspace store; unreadable folders and files come first, as results."""
+    found = paths if isinstance(paths, Discovery) else discover(paths)
+    files = found.files
     exports = [f for f in files if is_export(f)]  # one file, many submissions: consult.intake.submissions
     files = [f for f in files if f not in exports]
     definitions = known_definitions(workspace)
@@ -217,6 +338,10 @@ def ingest(
     if workers is None:
         workers = min(os.cpu_count() or 1, 4) if len(files) >= 16 else 1
     results = []
+    for problem in found.problems:
+        results.append(problem)
+        if on_file:
+            on_file(problem)
     with Store(workspace.db_path) as store:
         web = read_exports(exports, workspace.definition, definitions, workspace.round, invited, max_size)
         for rr in chain(_read_all(files, workers), web):

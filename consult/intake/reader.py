@@ -1,8 +1,9 @@
 """Reading and checking one returned workbook. No database access here: see :mod:`consult.ingest`.
 
-Returned files are untrusted: a size limit and a look at the zip directory come before any
-XML is parsed (defusedxml is installed, so openpyxl parses XML safely), formulas are never
-evaluated, macros never run (openpyxl does not execute VBA and we do not keep it).
+Returned files are untrusted: regular files only, read up to a size limit; a look at the zip
+directory comes before any XML is parsed, and the XML parser (:mod:`consult.intake.xlsx`)
+loads no DTD, expands no entity and never touches the network; formulas are never evaluated
+(their saved result is used), macros never run (the VBA part is never even opened).
 Answers are located by the hidden item-id column, never by row position.
 """
 
@@ -17,16 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import openpyxl
 from defusedxml import ElementTree
-from openpyxl.utils import column_index_from_string
 
 from consult.definitions import Definition
 from consult.definitions.questionnaire import Form, Item, resolve
 from consult.errors import Finding, finding
 from consult.forms.layout import FORMAT, META_SHEET, SealKey, seal
-from consult.intake.cells import Damaged, cached_values, collect_cells, guarded, read_meta, root_cause
-from consult.intake.safety import MAX_SIZE, MAX_UNPACKED, check_file
+from consult.intake.cells import collect_cells, read_meta
+from consult.intake.safety import LOCAL_PROBLEMS, MAX_SIZE, MAX_UNPACKED, Refused, check_file, read_bounded
 from consult.intake.values import (
     NO,
     YES,
@@ -39,6 +38,9 @@ from consult.intake.values import (
     parse_text,
     raw_text,
 )
+from consult.intake.xlsx import Damaged, XlsxReader, column_index
+
+MAX_PROBLEMS = 50  # errors (and warnings) kept per return; the rest are counted
 
 
 @dataclass
@@ -73,6 +75,10 @@ class ReadReturn:
 
     @property
     def status(self) -> str:
+        """accepted, incomplete or rejected; "unreadable" when the file could not be read here
+        at all (a local problem, not the sender's: such a file is reported, never stored)."""
+        if any(f.code in LOCAL_PROBLEMS for f in self.errors):
+            return "unreadable"
         if self.errors:
             return "rejected"
         return "incomplete" if self.missing else "accepted"
@@ -108,17 +114,22 @@ def read_return(
     seal_key: SealKey | None = None,
 ) -> ReadReturn:
     """Read and check one return; every problem ends up in the result, nothing is raised.
-    ``seal_key`` is the workspace's: without it only forms sealed the old way can be checked."""
+    ``seal_key`` is the workspace's: without it only forms sealed the old way can be checked.
+
+    ``data``, when given, is the file's content (already read); otherwise the file is read
+    here, as a regular file only and never more than ``max_size`` bytes of it."""
     rr = ReadReturn(path=path)
     name = path.name
-    try:
-        rr.size = path.stat().st_size if data is None else len(data)
-        if rr.size > max_size:
-            rr.errors.append(finding("too-large", file=name, size=rr.size, limit=max_size))
+    if data is None:
+        try:
+            data = read_bounded(path, max_size)
+        except Refused as exc:
+            rr.errors.append(exc.finding)
+            rr.size = exc.size
             return rr
-        data = path.read_bytes() if data is None else data
-    except OSError as exc:
-        rr.errors.append(finding("not-xlsx", file=name, detail=f"cannot read it: {exc.strerror or exc}"))
+    rr.size = len(data)
+    if rr.size > max_size:
+        rr.errors.append(finding("too-large", file=name, size=rr.size, limit=max_size))
         return rr
     rr.sha256 = hashlib.sha256(data).hexdigest()
     refused = check_file(name, data, max_unpacked)
@@ -127,30 +138,42 @@ def read_return(
         return rr
     rr.saved_at = saved_time(data)
     try:
-        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False, keep_links=False)
-    except Exception as exc:  # openpyxl raises many types on damaged files; all mean "unreadable"
-        rr.errors.append(finding("not-xlsx", file=name, detail=f"Excel cannot be read: {root_cause(exc)}"))
+        wb = XlsxReader(data)
+    except Damaged as exc:
+        rr.errors.append(finding("not-xlsx", file=name, detail=f"Excel cannot be read: {exc}"))
         return rr
     try:
-        _read_answers(rr, wb, data, definitions, round_id, invited, seal_key)
+        _read_answers(rr, wb, definitions, round_id, invited, seal_key)
     except Damaged as exc:
         rr.errors.append(finding("not-xlsx", file=name, detail=f"damaged workbook part: {exc}"))
     finally:
         wb.close()
+    _cap(rr)
     return rr
+
+
+def _cap(rr: ReadReturn) -> None:
+    """Keep the first :data:`MAX_PROBLEMS` errors and warnings and a count of the rest: a
+    hostile file must not flood the screen or the store."""
+    for key in ("errors", "warnings"):
+        found: list[Finding] = getattr(rr, key)
+        if len(found) > MAX_PROBLEMS:
+            rest = len(found) - MAX_PROBLEMS
+            del found[MAX_PROBLEMS:]
+            severity = "error" if key == "errors" else "warning"
+            found.append(finding("more-problems", file=rr.path.name, count=rest, severity=severity))
 
 
 def _read_answers(
     rr: ReadReturn,
-    wb: Any,
-    data: bytes,
+    wb: XlsxReader,
     definitions: dict[str, Definition],
     round_id: str | None,
     invited: dict[str, list[str]] | None,
     seal_key: SealKey | None = None,
 ) -> None:
     name = rr.path.name
-    meta = guarded(read_meta, wb)
+    meta = read_meta(wb)
     if not meta or meta.get("format") != FORMAT:
         rr.errors.append(finding("no-metadata", file=name, sheet=META_SHEET))
         return
@@ -204,32 +227,32 @@ def _read_answers(
         )
     form = form_for(definition, country, institution)
     langs = [x for x in meta.get("languages", "en").split(",") if x] or ["en"]
-    try:
-        answer_col = column_index_from_string(meta.get("answer_column", ""))
-    except ValueError:
+    answer_col = _column(meta.get("answer_column", ""))
+    if answer_col is None:
         rr.errors.append(finding("metadata-edited", file=name, sheet=META_SHEET, detail="bad answer column"))
         return
-    cells = guarded(collect_cells, name, rr.errors, wb, answer_col, form)
-    formulas = [c for c in cells if c[4]]
-    if formulas:
-        cached = guarded(cached_values, data, {(c[0], c[1]) for c in formulas})
-        cells = [
-            (s, ref, iid, part, False, cached.get((s, ref))) if f else (s, ref, iid, part, f, v)
-            for (s, ref, iid, part, f, v) in cells
-        ]
-        for s, ref, iid, _part, _f, v in cells:
-            if (s, ref) in cached and v is None:
-                rr.errors.append(
-                    finding(
-                        "formula",
-                        file=name,
-                        sheet=s,
-                        cell=ref,
-                        question=iid,
-                        found=describe(next(c[5] for c in formulas if c[0] == s and c[1] == ref)),
-                    )
-                )
-    _interpret(rr, form, cells, langs)
+    stopped: list[Finding] = []
+    cells = collect_cells(name, stopped, wb, answer_col, form)
+    if stopped and stopped[-1].code == "not-a-form":  # the headline: put it first, before the capped list
+        stopped.insert(0, stopped.pop())
+    rr.errors += stopped
+    if stopped and stopped[0].code == "not-a-form":
+        return
+    rows = []
+    for s, ref, iid, part, formula, value in cells:
+        if formula is not None and value is None:  # a formula is never evaluated: only its saved result counts
+            found = describe("=" + formula if formula else "=(shared formula)")
+            rr.errors.append(finding("formula", file=name, sheet=s, cell=ref, question=iid, found=found))
+        rows.append((s, ref, iid, part, False, value))
+    _interpret(rr, form, rows, langs)
+
+
+def _column(letters: str) -> int | None:
+    """The answer column named in the metadata ('F'), as a number; None when it is no column."""
+    letters = letters.strip()
+    if not (1 <= len(letters) <= 3 and letters.isascii() and letters.isalpha()):
+        return None
+    return column_index(letters)
 
 
 def _interpret(rr: ReadReturn, form: Form, cells: list[tuple], langs: list[str]) -> None:

@@ -36,7 +36,9 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import os
 import re
+import stat
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -59,7 +61,7 @@ from consult.forms.xlsform import (
     rank_field,
 )
 from consult.intake.reader import Answer, ReadReturn, form_for
-from consult.intake.safety import MAX_SIZE, MAX_UNPACKED, check_file
+from consult.intake.safety import MAX_SIZE, MAX_UNPACKED, Refused, check_file, read_bounded
 from consult.intake.values import YES, Invalid, describe, parse_choice, parse_date, parse_number, parse_text, raw_text
 
 CHANNELS = ("excel", "kobo", "odk")
@@ -89,6 +91,11 @@ def is_export(path: Path) -> bool:
     """Whether ``path`` is a KoboToolbox/ODK export rather than a returned workbook: every CSV,
     and an .xlsx without our metadata sheet whose strings name the hidden version field. Only
     the zip directory and the workbook's string parts are looked at, never a whole sheet."""
+    try:  # a pipe or device is never opened here (it could block forever): the reader refuses it
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return False
+    except OSError:
+        return False
     suffix = path.suffix.lower()
     if suffix == ".csv":
         return True
@@ -126,13 +133,10 @@ class Export:
 def load_export(path: Path, max_size: int = MAX_SIZE, max_unpacked: int = MAX_UNPACKED) -> Export | Finding:
     """The rows of a CSV or .xlsx export, or the finding that says why it cannot be read."""
     name = path.name
-    try:
-        size = path.stat().st_size
-        if size > max_size:
-            return finding("too-large", file=name, size=size, limit=max_size)
-        data = path.read_bytes()
-    except OSError as exc:
-        return finding("export-unreadable", file=name, detail=f"cannot read it: {exc.strerror or exc}")
+    try:  # regular files only, never more than max_size bytes read (as for workbooks)
+        data = read_bounded(path, max_size)
+    except Refused as exc:
+        return exc.finding
     if path.suffix.lower() == ".csv":
         try:
             content = data.decode("utf-8-sig")

@@ -8,6 +8,7 @@ No workbook, no file: every function takes a cell value (as openpyxl gives it) a
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from typing import Any
 
@@ -83,6 +84,12 @@ def _choice_expected(item: Item, langs: list[str], limit: int = 7) -> str:
     return "one of " + "; ".join(f"'{n}'" for n in names) + more
 
 
+# "5", "5.0", "5,00", "5 - Top priority", "5: top", "5) top", "5. Top": the digit, then an
+# optional all-zero decimal, then text that does not go on with digits ("4.9", "1.99" and
+# "5.5" are not ratings: truncating them would silently change what was meant).
+_RATING = re.compile(r"^([1-5])(?:[.,]0+)?(?:\s*[-:.)]\s*(?![\d.,]).*)?$")
+
+
 def parse_choice(value: Any, item: Item, langs: list[str]) -> str:
     table = lookup(item, tuple(langs))
     key = norm(raw_text(value))
@@ -91,27 +98,51 @@ def parse_choice(value: Any, item: Item, langs: list[str]) -> str:
     if key in table:
         return table[key]
     if item.type == "rating":
-        m = re.match(r"^([1-5])(?:[.,]0+)?(?:\s*[-:.)]\s*.*)?$", key)
+        m = _RATING.match(key)
         if m:
             return m.group(1)
     raise Invalid(_choice_expected(item, langs), "choose a value from the drop-down list")
 
 
+# Digits with an optional decimal part (point or comma, already normalised) and exponent:
+# what a person types. Not "nan", "inf", "Infinity", "1_000" or "0x10", which float() takes.
+_NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
+
+
+def _shown_number(value: float | int) -> str:
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
+def number_range(low: float | int | None, high: float | int | None) -> str:
+    """'a number', 'a number of at least 0', 'a number of at most 10', 'a number between 1 and 5'."""
+    if low is not None and high is not None:
+        return f"a number between {_shown_number(low)} and {_shown_number(high)}"
+    if low is not None:
+        return f"a number of at least {_shown_number(low)}"
+    if high is not None:
+        return f"a number of at most {_shown_number(high)}"
+    return "a number"
+
+
 def parse_number(value: Any, item: Item) -> float | int:
+    """A finite number within the item's bounds; text is accepted with spaces as thousands
+    separators and a decimal comma ("1 200,5")."""
+    expected = number_range(item.min, item.max)
     if isinstance(value, bool):
-        raise Invalid("a number", "type digits only")
+        raise Invalid(expected, "type digits only")
     if isinstance(value, (int, float)):
         number: float | int = value
     else:
-        text = raw_text(value).replace("\u00a0", "").replace(" ", "").replace(",", ".")
-        try:
-            number = float(text)
-        except ValueError:
-            raise Invalid("a number", "type digits only, e.g. 12 or 12.5") from None
+        text = raw_text(value).replace("\u00a0", "").replace("\u202f", "").replace(" ", "").replace(",", ".")
+        if not _NUMBER.match(text):
+            raise Invalid(expected, "type digits only, e.g. 12 or 12.5")
+        number = float(text)
+    if isinstance(number, float) and not math.isfinite(number):  # nan, inf, and 1e999 (too large)
+        raise Invalid(expected, "type digits only, e.g. 12 or 12.5")
     if isinstance(number, float) and number.is_integer():
         number = int(number)
     if (item.min is not None and number < item.min) or (item.max is not None and number > item.max):
-        raise Invalid(f"a number between {item.min} and {item.max}", "correct the number")
+        raise Invalid(expected, "correct the number")
     return number
 
 

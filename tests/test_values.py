@@ -1,0 +1,129 @@
+"""The pure value parsers, from tables: what a respondent typed -> what is stored, or refused.
+
+Items are the real ones of the bundled questionnaire (resolved for KZ-MOH), so the accepted
+labels are the ones the drop-downs show. No workbook is read: these run in milliseconds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from consult.definitions import bundled_definition
+from consult.definitions.questionnaire import Item, resolve
+from consult.intake.values import Invalid, number_range, parse_choice, parse_date, parse_number, parse_text
+
+LANGS = ["en", "ru"]
+
+
+def item(item_id: str) -> Item:
+    d = bundled_definition()
+    return resolve(d.questionnaire, d.framework, "KZ", "MOH").item_by_id[item_id]
+
+
+RATING = item("TOC.priority")
+STAFF = item("staff")  # a number, min 0, no max
+
+
+@pytest.mark.parametrize(
+    ("typed", "code"),
+    [
+        ("5", "5"),
+        (5, "5"),
+        (4.0, "4"),
+        ("4.0", "4"),
+        ("4,00", "4"),
+        ("5 - Top priority", "5"),
+        ("5 - Top priority / 5 - Наивысший приоритет", "5"),
+        ("  top PRIORITY ", "5"),
+        ("3: medium", "3"),
+        ("2) low", "2"),
+        ("5. Top", "5"),
+        ("n/a", "na"),
+        ("не применимо", "na"),
+    ],
+)
+def test_ratings_accepted(typed: Any, code: str) -> None:
+    assert parse_choice(typed, RATING, LANGS) == code
+
+
+@pytest.mark.parametrize("typed", [4.9, "4.9", "1.99", 5.5, "5.5", "4,5", "6", 0, "0", "5.01", "nan", "", "high"])
+def test_ratings_refused_never_truncated(typed: Any) -> None:
+    with pytest.raises(Invalid) as exc:
+        parse_choice(typed, RATING, LANGS)
+    assert exc.value.expected.startswith("a rating from 1 to 5")
+
+
+@pytest.mark.parametrize(
+    ("typed", "number"),
+    [
+        (12, 12),
+        (12.0, 12),
+        (12.5, 12.5),
+        ("12", 12),
+        ("1 200", 1200),
+        ("1\u00a0200,5", 1200.5),
+        ("12,5", 12.5),
+        ("+7", 7),
+        ("1e3", 1000),
+        ("0", 0),
+    ],
+)
+def test_numbers_accepted(typed: Any, number: float) -> None:
+    result = parse_number(typed, STAFF)
+    assert result == number and type(result) is type(number)
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["nan", "NaN", "inf", "-inf", "Infinity", "1e999", float("nan"), float("inf"), "1_000", "0x10", "twelve", True],
+)
+def test_non_finite_and_odd_numbers_refused(typed: Any) -> None:
+    with pytest.raises(Invalid) as exc:
+        parse_number(typed, STAFF)
+    assert exc.value.expected == "a number of at least 0"
+
+
+def test_number_bounds_are_worded_by_which_bounds_exist() -> None:
+    with pytest.raises(Invalid) as exc:
+        parse_number(-1, STAFF)
+    assert exc.value.expected == "a number of at least 0"  # not "between 0 and None"
+    bounded = dataclasses.replace(STAFF, min=1.0, max=5.0)
+    with pytest.raises(Invalid) as exc:
+        parse_number("6", bounded)
+    assert exc.value.expected == "a number between 1 and 5"
+    assert number_range(None, 10) == "a number of at most 10"
+    assert number_range(None, None) == "a number"
+    assert number_range(0.5, None) == "a number of at least 0.5"
+
+
+@pytest.mark.parametrize(
+    ("typed", "iso"),
+    [
+        ("2020-08-15", "2020-08-15"),
+        ("15.08.2020", "2020-08-15"),
+        ("15/08/2020", "2020-08-15"),
+        (dt.datetime(2020, 8, 15, 0, 0), "2020-08-15"),
+        (dt.date(2020, 8, 15), "2020-08-15"),
+        (44058, "2020-08-15"),  # an Excel serial day
+    ],
+)
+def test_dates_accepted(typed: Any, iso: str) -> None:
+    assert parse_date(typed) == iso
+
+
+@pytest.mark.parametrize("typed", ["31/31/2020", "1999-01-01", "tomorrow", float("nan"), float("inf")])
+def test_dates_refused(typed: Any) -> None:
+    with pytest.raises(Invalid):
+        parse_date(typed)
+
+
+def test_text_is_trimmed_and_bounded() -> None:
+    assert parse_text("  a proposal  ") == "a proposal"
+    assert parse_text(dt.datetime(2020, 8, 15)) == "2020-08-15"
+    with pytest.raises(Invalid) as exc:
+        parse_text("x" * 5000)
+    assert "at most" in exc.value.expected
