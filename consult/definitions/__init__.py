@@ -13,10 +13,12 @@ from functools import cache, cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import yaml
+
 from consult.definitions.framework import Framework, Text
 from consult.definitions.questionnaire import Questionnaire, definition_hash
 from consult.definitions.schema import check_schema, detect_kind, validate_source
-from consult.definitions.yamlsource import load_yaml
+from consult.definitions.yamlsource import YamlSource, load_yaml
 from consult.errors import ConsultError, Finding
 from consult.resources import data_dir
 
@@ -157,12 +159,23 @@ def bundled_definition() -> Definition:
 
 @cache
 def _load_yaml_data(path: Path) -> dict[str, Any]:
+    """Parsed with libyaml where it is installed (the line-tracking parser is only needed to say
+    where a problem is: it runs again only when the fast parse or the schema finds one)."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
+    except (yaml.YAMLError, OSError, UnicodeDecodeError):
+        data = None
+    if isinstance(data, dict):
+        fast = YamlSource(file=str(path), data=data)
+        if not check_schema(fast, detect_kind(fast) or path.stem):
+            return data
     src = load_yaml(path)
     findings = src.findings or check_schema(src, detect_kind(src) or path.stem)
     if findings:
         raise DefinitionError(findings)
-    data: dict[str, Any] = src.data
-    return data
+    slow: dict[str, Any] = src.data
+    return slow
 
 
 def load_yaml_data(name: str, folder: Path | None = None) -> dict[str, Any]:

@@ -16,9 +16,12 @@ are counted, never quoted twice.
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
+import os
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -859,6 +862,7 @@ def synthesize(
     definition: Definition | None = None,
     on_file: Callable[[Written], None] | None = None,
     skipped: list[str] | None = None,
+    workers: int | None = None,
 ) -> list[Written]:
     """Write the syntheses; countries without returns are listed in ``skipped``."""
     definition = definition or ws.definition
@@ -878,20 +882,48 @@ def synthesize(
             if on_file:
                 on_file(w)
 
-    for code in codes:
-        if code not in data.countries or not data.countries[code].returns:
-            if skipped is not None:
-                skipped.append(code)
-            continue
-        doc, figures = builder.country_document(code)
-        done(code, write_document(doc, figures, f"{code}-synthesis", out, formats))
-    if regional:
-        if data.with_returns:
-            doc, figures = builder.regional_document()
-            done("regional", write_document(doc, figures, "regional-synthesis", out, formats))
-        elif skipped is not None:
-            skipped.append("regional")
+    jobs = [c for c in codes if c in data.countries and data.countries[c].returns]
+    if skipped is not None:
+        skipped += [c for c in codes if c not in jobs]
+    if regional and data.with_returns:
+        jobs.append(REGIONAL)
+    elif regional and skipped is not None:
+        skipped.append(REGIONAL)
+    for code, paths in _write_all(builder, jobs, out, formats, workers):
+        done(code, paths)
     return written
+
+
+REGIONAL = "regional"
+_JOB: dict[str, Any] = {}
+
+
+def _write_one(code: str) -> tuple[str, list[Path]]:
+    """Build and write one document (in this process, or a forked worker that inherited the
+    builder: the round is loaded and scored once, in the parent)."""
+    builder: Builder = _JOB["builder"]
+    out, formats = _JOB["out"], _JOB["formats"]
+    if code == REGIONAL:
+        doc, figures = builder.regional_document()
+        return code, write_document(doc, figures, "regional-synthesis", out, formats)
+    doc, figures = builder.country_document(code)
+    return code, write_document(doc, figures, f"{code}-synthesis", out, formats)
+
+
+def _write_all(
+    builder: Builder, jobs: list[str], out: Path, formats: list[str], workers: int | None
+) -> Iterator[tuple[str, list[Path]]]:
+    """Documents are independent: with several, they are written by forked worker processes
+    (charts and Word building are CPU-bound; a forked worker shares the scored round for free).
+    Where processes cannot fork, or with few documents, one process writes them in order."""
+    _JOB.update(builder=builder, out=out, formats=formats)
+    if workers is None:
+        workers = min(os.cpu_count() or 1, 4) if len(jobs) >= 4 else 1
+    if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        yield from map(_write_one, jobs)
+        return
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        yield from pool.map(_write_one, jobs)
 
 
 def countries_with_returns(store: Store, ws: Workspace) -> list[str]:
