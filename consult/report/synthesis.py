@@ -913,8 +913,9 @@ def _write_one(code: str) -> tuple[str, list[Path]]:
 def _write_all(
     builder: Builder, jobs: list[str], out: Path, formats: list[str], workers: int | None
 ) -> Iterator[tuple[str, list[Path]]]:
-    """Documents are independent: with several, they are written by forked worker processes
-    (charts and Word building are CPU-bound; a forked worker shares the scored round for free).
+    """Documents are independent: with several, forked worker processes write some while this
+    process writes the others (charts and Word building are CPU-bound; a forked worker shares
+    the scored round for free, and this process working too keeps one process fewer in memory).
     Where processes cannot fork, or with few documents, one process writes them in order."""
     _JOB.update(builder=builder, out=out, formats=formats)
     if workers is None:
@@ -922,8 +923,12 @@ def _write_all(
     if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
         yield from map(_write_one, jobs)
         return
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
-        yield from pool.map(_write_one, jobs)
+    forked, here = jobs[: len(jobs) * (workers - 1) // workers], jobs[len(jobs) * (workers - 1) // workers :]
+    with ProcessPoolExecutor(max_workers=workers - 1, mp_context=multiprocessing.get_context("fork")) as pool:
+        pending = [pool.submit(_write_one, code) for code in forked]
+        yield from map(_write_one, here)
+        for future in pending:
+            yield future.result()
 
 
 def countries_with_returns(store: Store, ws: Workspace) -> list[str]:
