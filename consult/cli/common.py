@@ -34,6 +34,9 @@ EXIT_OK, EXIT_DATA, EXIT_USAGE, EXIT_BUG = 0, 1, 2, 70
 ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
+InstitutionOption = Annotated[
+    list[str] | None, typer.Option("--institution", "-i", help="Institution id (e.g. MOH); repeatable.")
+]
 CountryOption = Annotated[
     list[str] | None,
     typer.Option("--country", "-c", help="Country code (ISO alpha-2, e.g. KZ); repeatable."),
@@ -156,6 +159,13 @@ def progress(total: int, label: str, enabled: bool = True) -> Iterator[Callable[
             bar.update(task, advance=1, item=desc)
 
         yield advance
+
+
+def warn_missing_labels(lang: str, missing: list[str]) -> None:
+    """Say which texts a partly translated language lacks (English is shown for them)."""
+    if missing:
+        shown = ", ".join(missing[:8]) + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")
+        err.print(f"[yellow]{len(missing)} label(s) have no '{lang}' text; English is used for: {escape(shown)}[/]")
 
 
 def split_csv(values: list[str] | None) -> list[str]:

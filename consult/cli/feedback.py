@@ -15,7 +15,18 @@ from consult.forms.feedback import feedback as run_feedback
 from consult.workspace import open_store
 
 from . import app
-from .common import EXIT_DATA, CountryOption, JsonOption, err, handle_errors, out, print_json, split_csv, workspace
+from .common import (
+    EXIT_DATA,
+    CountryOption,
+    InstitutionOption,
+    JsonOption,
+    err,
+    handle_errors,
+    out,
+    print_json,
+    split_csv,
+    workspace,
+)
 
 
 @app.command()
@@ -23,9 +34,7 @@ from .common import EXIT_DATA, CountryOption, JsonOption, err, handle_errors, ou
 def feedback(
     ctx: typer.Context,
     country: CountryOption = None,
-    institution: Annotated[
-        list[str] | None, typer.Option("--institution", "-i", help="Institution id (e.g. MOH); repeatable.")
-    ] = None,
+    institution: InstitutionOption = None,
     all_: Annotated[
         bool, typer.Option("--all", help="Also accepted returns with warnings the institution can act on.")
     ] = False,

@@ -20,6 +20,7 @@ from . import app
 from .common import (
     EXIT_DATA,
     CountryOption,
+    InstitutionOption,
     JsonOption,
     err,
     handle_errors,
@@ -28,6 +29,7 @@ from .common import (
     progress,
     split_csv,
     state,
+    warn_missing_labels,
     workspace,
 )
 
@@ -120,9 +122,7 @@ def _esc(value: str) -> str:
 def generate(
     ctx: typer.Context,
     country: CountryOption = None,
-    institution: Annotated[
-        list[str] | None, typer.Option("--institution", "-i", help="Institution id (e.g. MOH); repeatable.")
-    ] = None,
+    institution: InstitutionOption = None,
     all_: Annotated[
         bool, typer.Option("--all", help="Every invited institution in every country of the workspace.")
     ] = False,
@@ -155,10 +155,7 @@ def generate(
     if bad:
         raise UsageError(f"language {', '.join(bad)} is not in the framework; available: {', '.join(fw.languages)}")
     for code in langs:
-        missing = definition.missing_labels(code) if code != "en" else []
-        if missing:
-            shown = ", ".join(missing[:8]) + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")
-            err.print(f"[yellow]{len(missing)} label(s) have no '{code}' text; English is used for: {shown}[/]")
+        warn_missing_labels(code, definition.missing_labels(code) if code != "en" else [])
     pairs = targets(definition, ws, countries or None, institutions or None)
     if not pairs:
         raise UsageError("nothing to generate: no invited institution matches --country/--institution")

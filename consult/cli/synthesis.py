@@ -25,6 +25,7 @@ from .common import (
     print_json,
     progress,
     split_csv,
+    warn_missing_labels,
     workspace,
 )
 
@@ -56,10 +57,7 @@ def synthesize(
     bad = [f for f in formats if f not in FORMATS]
     if bad:
         raise UsageError(f"--format {', '.join(bad)}: use md, docx or md,docx")
-    missing = check_language(ws.definition, lang)
-    if missing:
-        shown = ", ".join(missing[:8]) + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")
-        err.print(f"[yellow]{len(missing)} label(s) have no '{lang}' text; English is used for: {shown}[/]")
+    warn_missing_labels(lang, check_language(ws.definition, lang))
     codes = selected_countries(ws, country) or []
     if not (codes or all_ or regional):
         raise UsageError("say what to write: --country CC, --all, and/or --regional")

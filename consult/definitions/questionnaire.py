@@ -174,7 +174,7 @@ class Item:
     max: float | None = None
     personal: bool = False
     role: str | None = None
-    # accepted spellings of the choices, per language set (filled by consult.returns)
+    # accepted spellings of the choices, per language set (filled by consult.intake.values)
     lookups: dict[tuple[str, ...], dict[str, str]] = field(default_factory=dict, repr=False, compare=False)
 
 
