@@ -1,4 +1,4 @@
-"""Reading and checking one returned workbook. No database access here: see :mod:`consult.ingest`.
+"""Reading and checking one returned workbook. No database access here: see :mod:`consult.intake.ingest`.
 
 Returned files are untrusted: regular files only, read up to a size limit; a look at the zip
 directory comes before any XML is parsed, and the XML parser (:mod:`consult.intake.xlsx`)
