@@ -151,19 +151,26 @@ class XlsxReader:
                     yield from found
                     return
             return
+        for _event, element in self._iterparse(part, ("end",), [f"{{{ns}}}{name}" for ns in MAIN_NS]):
+            yield element
+
+    def _iterparse(self, part: str, events: tuple[str, ...], names: list[str]) -> Iterator[tuple[str, Any]]:
+        """``(event, element)`` of a part as its XML streams in: a DTD is refused at the first
+        element, each element is dropped once its "end" has been handled (memory bounded by
+        one element), and parser or zip errors become :class:`Damaged`."""
         fh = self._open(part)
         try:
-            events = etree.iterparse(fh, events=("end",), tag=[f"{{{ns}}}{name}" for ns in MAIN_NS], **_PARSER_OPTIONS)
             checked = False
-            for _event, element in events:
+            for event, element in etree.iterparse(fh, events=events, tag=names, **_PARSER_OPTIONS):
                 if not checked:
                     _refuse_dtd(element.getroottree(), part)
                     checked = True
-                yield element
-                element.clear(keep_tail=False)
-                parent = element.getparent()
-                while parent is not None and element.getprevious() is not None:
-                    del parent[0]
+                yield event, element
+                if event == "end":
+                    element.clear(keep_tail=False)
+                    parent = element.getparent()
+                    while parent is not None and element.getprevious() is not None:
+                        del parent[0]
         except etree.XMLSyntaxError as exc:
             raise Damaged(f"XMLSyntaxError: {part}: {exc}") from exc
         except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
@@ -263,40 +270,24 @@ class XlsxReader:
     def _stream_rows(self, part: str, wanted: set[int]) -> Iterator[tuple[int, dict[int, Cell]]]:
         """:meth:`rows` for a large part: cells are handled and dropped one by one as the XML
         streams in, so memory is bounded by one cell, even for a hostile row of a million cells."""
-        fh = self._open(part)
         names = [f"{{{ns}}}{x}" for ns in MAIN_NS for x in ("row", "c")]
         tags: _Tags | None = None
         row_no = col = 0
         found: dict[int, Cell] = {}
-        try:
-            for event, el in etree.iterparse(fh, events=("start", "end"), tag=names, **_PARSER_OPTIONS):
-                if tags is None or not el.tag.startswith(tags.ns):
-                    _refuse_dtd(el.getroottree(), part)
-                    tags = _Tags(el.tag[: el.tag.index("}") + 1])
-                if el.tag == tags.row:
-                    if event == "start":
-                        r = el.get("r")
-                        row_no = int(r) if r is not None and r.isdigit() else row_no + 1
-                        col, found = 0, {}
-                        continue
-                    if found:
-                        yield row_no, found
-                elif event == "end":  # a complete cell
-                    col = _column(el, col)
-                    if col in wanted:
-                        found[col] = self._cell(el, tags)
-                else:
-                    continue
-                el.clear(keep_tail=False)
-                parent = el.getparent()
-                while parent is not None and el.getprevious() is not None:
-                    del parent[0]
-        except etree.XMLSyntaxError as exc:
-            raise Damaged(f"XMLSyntaxError: {part}: {exc}") from exc
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-            raise Damaged(f"{type(exc).__name__}: {part}: {exc}") from exc
-        finally:
-            fh.close()
+        for event, el in self._iterparse(part, ("start", "end"), names):
+            if tags is None or not el.tag.startswith(tags.ns):
+                tags = _Tags(el.tag[: el.tag.index("}") + 1])
+            if el.tag == tags.row:
+                if event == "start":
+                    r = el.get("r")
+                    row_no = int(r) if r is not None and r.isdigit() else row_no + 1
+                    col, found = 0, {}
+                elif found:
+                    yield row_no, found
+            elif event == "end":  # a complete cell
+                col = _column(el, col)
+                if col in wanted:
+                    found[col] = self._cell(el, tags)
 
     def _cell(self, c: Any, tags: _Tags) -> Cell:
         kind = c.get("t", "n")
