@@ -5,7 +5,6 @@ that existed before keys are accepted with a warning."""
 
 from __future__ import annotations
 
-import gzip
 import random
 import shutil
 import stat
@@ -14,6 +13,7 @@ from typing import Any
 
 import openpyxl
 import pytest
+from test_store_migration import old_workspace
 
 from consult.definitions import bundled_definition
 from consult.errors import CATALOGUE
@@ -24,7 +24,6 @@ from consult.intake.ingest import ingest
 from consult.store import Store
 from consult.workspace import Workspace, create_secret, init_workspace, load_secret, open_workspace
 
-RELEASE = Path(__file__).parent / "data" / "release-0.1.0"
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
@@ -140,17 +139,6 @@ def test_damaged_key_is_a_clear_error(workspace, make_return, cli):
     result = cli("ingest", str(path))
     assert result.exit_code == 1
     assert "the workspace key" in result.stderr and "is damaged" in result.stderr
-
-
-def old_workspace(tmp_path: Path) -> Path:
-    """A workspace of release 0.1.0: settings, store and definitions, no key."""
-    root = tmp_path / "old"
-    (root / "definitions").mkdir(parents=True)
-    (root / "consult.db").write_bytes(gzip.decompress((RELEASE / "consult.db.gz").read_bytes()))
-    shutil.copy(RELEASE / "consult.yaml", root / "consult.yaml")
-    for snapshot in RELEASE.glob("*.json"):
-        shutil.copy(snapshot, root / "definitions" / snapshot.name)
-    return root
 
 
 def test_old_workspace_gets_a_key_and_its_old_forms_are_accepted_with_a_warning(tmp_path, make_return):

@@ -8,6 +8,7 @@ import random
 from pathlib import Path
 
 import pytest
+from test_ingest import stored
 from typer.testing import CliRunner
 from webexports import Submission, kobo_rows, odk_rows, submission, write_csv, write_xlsx
 
@@ -141,15 +142,6 @@ def valid_values(form: Form, seed: int) -> dict[str, object]:
         elif item.when is None or item.when.holds(out.get(item.when.question or "")):  # relevant
             out[item.id] = f"answer {rng.randint(1, 999)}"
     return out
-
-
-def stored(ws: Workspace) -> tuple[list, dict[int, dict[str, object]]]:
-    with Store(ws.db_path) as store:
-        rows = store.returns()
-        answers: dict[int, dict[str, object]] = {}
-        for a in store.answers([r.id for r in rows]):
-            answers.setdefault(a.return_id, {})[a.item_id] = a.value
-    return rows, answers
 
 
 def expected(sub: Submission, d, institution: str) -> dict[str, object]:
