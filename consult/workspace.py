@@ -31,8 +31,8 @@ from consult.definitions.schema import check_schema
 from consult.definitions.yamlsource import YamlSource, load_yaml
 from consult.errors import ConsultError, Finding
 from consult.fileio import write_atomic
-from consult.forms.layout import SealKey
 from consult.resources import data_dir
+from consult.seal import SealKey
 
 if TYPE_CHECKING:
     from consult.store import Store
@@ -448,7 +448,7 @@ def open_store(ws: Workspace, write: bool = False) -> Store:
 def _upgrade(ws: Workspace, store: Store) -> None:
     """Fill the roles of answers stored before roles existed, from the definitions their returns
     were read with, then the respondent's dates that come from those roles."""
-    from consult.intake.reader import form_for
+    from consult.definitions import form_for
 
     missing = store.roles_missing()
     if missing:

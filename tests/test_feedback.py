@@ -15,7 +15,7 @@ import pytest
 
 from consult.definitions import bundled_definition
 from consult.example.filler import display, fill_workbook, form_of, sample_answers
-from consult.forms.feedback import MARK_SIDE, SUFFIX
+from consult.feedback.workbook import MARK_SIDE, SUFFIX
 from consult.forms.layout import LISTS_SHEET, META_SHEET
 from consult.intake.ingest import ingest
 from consult.intake.reader import read_return

@@ -15,7 +15,8 @@ from openpyxl.utils import range_boundaries
 
 from consult.definitions import bundled_definition
 from consult.definitions.questionnaire import resolve
-from consult.forms.layout import LISTS_SHEET, META_SHEET, seal
+from consult.forms.layout import LISTS_SHEET, META_SHEET
+from consult.seal import seal
 
 ROOT = Path(__file__).resolve().parent.parent
 

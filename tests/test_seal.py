@@ -18,9 +18,10 @@ from test_store_migration import old_workspace
 from consult.definitions import bundled_definition
 from consult.errors import CATALOGUE
 from consult.example.filler import fill_workbook, form_of, sample_answers
-from consult.forms.layout import META_SHEET, seal
+from consult.forms.layout import META_SHEET
 from consult.forms.writer import generate
 from consult.intake.ingest import ingest
+from consult.seal import seal
 from consult.store import Store
 from consult.workspace import Workspace, create_secret, init_workspace, load_secret, open_workspace
 

@@ -14,9 +14,9 @@ from typing import Any
 from openpyxl import Workbook
 
 from consult.analysis.coverage import current_returns
+from consult.definitions import form_for
 from consult.definitions.framework import text
 from consult.fileio import save_atomic, write_atomic
-from consult.intake.reader import form_for
 from consult.store import Store
 from consult.workspace import Workspace, known_definitions
 

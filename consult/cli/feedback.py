@@ -10,8 +10,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from consult.errors import UsageError
-from consult.forms.feedback import Feedback
-from consult.forms.feedback import feedback as run_feedback
+from consult.feedback.workbook import Feedback
+from consult.feedback.workbook import feedback as run_feedback
 from consult.workspace import open_store
 
 from . import app

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from consult.definitions.framework import Framework, Text
-from consult.definitions.questionnaire import Questionnaire, definition_hash
+from consult.definitions.questionnaire import Form, Questionnaire, definition_hash, resolve
 from consult.definitions.schema import check_schema, detect_kind, validate_source
 from consult.definitions.yamlsource import YamlSource, load_yaml
 from consult.errors import ConsultError, Finding
@@ -182,3 +182,16 @@ def load_yaml_data(name: str, folder: Path | None = None) -> dict[str, Any]:
     """A YAML file of a definitions folder (taxonomy, messages, report; default: bundled),
     checked against its schema; the cross-checks are ``consult validate``'s job (and CI's)."""
     return _load_yaml_data(((folder or data_dir("questionnaires")) / f"{name}.yaml").resolve())
+
+
+_FORMS: dict[tuple[str, str, str], Form] = {}
+
+
+def form_for(definition: Definition, country: str, institution: str) -> Form:
+    """The resolved form of one country and institution, cached: a thousand returns share 96
+    forms at most. It lives with the definitions because every stage after them (forms,
+    intake, analysis, feedback) asks the same question of the same definition."""
+    key = (definition.hash, country, institution)
+    if key not in _FORMS:
+        _FORMS[key] = resolve(definition.questionnaire, definition.framework, country, institution)
+    return _FORMS[key]

@@ -20,8 +20,9 @@ from consult.definitions import Definition, bundled_definition
 from consult.definitions.framework import text
 from consult.definitions.questionnaire import Form, Item, resolve
 from consult.example.filler import display, fill_workbook
-from consult.forms.layout import SealKey, joined
+from consult.forms.layout import joined
 from consult.forms.writer import build_workbook
+from consult.seal import SealKey
 from consult.workspace import Workspace
 
 

@@ -47,7 +47,8 @@ from consult.definitions.framework import text
 from consult.definitions.questionnaire import TEXT_LIMIT, Choice, Form, FormSection, Item, resolve
 from consult.fileio import staged_writes
 from consult.forms.fit import BODY_SIZE, DEFAULT_WIDTH, FONT_NAME, height_for, height_of
-from consult.forms.layout import FIRST_ROW, FORMAT, HEADER_ROW, LISTS_SHEET, META_SHEET, Layout, joined, seal
+from consult.forms.layout import FIRST_ROW, FORMAT, HEADER_ROW, LISTS_SHEET, META_SHEET, Layout, joined
+from consult.seal import seal
 from consult.workspace import Workspace, remember_definition
 
 # Every font is named: a cell whose font has no name prints in the viewer's fallback (often serif).
@@ -69,7 +70,7 @@ STYLES: dict[str, dict[str, Any]] = {
     "locked": {**_FONT, **_WRAP, **_BOX, "bg_color": "#EDEDED"},  # the title row of a multi-row question
 }
 # The same look as openpyxl objects, for sheets added with openpyxl to a generated workbook
-# (consult.forms.feedback): kept beside STYLES so that the two cannot drift apart unseen.
+# (consult.feedback.workbook): kept beside STYLES so that the two cannot drift apart unseen.
 BODY = Font(name=FONT_NAME, size=BODY_SIZE)
 BOLD = Font(name=FONT_NAME, size=BODY_SIZE, bold=True)
 HEADING = Font(name=FONT_NAME, size=13, bold=True, color="1F4E79")

@@ -25,12 +25,12 @@ from itertools import chain
 from pathlib import Path
 from typing import Any
 
-from consult.definitions import Definition
+from consult.definitions import Definition, form_for
 from consult.errors import Finding, UsageError, finding, printable
-from consult.forms.layout import SealKey
-from consult.intake.reader import Answer, ReadReturn, form_for, read_return
+from consult.intake.reader import Answer, ReadReturn, read_return
 from consult.intake.safety import MAX_SIZE, local_problem
 from consult.intake.submissions import is_export, read_exports
+from consult.seal import SealKey
 from consult.store import Store, compare_returns
 from consult.workspace import Workspace, known_definitions
 

@@ -20,10 +20,10 @@ from typing import Any
 
 from defusedxml import ElementTree
 
-from consult.definitions import Definition
-from consult.definitions.questionnaire import Form, Item, resolve
+from consult.definitions import Definition, form_for
+from consult.definitions.questionnaire import Form, Item
 from consult.errors import Finding, finding
-from consult.forms.layout import FORMAT, META_SHEET, SealKey, seal
+from consult.forms.layout import FORMAT, META_SHEET
 from consult.intake.cells import collect_cells, read_meta
 from consult.intake.safety import LOCAL_PROBLEMS, MAX_SIZE, MAX_UNPACKED, Refused, check_file, read_bounded
 from consult.intake.values import (
@@ -39,6 +39,7 @@ from consult.intake.values import (
     raw_text,
 )
 from consult.intake.xlsx import Damaged, XlsxReader, column_index
+from consult.seal import SealKey, seal
 
 MAX_PROBLEMS = 50  # errors (and warnings) kept per return; the rest are counted
 
@@ -90,17 +91,6 @@ class ReadReturn:
     @property
     def institution(self) -> str | None:
         return self.meta.get("institution")
-
-
-_FORMS: dict[tuple[str, str, str], Form] = {}
-
-
-def form_for(definition: Definition, country: str, institution: str) -> Form:
-    """The resolved form of a return, cached: a thousand returns share 96 forms at most."""
-    key = (definition.hash, country, institution)
-    if key not in _FORMS:
-        _FORMS[key] = resolve(definition.questionnaire, definition.framework, country, institution)
-    return _FORMS[key]
 
 
 def read_return(

@@ -47,7 +47,7 @@ from typing import Any
 
 import openpyxl
 
-from consult.definitions import Definition
+from consult.definitions import Definition, form_for
 from consult.definitions.questionnaire import Form, Item, canonical_json
 from consult.errors import Finding, finding
 from consult.forms.layout import META_SHEET
@@ -60,7 +60,7 @@ from consult.forms.xlsform import (
     form_version,
     rank_field,
 )
-from consult.intake.reader import Answer, ReadReturn, form_for
+from consult.intake.reader import Answer, ReadReturn
 from consult.intake.safety import MAX_SIZE, MAX_UNPACKED, Refused, check_file, read_bounded
 from consult.intake.values import YES, Invalid, describe, parse_choice, parse_date, parse_number, parse_text, raw_text
 

@@ -42,7 +42,7 @@ from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.worksheet import Worksheet
 
-from consult.definitions import Definition
+from consult.definitions import Definition, form_for
 from consult.definitions.framework import text
 from consult.definitions.questionnaire import TEXT_LIMIT, Form, Item
 from consult.fileio import save_atomic, write_atomic
@@ -60,7 +60,6 @@ from consult.forms.writer import (
     page_text,
     sheet_title,
 )
-from consult.intake.reader import form_for
 from consult.intake.submissions import channel_of
 from consult.intake.values import raw_text
 from consult.store import ReturnRow, Store
