@@ -73,3 +73,44 @@ def test_no_import_runs_back_up_the_pipeline() -> None:
             if _stage(target) > _stage(here):
                 backwards.append(f"{path.relative_to(PACKAGE.parent)}:{line} imports consult.{target}")
     assert not backwards, "imports that run back up the pipeline:\n" + "\n".join(backwards)
+
+
+# The public surface: a name added or removed here is a decision, recorded in CHANGELOG.md.
+PUBLIC_API = [
+    "ConsultError",
+    "Definition",
+    "Finding",
+    "Workspace",
+    "__version__",
+    "bundled_definition",
+    "coverage",
+    "export_answers",
+    "export_quotes",
+    "feedback",
+    "form_for",
+    "generate",
+    "import_quotes",
+    "ingest",
+    "init_workspace",
+    "load_definition",
+    "load_round",
+    "open_workspace",
+    "score_round",
+    "synthesize",
+    "validate_paths",
+    "write_xlsforms",
+]
+
+
+def test_public_api_is_pinned_and_every_name_resolves() -> None:
+    assert sorted(consult.__all__) == PUBLIC_API
+    for name in consult.__all__:
+        assert getattr(consult, name) is not None, name
+
+
+def test_one_version_source() -> None:
+    """pyproject.toml takes the version from the package, so the two cannot disagree."""
+    pyproject = (PACKAGE.parent / "pyproject.toml").read_text(encoding="utf-8")
+    assert 'dynamic = ["version"]' in pyproject
+    assert 'path = "consult/__init__.py"' in pyproject
+    assert "\nversion =" not in pyproject.split("[tool.")[0]
