@@ -4,7 +4,10 @@
 
 Random ratings (1-5 as 0-100, about 10% not rated) and framework-like weights (1-3) for every
 institution of every country; prints the best and median wall time of ``analyse`` (bootstrap,
-weight sensitivity, equal weights, leave-one-out for each country, and the regional ranking).
+weight sensitivity, equal weights, leave-one-out, rank probabilities and tiers, score intervals,
+non-response, Krippendorff's alpha with its interval and the rater adjustment for each country,
+and the regional ranking with its probabilities). ``--institutions 9`` measures the largest
+exact enumeration (24,310 resamples per country), 12 the Monte Carlo path.
 """
 
 from __future__ import annotations

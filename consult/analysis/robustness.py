@@ -42,6 +42,9 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from consult.analysis import intervals, nonresponse, probabilities
+from consult.analysis.adjustment import RaterAdjustment, adjust
+from consult.analysis.agreement import Agreement, agreement, iqr, rwg
 from consult.analysis.evidence import Tier, effective_n_columns, evidence_tier
 
 DRAWS = 2000
@@ -52,6 +55,7 @@ TIE_FLIP_SHARE = 0.10  # two areas whose order reverses in at least this share o
 TOP = 3
 INTERVAL = (2.5, 97.5)
 SCORE_DECIMALS = 9
+AGREEMENT_DRAWS = 4000  # resamples for the interval of alpha when there are more (fixed stream)
 
 Verdict = Literal["stable", "tie", "low_evidence", "uncertain", "unrated"]
 FloatArray = npt.NDArray[np.float64]
@@ -70,7 +74,10 @@ class RankingInput:
     area (only rated cells are read; they must be > 0). ``borda`` is the Borda tie-break: either
     points per area (shape ``(areas,)``, held fixed in every resample) or points per institution
     and area (shape ``(institutions, areas)``), in which case each resample sums the points of
-    the institutions it drew, as the ratings.
+    the institutions it drew, as the ratings. ``absent`` holds, for each invited institution
+    that did not respond (rows) and area, its framework weight where it is asked about the area
+    and 0 elsewhere (non-response sensitivity); ``invited`` the number of invited institutions
+    (0: unknown, taken as the number that responded).
     """
 
     institutions: tuple[str, ...]
@@ -78,6 +85,8 @@ class RankingInput:
     ratings: FloatArray
     weights: FloatArray
     borda: FloatArray = field(default_factory=lambda: np.zeros(0))
+    absent: FloatArray = field(default_factory=lambda: np.zeros(0))
+    invited: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "institutions", tuple(self.institutions))
@@ -86,6 +95,9 @@ class RankingInput:
         ratings = np.array(self.ratings, dtype=float).reshape(shape)
         weights = np.array(self.weights, dtype=float).reshape(shape)
         borda = np.array(self.borda, dtype=float)
+        absent = np.array(self.absent, dtype=float).reshape(-1, len(self.areas))
+        if (absent < 0).any():
+            raise ValueError("absent weights must not be negative")
         if borda.size == 0:
             borda = np.zeros(len(self.areas))
         if borda.shape not in ((len(self.areas),), shape):
@@ -97,7 +109,7 @@ class RankingInput:
             raise ValueError("every rated cell needs a weight > 0")
         if len(set(self.institutions)) != len(self.institutions) or len(set(self.areas)) != len(self.areas):
             raise ValueError("institutions and areas must be unique")
-        for name, value in (("ratings", ratings), ("weights", weights), ("borda", borda)):
+        for name, value in (("ratings", ratings), ("weights", weights), ("borda", borda), ("absent", absent)):
             value.setflags(write=False)
             object.__setattr__(self, name, value)
 
@@ -107,10 +119,13 @@ class RankingInput:
         areas: Sequence[str],
         records: Iterable[tuple[str, str, float, float]],
         borda: Mapping[str, float] | Mapping[str, Mapping[str, float]] | None = None,
+        absent: Mapping[str, Mapping[str, float]] | None = None,
+        invited: int = 0,
     ) -> RankingInput:
         """From ``(institution, area, value 0-100, weight)`` records, e.g. the ``ratings`` of each
-        area score. ``borda`` is points per area, or per institution then per area. Institutions
-        are sorted, so the same records in any order give the same figures."""
+        area score. ``borda`` is points per area, or per institution then per area; ``absent``
+        the framework weights, per area asked, of each invited institution that did not respond.
+        Institutions are sorted, so the same records in any order give the same figures."""
         rows = list(records)
         insts = sorted({r[0] for r in rows} | (set(borda) if borda and _nested(borda) else set()))
         col = {a: j for j, a in enumerate(areas)}
@@ -133,7 +148,10 @@ class RankingInput:
         else:
             flat: Mapping[str, Any] = borda or {}
             points = np.array([float(flat.get(a, 0.0)) for a in areas])
-        return cls(tuple(insts), tuple(areas), ratings, weights, points)
+        missing = np.array(
+            [[float((absent or {})[i].get(a, 0.0)) for a in areas] for i in sorted(absent or {})]
+        ).reshape(-1, len(areas))
+        return cls(tuple(insts), tuple(areas), ratings, weights, points, missing, invited)
 
     @classmethod
     def from_score_entry(cls, areas: Sequence[str], entry: Mapping[str, Any]) -> RankingInput:
@@ -170,7 +188,79 @@ class Stability:
 
 
 @dataclass(frozen=True)
-class AreaRobustness:
+class NonResponse:
+    """The score had the missing invited institutions asked about the area rated it lowest / highest."""
+
+    low: float
+    high: float
+    missing_asked: int  # invited institutions that did not respond and are asked about the area
+    tier_could_change: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "low": self.low,
+            "high": self.high,
+            "missing_asked": self.missing_asked,
+            "tier_could_change": self.tier_could_change,
+        }
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Where an area stands among the ranked areas, from the exact (or fixed Monte Carlo)
+    distribution of the ranking over resampled institutions (consult.analysis.probabilities).
+    All None / "unranked" for an area without a rank."""
+
+    tier: int | None = None
+    tier_label: str = "unranked"
+    p_first: float | None = None
+    p_top3: float | None = None
+    p_above_next: float | None = None
+    rank_interval: tuple[int, int] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "tier": self.tier,
+            "tier_label": self.tier_label,
+            "p_first": self.p_first,
+            "p_top3": self.p_top3,
+            "p_above_next": self.p_above_next,
+            "rank_interval": list(self.rank_interval) if self.rank_interval else None,
+        }
+
+
+class _Standing:
+    """The standing's figures as attributes of the area (``area.tier``, ``area.p_top3``, ...)."""
+
+    standing: Standing
+
+    @property
+    def tier(self) -> int | None:
+        return self.standing.tier
+
+    @property
+    def tier_label(self) -> str:
+        return self.standing.tier_label
+
+    @property
+    def p_first(self) -> float | None:
+        return self.standing.p_first
+
+    @property
+    def p_top3(self) -> float | None:
+        return self.standing.p_top3
+
+    @property
+    def p_above_next(self) -> float | None:
+        return self.standing.p_above_next
+
+    @property
+    def rank_interval(self) -> tuple[int, int] | None:
+        return self.standing.rank_interval
+
+
+@dataclass(frozen=True)
+class AreaRobustness(_Standing):
     area: str
     rank: int | None
     score: float | None
@@ -178,13 +268,19 @@ class AreaRobustness:
     n_eff: float
     evidence: Tier
     bootstrap: Stability
-    score_interval: tuple[float, float] | None  # 2.5-97.5 percentiles over the resamples that scored it
+    bootstrap_interval: tuple[float, float] | None  # 2.5-97.5 percentiles over the resamples that scored it
     rated_share: float  # share of resamples in which the area has a score at all
     weights: Stability
     unweighted_rank: int | None
     unweighted_score: float | None
     verdict: Verdict
     tied_with: tuple[str, ...]
+    standing: Standing = field(default_factory=Standing)
+    score_interval: tuple[float, float] | None = None  # 90% Bayesian-bootstrap interval (consult.analysis.intervals)
+    non_response: NonResponse | None = None
+    rwg: float | None = None
+    iqr: float | None = None
+    share_4_5: float | None = None  # weighted share of ratings 4-5 (the score table's "agreement" until 0.2)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -194,9 +290,15 @@ class AreaRobustness:
             "n": self.n,
             "n_eff": self.n_eff,
             "evidence": self.evidence,
+            **self.standing.to_dict(),
+            "score_interval": list(self.score_interval) if self.score_interval else None,
+            "non_response": self.non_response.to_dict() if self.non_response else None,
+            "rwg": self.rwg,
+            "iqr": self.iqr,
+            "share_4_5": self.share_4_5,
             "bootstrap": {
                 **self.bootstrap.to_dict(),
-                "score_interval": list(self.score_interval) if self.score_interval else None,
+                "score_interval": list(self.bootstrap_interval) if self.bootstrap_interval else None,
                 "rated": self.rated_share,
             },
             "weights": self.weights.to_dict(),
@@ -204,6 +306,18 @@ class AreaRobustness:
             "verdict": self.verdict,
             "tied_with": list(self.tied_with),
         }
+
+
+@dataclass(frozen=True)
+class Exactness:
+    """How the rank probabilities were obtained: every resample enumerated, or Monte Carlo."""
+
+    exact: bool
+    resamples: int  # distinct resamples enumerated, or draws
+    mc_error: float  # largest standard error of a reported probability; 0.0 when exact
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"exact": self.exact, "resamples": self.resamples, "mc_error": self.mc_error}
 
 
 @dataclass(frozen=True)
@@ -245,6 +359,23 @@ class CountryRobustness:
     weights_same_order: float
     areas: tuple[AreaRobustness, ...]  # in rank order, unrated areas last in framework order
     leave_one_out: tuple[LeaveOneOut, ...]
+    probabilities: Exactness = field(default_factory=lambda: Exactness(True, 1, 0.0))
+    agreement: Agreement = field(default_factory=lambda: Agreement(None, None, 0, 0))
+    rater_adjustment: RaterAdjustment | None = None
+    responded: int = 0
+    invited: int = 0
+
+    @property
+    def response_rate(self) -> float | None:
+        return self.responded / self.invited if self.invited else None
+
+    @property
+    def ranked(self) -> tuple[AreaRobustness, ...]:
+        """The ranked areas (sufficient evidence), in the method's order."""
+        return tuple(a for a in self.areas if a.tier is not None)
+
+    def tier_areas(self, tier: int) -> tuple[AreaRobustness, ...]:
+        return tuple(a for a in self.ranked if a.tier == tier)
 
     @property
     def unweighted_same_order(self) -> bool:
@@ -278,11 +409,17 @@ class CountryRobustness:
             "leave_one_out": [x.to_dict() for x in self.leave_one_out],
             "changes_top": list(self.changes_top),
             "changes_top3": list(self.changes_top3),
+            "probabilities": self.probabilities.to_dict(),
+            "agreement": self.agreement.to_dict(),
+            "rater_adjustment": self.rater_adjustment.to_dict() if self.rater_adjustment else None,
+            "responded": self.responded,
+            "invited": self.invited,
+            "response_rate": self.response_rate,
         }
 
 
 @dataclass(frozen=True)
-class RegionalAreaRobustness:
+class RegionalAreaRobustness(_Standing):
     area: str
     rank: int | None
     mean: float | None
@@ -291,6 +428,9 @@ class RegionalAreaRobustness:
     mean_interval: tuple[float, float] | None
     verdict: Verdict
     tied_with: tuple[str, ...]
+    standing: Standing = field(default_factory=Standing)
+    score_interval: tuple[float, float] | None = None  # 90% interval of the mean (Bayesian bootstrap)
+    non_response: NonResponse | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -298,6 +438,9 @@ class RegionalAreaRobustness:
             "rank": self.rank,
             "mean": self.mean,
             "countries": self.countries,
+            **self.standing.to_dict(),
+            "score_interval": list(self.score_interval) if self.score_interval else None,
+            "non_response": self.non_response.to_dict() if self.non_response else None,
             "bootstrap": {
                 **self.bootstrap.to_dict(),
                 "mean_interval": list(self.mean_interval) if self.mean_interval else None,
@@ -315,9 +458,17 @@ class RegionalRobustness:
     ranking: tuple[str, ...]
     same_order: float
     areas: tuple[RegionalAreaRobustness, ...]
+    probabilities: Exactness = field(default_factory=lambda: Exactness(True, 1, 0.0))
 
     def area(self, area_id: str) -> RegionalAreaRobustness:
         return next(a for a in self.areas if a.area == area_id)
+
+    @property
+    def ranked(self) -> tuple[RegionalAreaRobustness, ...]:
+        return tuple(a for a in self.areas if a.tier is not None)
+
+    def tier_areas(self, tier: int) -> tuple[RegionalAreaRobustness, ...]:
+        return tuple(a for a in self.ranked if a.tier == tier)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -327,6 +478,7 @@ class RegionalRobustness:
             "ranking": list(self.ranking),
             "bootstrap_same_order": self.same_order,
             "areas": [a.to_dict() for a in self.areas],
+            "probabilities": self.probabilities.to_dict(),
         }
 
 
@@ -360,6 +512,24 @@ def method(draws: int = DRAWS, seed: int = SEED) -> dict[str, Any]:
         "score_decimals_for_ties": SCORE_DECIMALS,
         "ranking": "score desc, Borda desc, n desc, framework order",
         "regional_ranking": "mean of country scores desc, framework order",
+        "rank_probabilities": {
+            "resamples": "every resample of the responding institutions when C(2n-1, n) <= "
+            f"{probabilities.EXACT_MAX_RESAMPLES}, else {probabilities.MC_DRAWS} from a fixed stream (not the seed)",
+            "rank_interval_quantiles": list(probabilities.RANK_QUANTILES),
+            "tiers": "1 leading: P(top 3) >= 0.95; 3 trailing: P(top 3) <= 0.05; 2 middle: otherwise",
+            "separated": probabilities.SEPARATE,
+            "regional_draws": probabilities.MC_DRAWS,
+        },
+        "score_interval": {
+            "method": "Bayesian bootstrap with a prior worth one rater spread evenly over the 1-5 scale",
+            "prior_raters": intervals.PRIOR_RATERS,
+            "draws": intervals.DRAWS,
+            "percentiles": list(intervals.PERCENTILES),
+        },
+        "agreement": "Krippendorff's alpha (ordinal), units = areas, coders = institutions; 90% resampling interval",
+        "dispersion": "rwg = 1 - s^2 / 2 per area (1-5 ratings, sample variance)",
+        "non_response": "missing invited institutions asked about the area at 1 (low) or 5 (high), framework weights",
+        "rater_adjustment": "least squares value = mu + institution + area; top three compared",
     }
 
 
@@ -470,12 +640,67 @@ def _ranking(areas: Sequence[str], order: IntArray, ranks: FloatArray) -> tuple[
     return tuple(areas[j] for j in order if not np.isnan(ranks[j]))
 
 
+def _standings(
+    areas: Sequence[str],
+    base_rank: FloatArray,
+    ranked: npt.NDArray[np.bool_],
+    pos: IntArray,
+    prob: FloatArray,
+    exact: bool,
+) -> tuple[dict[int, Standing], probabilities.RankProbabilities, list[int]]:
+    """Standing of each ranked area (column index -> Standing) from the positions of the ranked
+    areas (resamples x ranked areas, in framework order) and the weight of each resample."""
+    cols = [j for j in np.argsort(np.where(ranked, base_rank, np.inf), kind="stable") if ranked[j]]
+    in_framework = [j for j in range(len(areas)) if ranked[j]]
+    perm = [in_framework.index(j) for j in cols]
+    probs = probabilities.rank_probabilities(tuple(areas[j] for j in cols), pos[:, perm], prob, exact)
+    out = {}
+    for i, j in enumerate(cols):
+        out[j] = Standing(
+            tier=probs.tiers[i],
+            tier_label=probabilities.tier_label(probs.tiers[i]),
+            p_first=float(probs.p_first[i]),
+            p_top3=float(probs.p_top3[i]),
+            p_above_next=probs.p_above_next[i],
+            rank_interval=(int(probs.rank_low[i]), int(probs.rank_high[i])),
+        )
+    return out, probs, cols
+
+
+def _positions(score: FloatArray, borda: FloatArray, n: FloatArray, ranked: npt.NDArray[np.bool_]) -> IntArray:
+    """Positions (1 = first) of the ranked areas in each resample, areas without a score last."""
+    _, order = _ranks(score[:, ranked], borda[:, ranked], n[:, ranked])
+    return probabilities.positions(order)
+
+
+def _non_response(
+    span: list[tuple[float, float] | None],
+    absent_count: IntArray,
+    score: FloatArray,
+    standing: Mapping[int, Standing],
+) -> list[NonResponse | None]:
+    out: list[NonResponse | None] = []
+    for j, sp in enumerate(span):
+        if sp is None:
+            out.append(None)
+            continue
+        tier = standing[j].tier if j in standing else None
+        others = [float(score[k]) for k in standing if k != j]
+        could = tier is not None and nonresponse.tier_could_change(sp, others)
+        out.append(NonResponse(sp[0], sp[1], int(absent_count[j]), could))
+    return out
+
+
 @dataclass(frozen=True)
 class _Draws:
     """The bootstrap scores of one country, kept for the regional analysis."""
 
     base: FloatArray  # (areas,)
     scores: FloatArray  # (draws, areas)
+    word_scores: FloatArray  # (MC_DRAWS, areas): resamples from the fixed stream, for regional probabilities
+    bayes: FloatArray  # (intervals.DRAWS, areas): Bayesian-bootstrap draws of the scores
+    span: list[tuple[float, float] | None]  # non-response range per area
+    absent_count: IntArray  # missing invited institutions asked about each area
 
 
 def _country(data: RankingInput, country: str, draws: int, seed: int) -> tuple[CountryRobustness, _Draws]:
@@ -532,6 +757,35 @@ def _country(data: RankingInput, country: str, draws: int, seed: int) -> tuple[C
     flips = (_flip_shares(base_rank, boot_rank), _flip_shares(base_rank, weight_rank))
     n_eff = effective_n_columns(data.weights, rated)
     n_col = rated.sum(axis=0)
+    ranked = np.array(
+        [
+            not np.isnan(base_score[j]) and evidence_tier(int(n_col[j]), float(n_eff[j])) == "sufficient"
+            for j in range(n_areas)
+        ]
+    )
+
+    # rank probabilities and tiers: every resample (or a fixed Monte Carlo stream)
+    res = probabilities.resamples(n_inst, country)
+    r_score, r_n, r_borda = _scores(res.counts, data)
+    standing, probs, _ = _standings(
+        areas, base_rank, ranked, _positions(r_score, r_borda, r_n, ranked), res.prob, res.exact
+    )
+    word = probabilities.resamples(n_inst, country, exact_max=0) if res.exact else res
+    word_scores = r_score if word is res else _scores(word.counts, data)[0]
+
+    bayes = intervals.score_draws(np.array(data.ratings), np.array(data.weights), country)
+    score_iv = intervals.intervals(bayes)
+    span = nonresponse.score_range(np.array(data.ratings), np.array(data.weights), np.array(data.absent))
+    absent_count = (data.absent > 0).sum(axis=0) if data.absent.size else np.zeros(n_areas, dtype=np.int64)
+    non_resp = _non_response(span, absent_count, base_score, standing)
+    codes = np.where(rated, np.round(np.where(rated, data.ratings, 0.0) / 25.0) + 1.0, np.nan)
+    small = res if res.size <= AGREEMENT_DRAWS else word
+    agree = agreement(codes, small.counts[:AGREEMENT_DRAWS], small.prob[:AGREEMENT_DRAWS])
+    rwgs, iqrs = rwg(codes), iqr(codes)
+    w_rated = np.where(rated, data.weights, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        high = (w_rated * (np.where(rated, data.ratings, 0.0) >= 75.0)).sum(axis=0) / w_rated.sum(axis=0)
+
     results = []
     for j, area in enumerate(areas):
         tier = evidence_tier(int(n_col[j]), float(n_eff[j]))
@@ -547,16 +801,23 @@ def _country(data: RankingInput, country: str, draws: int, seed: int) -> tuple[C
                 n_eff=float(n_eff[j]),
                 evidence=tier,
                 bootstrap=boot,
-                score_interval=_interval(boot_score[:, j]),
+                bootstrap_interval=_interval(boot_score[:, j]),
                 rated_share=float(np.mean(~np.isnan(boot_score[:, j]))),
                 weights=weights,
                 unweighted_rank=None if np.isnan(unw_rank[0, j]) else int(unw_rank[0, j]),
                 unweighted_score=None if np.isnan(unw_score[0, j]) else float(unw_score[0, j]),
                 verdict=verdict,
                 tied_with=tied_with,
+                standing=standing.get(j, Standing()),
+                score_interval=score_iv[j],
+                non_response=non_resp[j],
+                rwg=rwgs[j],
+                iqr=iqrs[j],
+                share_4_5=None if np.isnan(high[j]) else float(high[j]),
             )
         )
     results.sort(key=lambda a: (a.rank is None, a.rank or 0, areas.index(a.area)))
+    ranking_ranked = tuple(areas[j] for j in base_order if ranked[j])
     result = CountryRobustness(
         country=country,
         draws=draws,
@@ -568,8 +829,13 @@ def _country(data: RankingInput, country: str, draws: int, seed: int) -> tuple[C
         weights_same_order=_same_order(base_rank, weight_rank),
         areas=tuple(results),
         leave_one_out=tuple(leave),
+        probabilities=Exactness(probs.exact, probs.resamples, probs.mc_error),
+        agreement=agree,
+        rater_adjustment=adjust(areas, np.array(data.ratings), ranking_ranked) if ranking_ranked else None,
+        responded=n_inst,
+        invited=max(data.invited, n_inst),
     )
-    return result, _Draws(base_score, boot_score)
+    return result, _Draws(base_score, boot_score, word_scores, bayes, span, absent_count)
 
 
 def _regional(
@@ -593,6 +859,31 @@ def _regional(
     base_rank, base_order = base_rank[0], base_order[0]
     boot_rank, _ = _ranks(boot_mean, np.zeros_like(boot_mean), np.zeros_like(boot_mean))
     flips = (_flip_shares(base_rank, boot_rank),)
+
+    # rank probabilities and tiers from the countries' fixed Monte Carlo streams
+    ranked = ~np.isnan(base_mean)
+    if codes and ranked.any():
+        word_mean, _ = mean(np.stack([draws_by_country[c].word_scores for c in codes]))
+        zero = np.zeros_like(word_mean)
+        pos = _positions(word_mean, zero, zero, ranked)
+        prob = np.full(word_mean.shape[0], 1.0 / word_mean.shape[0])
+        standing, probs, _ = _standings(areas, base_rank, ranked, pos, prob, False)
+        exactness = Exactness(False, probs.resamples, probs.mc_error)
+        bayes_mean, _ = mean(np.stack([draws_by_country[c].bayes for c in codes]))
+        score_iv = intervals.intervals(bayes_mean)
+    else:
+        standing, exactness, score_iv = {}, Exactness(True, 1, 0.0), [None] * len(areas)
+    spans = []
+    for j in range(len(areas)):
+        ranges = [draws_by_country[c].span[j] for c in codes if draws_by_country[c].span[j] is not None]
+        spans.append(
+            (float(np.mean([r[0] for r in ranges])), float(np.mean([r[1] for r in ranges])))  # type: ignore[index]
+            if ranges
+            else None
+        )
+    count = sum((draws_by_country[c].absent_count for c in codes), np.zeros(len(areas), dtype=np.int64))
+    non_resp = _non_response(spans, count, base_mean, standing)
+
     out = []
     for j, area in enumerate(areas):
         stab = _stability(base_rank, boot_rank, j)
@@ -607,6 +898,9 @@ def _regional(
                 mean_interval=_interval(boot_mean[:, j]),
                 verdict=verdict,
                 tied_with=tied_with,
+                standing=standing.get(j, Standing()),
+                score_interval=score_iv[j],
+                non_response=non_resp[j],
             )
         )
     out.sort(key=lambda a: (a.rank is None, a.rank or 0, areas.index(a.area)))
@@ -617,6 +911,7 @@ def _regional(
         ranking=_ranking(areas, base_order, base_rank),
         same_order=_same_order(base_rank, boot_rank),
         areas=tuple(out),
+        probabilities=exactness,
     )
 
 

@@ -41,7 +41,7 @@ from consult.analysis.results import (
     RegionalScore,
     ScoreResult,
 )
-from consult.analysis.robustness import DRAWS, SCORE_DECIMALS, RankingInput, analyse
+from consult.analysis.robustness import DRAWS, SCORE_DECIMALS, SEED, RankingInput, analyse
 from consult.analysis.robustness import method as robustness_method
 from consult.definitions import Definition
 from consult.definitions.framework import Framework
@@ -255,10 +255,11 @@ def regional(countries: dict[str, CountryScore], fw: Framework) -> RegionalScore
 
 
 def score_round(
-    data: RoundData, taxonomy: Taxonomy | None = None, robust: bool = True, draws: int = DRAWS
+    data: RoundData, taxonomy: Taxonomy | None = None, robust: bool = True, draws: int = DRAWS, seed: int = SEED
 ) -> ScoreResult:
     """Scores of every country of ``data``, the regional comparison, and (``robust``) how sure
-    each ranking is (consult.analysis.robustness)."""
+    each ranking is (consult.analysis.robustness; ``seed`` changes only the seeded resampling
+    figures, never a word: docs/methodology.md, section 13)."""
     definition = data.definition
     taxonomy = taxonomy or definition.taxonomy
     fw = definition.framework
@@ -284,11 +285,17 @@ def score_round(
         )
         if cdata.returns:
             records = [(r.institution, a.id, r.value, r.weight) for a in areas for r in a.ratings]
-            inputs[code] = RankingInput.from_records(area_ids, records, points or None)
+            cov = data.coverage.countries[code]
+            absent = {
+                inst: {a: asked.weight for a, asked in fw.institution_by_id[inst].areas.items()}
+                for inst in cov.with_status("missing")
+                if inst in fw.institution_by_id
+            }
+            inputs[code] = RankingInput.from_records(area_ids, records, points or None, absent, cov.invited)
     result.regional = regional(result.countries, fw)
     if robust and inputs:
-        result.robustness = analyse(inputs, draws=draws)
-        result.method["robustness"] = robustness_method(draws)
+        result.robustness = analyse(inputs, draws=draws, seed=seed)
+        result.method["robustness"] = robustness_method(draws, seed)
     return result
 
 

@@ -14,6 +14,7 @@ from rich.table import Table
 from consult.analysis.data import load_round
 from consult.analysis.export import neutralise
 from consult.analysis.results import ScoreResult
+from consult.analysis.robustness import SEED
 from consult.analysis.scoring import score_round
 from consult.definitions.framework import text
 from consult.errors import UsageError
@@ -22,6 +23,15 @@ from consult.workspace import Workspace, open_store
 
 from . import app
 from .common import CountryOption, JsonOption, handle_errors, out, print_json, split_csv, workspace
+
+SeedOption = Annotated[
+    int,
+    typer.Option(
+        "--seed",
+        metavar="N",
+        help="Seed of the resampling figures (rank kept, weight draws); the words never depend on it.",
+    ),
+]
 
 
 def fmt(value: float | None, digits: int = 0) -> str:
@@ -85,13 +95,14 @@ def score(
     as_json: JsonOption = False,
     csv_file: Annotated[Path | None, typer.Option("--csv", help="Also write every score to this CSV file.")] = None,
     top: Annotated[int, typer.Option(help="Components shown per country.")] = 5,
+    seed: SeedOption = SEED,
 ) -> None:
     """Score priorities per country against the programme areas, with how sure each rank is
     (method: docs/methodology.md)."""
     ws = workspace(ctx)
     codes = selected_countries(ws, country)
     with open_store(ws) as store:
-        result = score_round(load_round(store, ws, codes))
+        result = score_round(load_round(store, ws, codes), seed=seed)
     if csv_file:
         buf = io.StringIO()
         writer = csv.writer(buf)

@@ -8,13 +8,14 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from consult.analysis.robustness import SEED
 from consult.errors import UsageError
 from consult.report.synthesis import FORMATS, check_language, countries_with_returns, no_returns_message
 from consult.report.synthesis import synthesize as run_synthesize
 from consult.workspace import open_store
 
 from . import app
-from .analysis import selected_countries
+from .analysis import SeedOption, selected_countries
 from .common import (
     EXIT_DATA,
     CountryOption,
@@ -47,6 +48,7 @@ def synthesize(
         Path | None, typer.Option("--out", "-o", help="Output folder.", show_default="WORKSPACE/synthesis")
     ] = None,
     as_json: JsonOption = False,
+    seed: SeedOption = SEED,
 ) -> None:
     """Write DIR/CC-synthesis.md and .docx per country, and with --regional regional-synthesis.md/.docx.
 
@@ -78,6 +80,7 @@ def synthesize(
                 out=dest,
                 on_file=lambda w: advance(w.path.name),
                 skipped=skipped,
+                seed=seed,
             )
     for code in skipped:
         if code == "regional":

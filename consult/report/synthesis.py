@@ -29,7 +29,7 @@ from typing import Any
 from consult import __version__
 from consult.analysis.data import CountryData, RoundData, load_round
 from consult.analysis.results import AreaScore, ComponentScore, CountryScore, ScoreResult
-from consult.analysis.robustness import CountryRobustness
+from consult.analysis.robustness import SEED, CountryRobustness
 from consult.analysis.scoring import LOW_EVIDENCE_N, score_round
 from consult.definitions import Definition
 from consult.definitions.framework import Framework, text
@@ -863,15 +863,17 @@ def synthesize(
     on_file: Callable[[Written], None] | None = None,
     skipped: list[str] | None = None,
     workers: int | None = None,
+    seed: int = SEED,
 ) -> list[Written]:
-    """Write the syntheses; countries without returns are listed in ``skipped``."""
+    """Write the syntheses; countries without returns are listed in ``skipped``. ``seed`` is that
+    of the seeded resampling figures (``consult synthesize --seed``); no word depends on it."""
     definition = definition or ws.definition
     check_language(definition, lang)
     formats = list(formats)
     codes = list(countries)
     # one load and one scoring pass serve every document (the regional one needs every country)
     data = load_round(store, ws, None if regional else codes or None, definition)
-    result = score_round(data)
+    result = score_round(data, seed=seed)
     builder = Builder(data, result, lang, ws.title, ws.deadline, translation_lookup(ws, lang))
     written: list[Written] = []
 
