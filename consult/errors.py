@@ -79,6 +79,27 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "ranking '{id}' asks for {size} choices but institution {institution} is asked about only {n} component(s)",
         "lower 'size', or ask {institution} about more components (its top-{n} is asked instead)",
     ),
+    "mapping-unaccounted": (
+        "{side} {kind} '{id}' is not accounted for by this mapping",
+        "list it under '{key}' (same, renamed, merged_into, split_into, dropped) if it is an earlier id, "
+        "or under 'new: {key}:' if it is a later one",
+    ),
+    "mapping-conflict": (
+        "{kind} '{id}' is the target of several earlier ids ({sources}) but one of them is 'same' or 'renamed'",
+        "use 'merged_into: {id}' for every earlier id that went into it",
+    ),
+    "mapping-new-mapped": (
+        "{kind} '{id}' is listed as new but earlier ids map onto it ({sources})",
+        "remove it from 'new', or map the earlier ids elsewhere",
+    ),
+    "mapping-framework": (
+        "the {side} framework is '{expected}'{where}, this mapping says '{found}'",
+        "write the framework id of the {side} definitions (framework.yaml 'id')",
+    ),
+    "mapping-no-earlier": (
+        "the earlier definitions are not at {path}: their ids cannot be checked",
+        "correct 'definitions' (a folder relative to this file), or remove it",
+    ),
     "quote-unknown": (
         "no quote has the id '{found}' in this workspace and language",
         "do not edit column A: export the quotes again and copy the translations into the new file",

@@ -23,7 +23,7 @@ from consult.definitions.yamlsource import YamlSource, load_yaml
 from consult.errors import Finding
 from consult.resources import data_dir
 
-KINDS = ("framework", "questionnaire", "taxonomy", "messages", "consult")
+KINDS = ("framework", "questionnaire", "taxonomy", "messages", "consult", "mapping")
 TEXT_KEYS = {"name", "title", "label", "hint", "short"}
 
 
@@ -40,6 +40,8 @@ def detect_kind(src: YamlSource) -> str | None:
     data = src.data
     if not isinstance(data, dict):
         return None
+    if "mapping" in data:
+        return "mapping"
     if "sections" in data:
         return "questionnaire"
     if "institutions" in data:
@@ -476,6 +478,10 @@ def validate_source(src: YamlSource, cache_: dict[Path, YamlSource] | None = Non
         return check_framework(src)
     if kind == "consult":
         return []  # its cross-checks need the workspace's definitions: consult.workspace does them
+    if kind == "mapping":
+        from consult.definitions.mapping import validate_mapping
+
+        return validate_mapping(src)
     fw, extra = _framework_for(src, cache_)
     checker = {"questionnaire": check_questionnaire, "taxonomy": check_taxonomy, "messages": check_messages}[kind]
     return extra + checker(src, fw)
