@@ -55,7 +55,7 @@ def root(
 
 
 # Each module registers its commands on import; this order is the order of --help.
-for _module in ("setup", "xlsform", "returns", "feedback", "analysis", "synthesis", "quotes", "demo"):
+for _module in ("setup", "xlsform", "returns", "feedback", "analysis", "synthesis", "compare", "quotes", "demo"):
     importlib.import_module(f"{__name__}.{_module}")
 
 

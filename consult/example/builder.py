@@ -102,7 +102,8 @@ def example_answers(
     ministries say the same thing."""
     fw = form.framework
     lang = spec.get("language", "en")
-    profile = scenario["countries"][form.country]["profile"]
+    # a return's own `profile` overrides the country's for some areas (an institution out of line)
+    profile = {**scenario["countries"][form.country]["profile"], **(spec.get("profile") or {})}
     own: dict[str, Any] = spec.get("answers") or {}
     inst = fw.institution_by_id[form.institution]
     yes = joined({x: definition.msg("choice_yes", x) for x in langs}, langs)
@@ -135,7 +136,8 @@ def example_answers(
                 institution_name=text(inst.name, lang),
             )
         elif item.type == "date":
-            answers[item.id] = dt.date(2020, 8, rng.randint(3, 28)).isoformat()
+            year, month = (int(x) for x in str(scenario.get("completed_in", "2020-08")).split("-")[:2])
+            answers[item.id] = dt.date(year, month, rng.randint(3, 28)).isoformat()
         elif item.type == "number":
             answers[item.id] = rng.randint(8, 120)
         elif item.role == "area_priority":
@@ -153,7 +155,7 @@ def example_answers(
             comp_rating[item.component] = value
             answers[item.id] = rating_text(item, value)
         elif item.role in ("challenge", "initiative") and item.area:
-            if item.role == "challenge":
+            if item.role == "challenge" and item.area in legacy.get("challenge_pools", {}):
                 _legacy_pick(rng, legacy["challenge_pools"][item.area])
             said = per_area(item.qid, item.area)
             if said:
@@ -226,7 +228,11 @@ def build_examples(scenario_path: Path, out_dir: Path, definition: Definition | 
     rng = random.Random(scenario.get("seed", 0))
     ws = example_workspace(scenario, out_dir, definition)
     langs = ws.languages
-    (out_dir / "consult.yaml").write_text(workspace_config(scenario, definition), encoding="utf-8")
+    config = workspace_config(scenario, definition)
+    if definition.folder is not None and definition.folder.resolve().is_relative_to(out_dir.resolve()):
+        # a round on its own definitions (the 2016 example): consult.yaml names the folder
+        config += f"definitions: {definition.folder.resolve().relative_to(out_dir.resolve())}\n"
+    (out_dir / "consult.yaml").write_text(config, encoding="utf-8")
     now = dt.datetime.fromisoformat(scenario["generated_at"])
     results = []
     blank_dir = out_dir / ".blank"

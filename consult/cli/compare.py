@@ -1,0 +1,133 @@
+"""``consult compare``: what changed since the last consultation (two rounds, two workspaces)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from consult.definitions.framework import text
+
+from . import app
+from .common import CountryOption, JsonOption, handle_errors, out, print_json, split_csv
+
+MappingOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--mapping",
+        "-m",
+        dir_okay=False,
+        help="Mapping YAML between the two definition versions.",
+        show_default="the later definitions' mappings/ file from the earlier framework",
+    ),
+]
+
+
+def _num(value: float | None, sign: bool = False) -> str:
+    if value is None:
+        return "–"
+    return f"{value:+.0f}" if sign else f"{value:.0f}"
+
+
+def _rank(value: int | None) -> str:
+    return f"#{value}" if value is not None else "–"
+
+
+@app.command()
+@handle_errors
+def compare(
+    earlier: Annotated[Path, typer.Argument(file_okay=False, help="Workspace of the earlier round.")],
+    later: Annotated[Path, typer.Argument(file_okay=False, help="Workspace of the later round.")],
+    mapping: MappingOption = None,
+    country: CountryOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Per country and regionally: each area's score and rank in both rounds, the change with
+    P(it rose) and an interval, rank moves, components entering or leaving the top 5, new
+    themes, and whether a change comes only from a different set of respondents.
+
+    The rounds are read in the later definitions' ids through the mapping (README, 'Round to round').
+    """
+    from consult.analysis.compare import compare_rounds, load_rounds
+
+    before, after, found = load_rounds(earlier, later, mapping)
+    codes = [c.upper() for c in split_csv(country)] or None
+    result = compare_rounds(before, after, found, codes)
+    if as_json:
+        print_json(result.to_dict())
+        return
+    fw = after.definition.framework
+    efw = before.definition.framework
+
+    def name(ident: str, lang: str = "en") -> str:
+        comp = fw.component_by_id.get(ident)
+        if comp:
+            return text(comp.short or comp.name, lang)
+        area = fw.area_by_id.get(ident)
+        return text(area.short, lang) if area else ident
+
+    out.print(
+        f"[bold]{before.round}[/] ({efw.id}) → [bold]{after.round}[/] ({fw.id})"
+        + (f", mapping {result.mapping_file}" if result.mapping_file else ", same framework")
+    )
+    for code, c in result.countries.items():
+        table = Table(title=f"{text(c.name, 'en')} ({code})", title_justify="left")
+        for col in ("Area", before.round, after.round, "Change", "95% interval", "P(rose)", "Rank move", "Note"):
+            table.add_column(col, justify="left" if col in ("Area", "Note") else "right")
+        for a in c.areas:
+            notes = []
+            if not a.comparable:
+                notes.append("new: not comparable")
+            if a.respondents_only:
+                notes.append("only a different set of respondents")
+            if "low" in (a.earlier.evidence, a.later.evidence) and a.comparable:
+                notes.append("† low evidence")
+            interval = a.change.interval
+            table.add_row(
+                name(a.id),
+                f"{_num(a.earlier.score)} {_rank(a.earlier.rank)}",
+                f"{_num(a.later.score)} {_rank(a.later.rank)}",
+                _num(a.change.value, sign=True),
+                f"[{interval[0]:+.0f}, {interval[1]:+.0f}]" if interval else "–",
+                "–" if a.change.p_rose is None else f"{a.change.p_rose:.0%}",
+                "–" if a.rank_move is None else f"{a.rank_move:+d}" if a.rank_move else "=",
+                "; ".join(notes),
+            )
+        out.print(table)
+        out.print(
+            f"  Answered in both rounds: {', '.join(c.common) or 'none'}"
+            f"; only {before.round}: {', '.join(sorted(set(c.earlier_institutions) - set(c.later_institutions))) or 'none'}"
+            f"; only {after.round}: {', '.join(sorted(set(c.later_institutions) - set(c.earlier_institutions))) or 'none'}"
+        )
+        out.print(f"  Entered the top 5 components: {', '.join(name(x) for x in c.entered) or 'none'}")
+        out.print(f"  Left the top 5: {', '.join(name(x) for x in c.left) or 'none'}")
+        themes = sorted(c.new_themes, key=lambda x: -c.themes[x]["later"])[:5]
+        listed = ", ".join(f"{name(x)} ({c.themes[x]['later']})" for x in themes)
+        out.print(f"  New themes in free text (mentions): {listed or 'none'}")
+    table = Table(title="Regional (mean of country scores)", title_justify="left")
+    for col in ("Area", before.round, after.round, "Change", "95% interval", "P(rose)", "Rank move"):
+        table.add_column(col, justify="left" if col == "Area" else "right")
+    for r in result.regional:
+        interval = r.change.interval
+        move = None if r.earlier_rank is None or r.later_rank is None else r.earlier_rank - r.later_rank
+        table.add_row(
+            name(r.id),
+            f"{_num(r.earlier)} {_rank(r.earlier_rank)}",
+            f"{_num(r.later)} {_rank(r.later_rank)}",
+            _num(r.change.value, sign=True),
+            f"[{interval[0]:+.0f}, {interval[1]:+.0f}]" if interval else "–",
+            "–" if r.change.p_rose is None else f"{r.change.p_rose:.0%}",
+            "–" if move is None else f"{move:+d}" if move else "=",
+        )
+    out.print(table)
+    if result.not_comparable:
+        out.print(f"Not comparable (no earlier figure): {', '.join(name(x) for x in result.not_comparable)}")
+    dropped = [x for kind in ("areas", "components", "institutions") for x in result.dropped[kind]]
+    if dropped:
+        out.print(f"Dropped since {before.round}: {', '.join(dropped)}")
+    out.print(
+        "Change = later − earlier score (0–100), in the later definitions' ids and weights; the interval and "
+        f"P(rose) come from {result.draws} resamples of each round's institutions (docs/methodology.md)."
+    )
