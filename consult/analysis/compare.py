@@ -408,6 +408,7 @@ class Comparison:
     regional: list[RegionalChange]
     not_comparable: list[str]  # later areas with no earlier figure
     dropped: dict[str, list[str]]  # earlier ids with no later counterpart, by kind
+    earlier_names: dict[str, Text] = field(default_factory=dict)  # names of the dropped ids
     draws: int = DRAWS
     seed: int = SEED
 
@@ -629,6 +630,11 @@ def compare_rounds(
         regional=_regional(result, draws_of, fw, mapping),
         not_comparable=mapping.not_comparable("areas", [a.id for a in fw.areas]),
         dropped=dropped,
+        earlier_names={
+            **{a.id: a.short for a in efw.areas},
+            **{c: (x.short or x.name) for c, x in efw.component_by_id.items()},
+            **{i.id: i.name for i in efw.institutions},
+        },
         draws=draws,
         seed=seed,
     )

@@ -49,6 +49,18 @@ def synthesize(
     ] = None,
     as_json: JsonOption = False,
     seed: SeedOption = SEED,
+    compare_with: Annotated[
+        Path | None,
+        typer.Option(
+            "--compare",
+            file_okay=False,
+            help="Workspace of the earlier round: adds 'Change since the last consultation'.",
+        ),
+    ] = None,
+    mapping: Annotated[
+        Path | None,
+        typer.Option("--mapping", dir_okay=False, help="Mapping YAML for --compare (default: the definitions' own)."),
+    ] = None,
 ) -> None:
     """Write DIR/CC-synthesis.md and .docx per country, and with --regional regional-synthesis.md/.docx.
 
@@ -65,6 +77,11 @@ def synthesize(
         raise UsageError("say what to write: --country CC, --all, and/or --regional")
     dest = out_dir or ws.root / "synthesis"
     skipped: list[str] = []
+    sections = []
+    if compare_with is not None:
+        from consult.report.change import change_section
+
+        sections.append(change_section(compare_with, ws, lang, mapping))
     with open_store(ws) as store:
         if all_:
             codes = list(dict.fromkeys(codes + countries_with_returns(store, ws)))
@@ -81,6 +98,7 @@ def synthesize(
                 on_file=lambda w: advance(w.path.name),
                 skipped=skipped,
                 seed=seed,
+                sections=sections,
             )
     for code in skipped:
         if code == "regional":

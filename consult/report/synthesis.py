@@ -132,6 +132,9 @@ class Builder:
         self.questions = {
             q.id: (sec, q) for sec in self.definition.questionnaire.sections for q in sec.questions
         }  # by question id: labels and choice lists of answers
+        # sections built by their own modules (e.g. consult.report.change), each called with
+        # (builder, document, country code or "regional") after the area ranking
+        self.sections: list[Callable[[Builder, Document, str], list[Figure]]] = []
 
     # --- small helpers ---------------------------------------------------------------------
     def name(self, value: dict[str, str]) -> str:
@@ -261,6 +264,7 @@ class Builder:
         self.summary(doc, cs, cdata)
         self.facts(doc, cs, cdata)
         figure = self.ranking(doc, cs, country, area_chart)
+        extra = [f for section in self.sections for f in section(self, doc, code)]
         self.area_by_area(doc, cs, cdata)
         for role, heading in (("emerging", "h_emerging"), ("proposal", "h_proposals")):
             if self.has_role(role):
@@ -278,7 +282,7 @@ class Builder:
         doc.add(Paragraph.of(t("round_numbers", returns=len(cdata.returns), ratings=ratings, low=low)))
         self.returns_annex(doc, cdata)
         self.other_answers(doc, cdata)
-        return doc, [figure]
+        return doc, [figure, *extra]
 
     def summary(self, doc: Document, cs: CountryScore, cdata: CountryData) -> None:
         t = self.t
@@ -663,6 +667,7 @@ class Builder:
         )
         figure = Figure(png, "regional-area-scores.png", t("heatmap_caption", n=self.next_figure()))
         doc.add(figure)
+        extra = [f for section in self.sections for f in section(self, doc, REGIONAL)]
         doc.add(Heading(t("h_shared")), Paragraph.of(t("shared_intro", count=len(codes))))
         doc.add(Bullets.of(shared or [t("none")]))
         doc.add(Heading(t("h_outliers")), Paragraph.of(t("outliers_intro")))
@@ -694,7 +699,7 @@ class Builder:
         doc.add(Heading(t("h_annex_method")))
         self.methodology(doc)
         doc.add(Paragraph.of(t("provenance", version=__version__), style="note"))
-        return doc, [figure]
+        return doc, [figure, *extra]
 
     def components_compared(self, doc: Document, codes: list[str], names: list[str], wide: bool) -> None:
         t = self.t
@@ -864,9 +869,11 @@ def synthesize(
     skipped: list[str] | None = None,
     workers: int | None = None,
     seed: int = SEED,
+    sections: list[Callable[[Builder, Document, str], list[Figure]]] | None = None,
 ) -> list[Written]:
     """Write the syntheses; countries without returns are listed in ``skipped``. ``seed`` is that
-    of the seeded resampling figures (``consult synthesize --seed``); no word depends on it."""
+    of the seeded resampling figures (``consult synthesize --seed``); no word depends on it.
+    ``sections``: sections of their own modules, added after the area ranking (consult.report.change)."""
     definition = definition or ws.definition
     check_language(definition, lang)
     formats = list(formats)
@@ -875,6 +882,7 @@ def synthesize(
     data = load_round(store, ws, None if regional else codes or None, definition)
     result = score_round(data, seed=seed)
     builder = Builder(data, result, lang, ws.title, ws.deadline, translation_lookup(ws, lang))
+    builder.sections += sections or []
     written: list[Written] = []
 
     def done(code: str, paths: list[Path]) -> None:
