@@ -97,7 +97,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "write the framework id of the {side} definitions (framework.yaml 'id')",
     ),
     "mapping-no-earlier": (
-        "the earlier definitions are not at {path}: their ids cannot be checked",
+        "the earlier definitions are not at {folder}: their ids cannot be checked",
         "correct 'definitions' (a folder relative to this file), or remove it",
     ),
     "quote-unknown": (

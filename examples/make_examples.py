@@ -1,4 +1,5 @@
-"""Regenerate the example returns (the 2020 round and the earlier 2016 one) from their questionnaires (seeded, so stable).
+"""Regenerate the example returns (the 2020 round, and the earlier 2016 one on its own older
+questionnaire) from their questionnaires (seeded, so stable).
 
     python examples/make_examples.py
 

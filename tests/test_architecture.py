@@ -20,7 +20,7 @@ STAGES: list[set[str]] = [
     {"errors", "resources", "fileio", "seal"},
     {"definitions"},
     {"store"},
-    {"workspace"},
+    {"workspace", "update"},
     {"forms"},
     {"intake"},
     {"analysis"},

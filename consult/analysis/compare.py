@@ -30,8 +30,8 @@ from __future__ import annotations
 import warnings
 import zlib
 from collections.abc import Iterable
-from pathlib import Path
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -509,13 +509,26 @@ def compare_country(
             else Change(None, None, None)
         )
         cchange = (
-            _change(common_boot["earlier"][:, j], common_boot["later"][:, j], common_base["earlier"][j], common_base["later"][j])
+            _change(
+                common_boot["earlier"][:, j],
+                common_boot["later"][:, j],
+                common_base["earlier"][j],
+                common_base["later"][j],
+            )
             if sources
             else Change(None, None, None)
         )
         areas.append(
             AreaChange(
-                area, a.name, a.short, sources, e_side, l_side, change, cchange, (common_n["earlier"][j], common_n["later"][j])
+                area,
+                a.name,
+                a.short,
+                sources,
+                e_side,
+                l_side,
+                change,
+                cchange,
+                (common_n["earlier"][j], common_n["later"][j]),
             )
         )
     areas.sort(key=lambda x: (x.later.rank is None, x.later.rank or 0, -(x.later.score or -1), area_ids.index(x.id)))
@@ -529,7 +542,13 @@ def compare_country(
                 continue
             n, tier = mat.side(j)
             ranked.append(
-                (tier != "sufficient", -round(float(base[j]), SCORE_DECIMALS), -data.component_borda.get(comp, 0.0), -n, j)
+                (
+                    tier != "sufficient",
+                    -round(float(base[j]), SCORE_DECIMALS),
+                    -data.component_borda.get(comp, 0.0),
+                    -n,
+                    j,
+                )
             )
         tops[label] = [comp_ids[r[-1]] for r in sorted(ranked)[:TOP_COMPONENTS]]
     themes: dict[str, dict[str, int]] = {}
@@ -640,7 +659,9 @@ def compare_rounds(
     )
 
 
-def load_rounds(earlier_root: Path, later_root: Path, mapping_path: Path | None = None) -> tuple[RoundData, RoundData, Mapping]:
+def load_rounds(
+    earlier_root: Path, later_root: Path, mapping_path: Path | None = None
+) -> tuple[RoundData, RoundData, Mapping]:
     """Both rounds from their workspaces (read-only), and the mapping between their definitions:
     ``mapping_path`` if given, else the later definitions' own ``mappings/`` file from the
     earlier framework, else the identity when both rounds use the same framework."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from consult.analysis.coverage import Coverage, coverage, current_returns
+from consult.analysis.mapped import read_through_mappings
 from consult.definitions import Definition
 from consult.store import AnswerRow, ReturnRow, Store
 from consult.workspace import Workspace
@@ -57,6 +58,8 @@ def load_round(
     codes = countries or ws.countries
     rets = current_returns(store, ws, codes)
     answers = store.answers([r.id for r in rets])
+    # returns of an earlier definition version (before 'consult definitions update'), in today's ids
+    rets, answers = read_through_mappings(ws, definition or ws.definition, rets, answers)
     by_return: dict[int, list[AnswerRow]] = {}
     for a in answers:
         by_return.setdefault(a.return_id, []).append(a)

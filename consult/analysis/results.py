@@ -17,7 +17,7 @@ from consult.definitions.framework import Text
 @dataclass
 class Rating:
     institution: str
-    rating: int
+    rating: float  # a code 1-5; a mean rating when read through a mapping (consult.analysis.mapped)
     value: float
     weight: float
 

@@ -55,21 +55,29 @@ OUTLIER_POINTS = 25.0
 
 
 def rating_value(code: Any) -> float | None:
-    """0-100 value of a stored rating code; None for "not applicable" or anything else."""
+    """0-100 value of a stored rating code; None for "not applicable" or anything else. A mean
+    rating (a merged area read through a mapping, consult.analysis.mapped) may be fractional."""
+    r = rating_number(code)
+    return (r - 1) / 4 * 100 if r is not None and 1 <= r <= 5 else None
+
+
+def rating_number(code: Any) -> int | float | None:
+    """The rating as a number: an int for a stored code, a float for a mapped mean."""
+    if isinstance(code, float):
+        return code if code == code else None  # NaN is no rating
     try:
-        r = int(code)
+        return int(code)
     except (TypeError, ValueError):
         return None
-    return (r - 1) / 4 * 100 if 1 <= r <= 5 else None
 
 
 @dataclass
 class Stat:
     """Weighted summary of a set of ratings (the heart of the method)."""
 
-    values: list[tuple[float, float, int, str]] = field(default_factory=list)  # (value, weight, rating, inst)
+    values: list[tuple[float, float, float, str]] = field(default_factory=list)  # (value, weight, rating, inst)
 
-    def add(self, value: float, weight: float, rating: int, institution: str) -> None:
+    def add(self, value: float, weight: float, rating: float, institution: str) -> None:
         self.values.append((value, weight, rating, institution))
 
     @property
@@ -141,12 +149,12 @@ def score_country(
         value = rating_value(a.value)
         if value is not None and a.area in area_stats:
             inst = data.institution(a)
-            area_stats[a.area].add(value, fw.weight(inst, a.area), int(a.value), inst)
+            area_stats[a.area].add(value, fw.weight(inst, a.area), rating_number(a.value) or 0, inst)
     for a in data.by_role("component_priority"):
         value = rating_value(a.value)
         if value is not None and a.area and a.component in comp_stats:
             inst = data.institution(a)
-            comp_stats[a.component].add(value, fw.weight(inst, a.area, a.component), int(a.value), inst)
+            comp_stats[a.component].add(value, fw.weight(inst, a.area, a.component), rating_number(a.value) or 0, inst)
     by_institution: dict[str, dict[str, float]] = {}
     for a in data.by_role("ranking"):
         if isinstance(a.value, list):

@@ -11,7 +11,7 @@ from rich.table import Table
 from consult.definitions.framework import text
 
 from . import app
-from .common import CountryOption, JsonOption, handle_errors, out, print_json, split_csv
+from .common import CountryOption, JsonOption, handle_errors, out, print_json, split_csv, workspace
 
 MappingOption = Annotated[
     Path | None,
@@ -96,10 +96,11 @@ def compare(
                 "; ".join(notes),
             )
         out.print(table)
+        only_e = ", ".join(sorted(set(c.earlier_institutions) - set(c.later_institutions))) or "none"
+        only_l = ", ".join(sorted(set(c.later_institutions) - set(c.earlier_institutions))) or "none"
         out.print(
             f"  Answered in both rounds: {', '.join(c.common) or 'none'}"
-            f"; only {before.round}: {', '.join(sorted(set(c.earlier_institutions) - set(c.later_institutions))) or 'none'}"
-            f"; only {after.round}: {', '.join(sorted(set(c.later_institutions) - set(c.earlier_institutions))) or 'none'}"
+            f"; only {before.round}: {only_e}; only {after.round}: {only_l}"
         )
         out.print(f"  Entered the top 5 components: {', '.join(name(x) for x in c.entered) or 'none'}")
         out.print(f"  Left the top 5: {', '.join(name(x) for x in c.left) or 'none'}")
@@ -131,3 +132,44 @@ def compare(
         "Change = later − earlier score (0–100), in the later definitions' ids and weights; the interval and "
         f"P(rose) come from {result.draws} resamples of each round's institutions (docs/methodology.md)."
     )
+
+
+definitions_app = typer.Typer(help="The workspace's questionnaire definitions across versions.", no_args_is_help=True)
+app.add_typer(definitions_app, name="definitions")
+
+
+@definitions_app.command("update")
+@handle_errors
+def definitions_update(
+    ctx: typer.Context,
+    to: Annotated[
+        Path | None,
+        typer.Option(
+            "--to", file_okay=False, help="The newer definitions folder.", show_default="the bundled definitions"
+        ),
+    ] = None,
+    mapping: MappingOption = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would change; change nothing.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Bring this workspace to a newer definition set, through the mapping between the two.
+
+    Returns already ingested keep their version and are read through the mapping; late
+    returns on the old forms are still accepted and mapped. consult.yaml, the definitions
+    folder and consult.db are first copied to .consult/snapshots/.
+    """
+    from consult.update import apply_update, plan_update
+
+    ws = workspace(ctx)
+    plan = plan_update(ws, to, mapping)
+    if not dry_run:
+        apply_update(ws, plan)
+    if as_json:
+        print_json({**plan.to_dict(), "dry_run": dry_run})
+        return
+    for line in plan.lines():
+        out.print(f"  {'would: ' if dry_run else ''}{line}")
+    if dry_run:
+        out.print("Nothing changed (--dry-run).")
+    else:
+        out.print(f"Updated. The earlier state is in {plan.snapshot}; run 'consult validate' and 'consult generate'.")

@@ -18,6 +18,7 @@ from . import app
 from .common import handle_errors, out
 
 DEMO_MARK = ".consult-demo"
+EARLIER = "round-2016"  # the example's earlier round, on its older questionnaire (examples/round-2016)
 
 
 def _step(title: str) -> None:
@@ -46,7 +47,8 @@ def demo(
     force: Annotated[bool, typer.Option("--force", help="Replace an existing demo folder.")] = False,
 ) -> None:
     """Run the whole consultation on the bundled example: workspace, generate, ingest, status,
-    score, synthesize (per country and regional, Markdown and Word)."""
+    score, the comparison with the earlier (2016) round, synthesize (per country and regional,
+    Markdown and Word)."""
     examples = data_dir("examples")
     if out_dir.exists() and any(out_dir.iterdir()):
         if not force and not (out_dir / DEMO_MARK).exists():  # never delete a real workspace unasked
@@ -65,11 +67,33 @@ def demo(
     _run([*ws, "status"])
     _step("4. Scores (method: docs/methodology.md)")
     _run([*ws, "score", "--csv", str(out_dir / "scores.csv")])
-    _step("5. Synthesis: per country and regional, Markdown and Word")
-    _run([*ws, "synthesize", "--all", "--regional", "--format", "md,docx", "--out", str(out_dir / "synthesis")])
+    earlier = out_dir / EARLIER
+    _step("5. The earlier round (2016, an older questionnaire) and what changed since")
+    earlier.mkdir()
+    shutil.copy(examples / EARLIER / "consult.yaml", earlier / "consult.yaml")
+    shutil.copytree(examples / EARLIER / "questionnaires", earlier / "questionnaires")
+    create_secret(earlier, secret=EXAMPLE_KEY.secret)
+    _run(["--workspace", str(earlier), "ingest", str(examples / EARLIER / "returns")])
+    _run(["compare", str(earlier), str(out_dir)])
+    _step("6. Synthesis: per country and regional, Markdown and Word, with the change since 2016")
+    _run(
+        [
+            *ws,
+            "synthesize",
+            "--all",
+            "--regional",
+            "--format",
+            "md,docx",
+            "--out",
+            str(out_dir / "synthesis"),
+            "--compare",
+            str(earlier),
+        ]
+    )
     _run([*ws, "export", "--format", "csv", "--out", str(out_dir / "export" / "answers.csv")])
     _step("Done")
-    files = sorted(p for p in out_dir.rglob("*") if p.is_file() and not {"forms", ".consult"} & set(p.parts))
+    skip = {"forms", ".consult", "questionnaires", EARLIER}
+    files = sorted(p for p in out_dir.rglob("*") if p.is_file() and not skip & set(p.relative_to(out_dir).parts))
     for p in files:
         out.print(f"  {p}")
     n_forms = len(list((out_dir / "forms").rglob("*.xlsx")))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -77,7 +77,7 @@ def synthesize(
         raise UsageError("say what to write: --country CC, --all, and/or --regional")
     dest = out_dir or ws.root / "synthesis"
     skipped: list[str] = []
-    sections = []
+    sections: list[Any] = []
     if compare_with is not None:
         from consult.report.change import change_section
 

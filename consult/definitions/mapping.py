@@ -265,7 +265,7 @@ def earlier_framework(src: YamlSource) -> tuple[dict[str, Any] | None, list[Find
         return None, [], ""
     path = (Path(src.file).parent / rel / "framework.yaml").resolve()
     if not path.exists():
-        warning = src.finding("mapping-no-earlier", ("mapping", "definitions"), path=str(path))
+        warning = src.finding("mapping-no-earlier", ("mapping", "definitions"), folder=str(path.parent))
         warning.severity = "warning"
         return None, [warning], ""
     fw = load_yaml(path)
@@ -319,7 +319,11 @@ def find_mapping(folder: Path | None, earlier_id: str, earlier: dict[str, Any] |
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
         except (OSError, yaml.YAMLError, UnicodeDecodeError):
             continue
-        if isinstance(data, dict) and isinstance(data.get("mapping"), dict) and data["mapping"].get("from") == earlier_id:
+        if (
+            isinstance(data, dict)
+            and isinstance(data.get("mapping"), dict)
+            and data["mapping"].get("from") == earlier_id
+        ):
             return load_mapping(path, earlier)
     return None
 

@@ -72,7 +72,9 @@ def slope_chart(
     ax = fig.add_axes((0.16, 0.12, right - 0.16, 0.84))
     colour = {name: {"rose": UP, "fell": DOWN}.get(d, FLAT) for name, _, _, d in rows}
     for name, before, after, direction in rows:
-        ax.plot([0, 1], [before, after], color=colour[name], linewidth=2.2 if direction != "unclear" else 1.3, marker="o")
+        ax.plot(
+            [0, 1], [before, after], color=colour[name], linewidth=2.2 if direction != "unclear" else 1.3, marker="o"
+        )
     by_after = sorted(rows, key=lambda r: -r[2])
     for (name, _, after, _), y in zip(by_after, _spread([r[2] for r in by_after], gap), strict=True):
         mark = " †" if name in low else ""
@@ -113,7 +115,10 @@ class ChangeSection:
     # ------------------------------------------------------------------------------ a country
     def intro(self, doc: Document) -> None:
         mapping = self.c.mapping_file.rsplit("/", 1)[-1] if self.c.mapping_file else self.t("change_same_framework")
-        doc.add(Heading(self.t("h_change")), Paragraph.of(self.t("change_intro", earlier=self.earlier_title, mapping=mapping)))
+        doc.add(
+            Heading(self.t("h_change")),
+            Paragraph.of(self.t("change_intro", earlier=self.earlier_title, mapping=mapping)),
+        )
 
     def country(self, b: Builder, doc: Document, c: CountryChange) -> list[Figure]:
         t = self.t
@@ -125,7 +130,9 @@ class ChangeSection:
 
         only_e = sorted(set(c.earlier_institutions) - set(c.later_institutions))
         only_l = sorted(set(c.later_institutions) - set(c.earlier_institutions))
-        doc.add(Paragraph.of(t("change_respondents", common=insts(c.common), earlier=insts(only_e), later=insts(only_l))))
+        doc.add(
+            Paragraph.of(t("change_respondents", common=insts(c.common), earlier=insts(only_e), later=insts(only_l)))
+        )
         sentences = []
         unclear = []
         for a in c.areas:
@@ -324,7 +331,9 @@ class ChangeSection:
         for code, c in self.c.countries.items():
             for a in c.areas:
                 if a.respondents_only:
-                    words = t("change_respondents_only", area=b.area_name(a.id, short=True), common=self.common_words(a))
+                    words = t(
+                        "change_respondents_only", area=b.area_name(a.id, short=True), common=self.common_words(a)
+                    )
                     sentences.append(f"{b.country(code)}: {words}")
         if sentences:
             doc.add(Bullets.of(sentences))
