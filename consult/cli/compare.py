@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.table import Table
 
 from consult.definitions.framework import text
@@ -29,6 +30,12 @@ def _num(value: float | None, sign: bool = False) -> str:
     if value is None:
         return "–"
     return f"{value:+.0f}" if sign else f"{value:.0f}"
+
+
+def _change(value: float | None, interval: tuple[float, float] | None) -> str:
+    if value is None:
+        return "–"
+    return f"{value:+.0f}" + (f" [{interval[0]:+.0f}, {interval[1]:+.0f}]" if interval else "")
 
 
 def _rank(value: int | None) -> str:
@@ -73,27 +80,25 @@ def compare(
         + (f", mapping {result.mapping_file}" if result.mapping_file else ", same framework")
     )
     for code, c in result.countries.items():
-        table = Table(title=f"{text(c.name, 'en')} ({code})", title_justify="left")
-        for col in ("Area", before.round, after.round, "Change", "95% interval", "P(rose)", "Rank move", "Note"):
-            table.add_column(col, justify="left" if col in ("Area", "Note") else "right")
+        table = Table(title=f"{text(c.name, 'en')} ({code})", title_justify="left", box=box.SIMPLE_HEAD)
+        for col in ("Area", "Earlier", "Now", "Change [95%]", "P(rose)", "Move", ""):
+            table.add_column(col, justify="left" if col in ("Area", "") else "right")
         for a in c.areas:
             notes = []
             if not a.comparable:
-                notes.append("new: not comparable")
+                notes.append("new")
             if a.respondents_only:
-                notes.append("only a different set of respondents")
+                notes.append("‡")
             if "low" in (a.earlier.evidence, a.later.evidence) and a.comparable:
-                notes.append("† low evidence")
-            interval = a.change.interval
+                notes.append("†")
             table.add_row(
                 name(a.id),
                 f"{_num(a.earlier.score)} {_rank(a.earlier.rank)}",
                 f"{_num(a.later.score)} {_rank(a.later.rank)}",
-                _num(a.change.value, sign=True),
-                f"[{interval[0]:+.0f}, {interval[1]:+.0f}]" if interval else "–",
+                _change(a.change.value, a.change.interval),
                 "–" if a.change.p_rose is None else f"{a.change.p_rose:.0%}",
                 "–" if a.rank_move is None else f"{a.rank_move:+d}" if a.rank_move else "=",
-                "; ".join(notes),
+                " ".join(notes),
             )
         out.print(table)
         only_e = ", ".join(sorted(set(c.earlier_institutions) - set(c.later_institutions))) or "none"
@@ -107,18 +112,16 @@ def compare(
         themes = sorted(c.new_themes, key=lambda x: -c.themes[x]["later"])[:5]
         listed = ", ".join(f"{name(x)} ({c.themes[x]['later']})" for x in themes)
         out.print(f"  New themes in free text (mentions): {listed or 'none'}")
-    table = Table(title="Regional (mean of country scores)", title_justify="left")
-    for col in ("Area", before.round, after.round, "Change", "95% interval", "P(rose)", "Rank move"):
+    table = Table(title="Regional (mean of country scores)", title_justify="left", box=box.SIMPLE_HEAD)
+    for col in ("Area", "Earlier", "Now", "Change [95%]", "P(rose)", "Move"):
         table.add_column(col, justify="left" if col == "Area" else "right")
     for r in result.regional:
-        interval = r.change.interval
         move = None if r.earlier_rank is None or r.later_rank is None else r.earlier_rank - r.later_rank
         table.add_row(
             name(r.id),
             f"{_num(r.earlier)} {_rank(r.earlier_rank)}",
             f"{_num(r.later)} {_rank(r.later_rank)}",
-            _num(r.change.value, sign=True),
-            f"[{interval[0]:+.0f}, {interval[1]:+.0f}]" if interval else "–",
+            _change(r.change.value, r.change.interval),
             "–" if r.change.p_rose is None else f"{r.change.p_rose:.0%}",
             "–" if move is None else f"{move:+d}" if move else "=",
         )
@@ -129,6 +132,10 @@ def compare(
     if dropped:
         out.print(f"Dropped since {before.round}: {', '.join(dropped)}")
     out.print(
+        f"Earlier: {before.round}; now: {after.round}; #rank among areas with sufficient evidence; Move: places "
+        "gained among the areas both rounds have. ‡ the change comes only from a different set of respondents "
+        "(the institutions that answered in both rounds do not show it); † low evidence in a round; new: no "
+        "earlier figure. "
         "Change = later − earlier score (0–100), in the later definitions' ids and weights; the interval and "
         f"P(rose) come from {result.draws} resamples of each round's institutions (docs/methodology.md)."
     )
