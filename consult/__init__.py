@@ -41,6 +41,10 @@ _PUBLIC: dict[str, str] = {
     "export_quotes": "consult.report.translations",
     "import_quotes": "consult.report.translations",
     "feedback": "consult.feedback.workbook",
+    "load_mapping": "consult.definitions.mapping",
+    "compare_workspaces": "consult.analysis.compare",
+    "plan_update": "consult.update",
+    "apply_update": "consult.update",
 }
 
 __all__ = ["__version__", *_PUBLIC]
