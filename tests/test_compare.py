@@ -367,6 +367,8 @@ def test_definitions_update_dry_run_changes_nothing_then_update_keeps_and_maps_r
     with open_store(opened) as store:
         data = load_round(store, opened)
     kz = data.countries["KZ"]
+    status = data.coverage.countries["KZ"].institutions
+    assert status["MOIA"].status == "accepted" and "MVD" not in status  # the renamed ministry, counted once
     assert sorted(kz.institution_of.values()) == ["CUSTOMS", "GPO", "MFA", "MOIA", "STATCOM"]
     scored = score_round(data, robust=False).countries["KZ"]
     # the mapped scores are those `consult compare` computes for the 2016 round

@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from consult.store import ReturnRow, Store
+from consult.analysis.mapped import mapped_institutions
+from consult.store import NEWNESS, ReturnRow, Store
 from consult.workspace import Workspace
 
 COUNTED = ("accepted", "incomplete", "missing")
@@ -98,13 +99,21 @@ def feedback_state(
 
 def coverage(store: Store, ws: Workspace, countries: list[str] | None = None) -> Coverage:
     rows = store.returns(countries=countries, round_id=ws.round)
+    # a return of an earlier definition version counts for its institution's current id
+    rows = mapped_institutions(ws, ws.definition, rows)
     sent = feedback_state(store, rows, countries)
     codes = countries or ws.countries
     result = Coverage(ws.round, {})
     for code in codes:
         invited = ws.invited_for(code)
         mine = [r for r in rows if r.country == code]
-        current = {r.institution or "": r for r in mine if r.status in ("accepted", "incomplete")}
+        current: dict[str, ReturnRow] = {}
+        for row in mine:  # the newest, should a mapped return and a new one share an institution
+            key = row.institution or ""
+            if row.status in ("accepted", "incomplete") and (
+                key not in current or NEWNESS(row.recency) > NEWNESS(current[key].recency)
+            ):
+                current[key] = row
         insts: dict[str, InstitutionStatus] = {}
         for inst in [*invited, *sorted(i for i in current if i not in invited)]:
             r = current.get(inst)

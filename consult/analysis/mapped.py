@@ -87,17 +87,18 @@ def map_return_answers(answers: list[AnswerRow], mapping: Mapping) -> list[Answe
     return out
 
 
-def read_through_mappings(
-    ws: Workspace, definition: Definition, returns: list[ReturnRow], answers: list[AnswerRow]
-) -> tuple[list[ReturnRow], list[AnswerRow]]:
-    """The current returns and their answers, those of earlier definition versions mapped."""
+def mappings_of(ws: Workspace, definition: Definition, returns: Iterable[ReturnRow]) -> dict[int, Mapping]:
+    """The mapping to read each return of an earlier framework through (by return id)."""
     current = definition.framework.id
     mappings: dict[str, Mapping | None] = {}
     of_return: dict[int, Mapping] = {}
+    frameworks: dict[str, str | None] = {}  # definition hash -> framework id: one read per snapshot
     for r in returns:
         if not r.definition_hash or r.definition_hash == definition.hash:
             continue
-        fw_id = _framework_of(ws, r.definition_hash)
+        if r.definition_hash not in frameworks:
+            frameworks[r.definition_hash] = _framework_of(ws, r.definition_hash)
+        fw_id = frameworks[r.definition_hash]
         if fw_id is None or fw_id == current:
             continue
         if fw_id not in mappings:
@@ -105,6 +106,28 @@ def read_through_mappings(
         found = mappings[fw_id]
         if found is not None:
             of_return[r.id] = found
+    return of_return
+
+
+def mapped_institutions(ws: Workspace, definition: Definition, returns: list[ReturnRow]) -> list[ReturnRow]:
+    """``returns`` with the institution of each earlier-version return under its current id
+    (for coverage: a renamed ministry is the same respondent)."""
+    of_return = mappings_of(ws, definition, returns)
+    if not of_return:
+        return returns
+    return [
+        dataclasses.replace(r, institution=of_return[r.id].institution(r.institution or "") or r.institution)
+        if r.id in of_return
+        else r
+        for r in returns
+    ]
+
+
+def read_through_mappings(
+    ws: Workspace, definition: Definition, returns: list[ReturnRow], answers: list[AnswerRow]
+) -> tuple[list[ReturnRow], list[AnswerRow]]:
+    """The current returns and their answers, those of earlier definition versions mapped."""
+    of_return = mappings_of(ws, definition, returns)
     if not of_return:
         return returns, answers
     mapped_returns = [
