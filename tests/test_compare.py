@@ -225,8 +225,11 @@ def test_the_later_round_is_scored_as_the_rankings_score_it(rounds):
     earlier, later = rounds
     before, after, mapping = load_rounds(earlier, later)
     result = compare_rounds(before, after, mapping)
-    scores = score_round(after, robust=False)
+    scores = score_round(after)
     for code, c in result.countries.items():
+        assert scores.robustness is not None
+        verdicts = {a.area: a.verdict for a in scores.robustness.countries[code].areas}
+        assert {a.id: a.later.verdict for a in c.areas} == verdicts, code
         official = {a.id: (a.score, a.rank, a.n) for a in scores.countries[code].areas}
         mine = {a.id: (a.later.score, a.later.rank, a.later.n) for a in c.areas}
         for area, (score, rank, n) in official.items():

@@ -39,7 +39,7 @@ import numpy.typing as npt
 
 from consult.analysis.data import CountryData, RoundData, load_round
 from consult.analysis.evidence import effective_n, evidence_tier
-from consult.analysis.robustness import DRAWS, INTERVAL, SCORE_DECIMALS, SEED
+from consult.analysis.robustness import DRAWS, INTERVAL, SCORE_DECIMALS, SEED, RankingInput, analyse_country
 from consult.analysis.scoring import rank_size, rating_value
 from consult.definitions import Definition
 from consult.definitions.framework import Framework, Text
@@ -149,11 +149,17 @@ class Side:
     score_interval: tuple[float, float] | None = None
     borda: float = 0.0
     mentions: int = 0
+    verdict: str | None = None  # how sure the rank is, from the rankings' robustness analysis of this round
+    tier: int | None = None  # the ranking tier (1 = leading) where the robustness analysis gives one
+    tier_label: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "score": self.score,
             "rank": self.rank,
+            "verdict": self.verdict,
+            "tier": self.tier,
+            "tier_label": self.tier_label,
             "comparable_rank": self.comparable_rank,
             "n": self.n,
             "evidence": self.evidence,
@@ -202,6 +208,25 @@ class _Matrix:
         weights = self.w[rated, j]
         n = int(rated.sum())
         return n, evidence_tier(n, effective_n(weights))
+
+
+def _robustness(
+    code: str, data: MappedCountry, fw: Framework, entries: list[tuple[str, Side]], draws: int, seed: int
+) -> None:
+    """Each area's verdict (and ranking tier, where the analysis gives tiers) in this round, by
+    the rankings' own robustness analysis of the round's mapped ratings."""
+    area_ids = [a.id for a in fw.areas]
+    records = [(inst, area, value, fw.weight(inst, area)) for (inst, area), value in data.areas.items()]
+    if not records:
+        return
+    result = analyse_country(RankingInput.from_records(area_ids, records, data.borda or None), code, draws, seed)
+    for area, side in entries:
+        found = result.area(area)
+        side.verdict = found.verdict
+        tier = getattr(found, "tier", None)
+        side.tier = int(tier) if isinstance(tier, int) else None
+        label = getattr(found, "tier_label", None)
+        side.tier_label = str(label) if label else None
 
 
 def _rng(seed: int, country: str, stream: int) -> np.random.Generator:
@@ -491,6 +516,7 @@ def compare_country(
             entries.append((area, side))
         _rank(entries, area_ids)
         _rank([e for e in entries if mapping.sources("areas", e[0])], area_ids, "comparable_rank")
+        _robustness(code, data, fw, entries, draws, seed)
         sides[label], boots[label], bases[label] = entries, boot, base
         cmat = _Matrix(data.areas, area_ids, _weights(fw, "areas"), common)
         common_base[label] = cmat.base() if cmat.institutions else np.full(len(area_ids), np.nan)
