@@ -388,6 +388,28 @@ def test_definitions_update_dry_run_changes_nothing_then_update_keeps_and_maps_r
         assert scored.area(area).n == compared.area(area).earlier.n
 
 
+def test_a_new_workspace_copies_the_bundled_mapping_and_validates_it_whole(tmp_path):
+    from consult.workspace import init_workspace
+
+    init_workspace(tmp_path / "ws")
+    files, findings = validate_paths([tmp_path / "ws" / "questionnaires"])
+    assert tmp_path / "ws" / "questionnaires" / "mappings" / MAPPING.name in files
+    assert not [f for f in findings if f.code.startswith("mapping") or "mappings" in f.file]
+
+
+def test_a_split_with_rule_none_gives_its_parts_no_earlier_figure():
+    m = Mapping.from_dict(
+        {
+            "mapping": {"from": "a", "to": "b"},
+            "areas": {"LAW": {"split_into": ["CORRUPTION", "JUSTICE"], "rule": "none"}, "CT": "dropped"},
+        }
+    )
+    assert m.targets("areas", "LAW") == () and m.rule("areas", "LAW").targets == ("CORRUPTION", "JUSTICE")
+    assert m.not_comparable("areas", ["CORRUPTION", "JUSTICE"]) == ["CORRUPTION", "JUSTICE"]
+    out = map_return_answers([_answer("LAW", None, "area_priority", "5"), _answer("CT", None, "area_priority", "4")], m)
+    assert [a for a in out if a.role == "area_priority"] == []
+
+
 def test_identity_mapping_maps_every_id_onto_itself():
     m = Mapping.identity("x")
     assert m.is_identity and m.targets("areas", "TOC") == ("TOC",) and m.sources("components", "A.b") == ["A.b"]

@@ -67,6 +67,7 @@ def compare(
         return
     fw = after.definition.framework
     efw = before.definition.framework
+    alone = [c for c in (codes or after.with_returns) if c not in result.countries]
 
     def name(ident: str, lang: str = "en") -> str:
         comp = fw.component_by_id.get(ident)
@@ -126,6 +127,8 @@ def compare(
             "–" if move is None else f"{move:+d}" if move else "=",
         )
     out.print(table)
+    if alone:
+        out.print(f"No returns in both rounds (not compared): {', '.join(alone)}")
     if result.not_comparable:
         out.print(f"Not comparable (no earlier figure): {', '.join(name(x) for x in result.not_comparable)}")
     dropped = [x for kind in ("areas", "components", "institutions") for x in result.dropped[kind]]

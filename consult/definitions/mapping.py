@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 from consult.definitions.yamlsource import YamlSource, load_yaml
 from consult.errors import ConsultError, Finding
+from consult.resources import data_dir
 
 KINDS = ("areas", "components", "institutions")
 Kind = Literal["areas", "components", "institutions"]
@@ -264,6 +265,13 @@ def earlier_framework(src: YamlSource) -> tuple[dict[str, Any] | None, list[Find
     if not rel:
         return None, [], ""
     path = (Path(src.file).parent / rel / "framework.yaml").resolve()
+    bundled = (data_dir("questionnaires") / MAPPINGS_DIR / rel / "framework.yaml").resolve()
+    if (
+        not path.exists()
+        and bundled.exists()
+        and (data_dir("questionnaires") / MAPPINGS_DIR / Path(src.file).name).exists()
+    ):
+        path = bundled  # a copy of a bundled mapping (consult init): its earlier definitions are the bundled ones
     if not path.exists():
         warning = src.finding("mapping-no-earlier", ("mapping", "definitions"), folder=str(path.parent))
         warning.severity = "warning"

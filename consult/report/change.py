@@ -110,7 +110,10 @@ class ChangeSection:
         if code == "regional":
             return self.regional(builder, doc)
         country = self.c.countries.get(code)
-        return self.country(builder, doc, country) if country else []
+        if country is None:  # no returns from it in the earlier round: said, not left out silently
+            doc.add(Heading(self.t("h_change")), Paragraph.of(self.t("change_no_earlier", earlier=self.earlier_title)))
+            return []
+        return self.country(builder, doc, country)
 
     # ------------------------------------------------------------------------------ a country
     def intro(self, doc: Document) -> None:
