@@ -183,6 +183,11 @@ def test_the_2016_returns_are_built_by_the_example_builder_from_their_own_questi
     shutil.copy(EARLIER / "scenario.yaml", tmp_path / "scenario.yaml")
     built = build_examples(tmp_path / "scenario.yaml", tmp_path, load_definition(tmp_path / "questionnaires"))
     assert sorted(r.path.name for r in built) == sorted(f.name for f in files)
+    from test_end_to_end import answer_cells  # the same check as the 2020 round's
+
+    for r in built:
+        committed = EARLIER / r.path.relative_to(tmp_path)
+        assert answer_cells(r.path) == answer_cells(committed), committed.name
     assert (tmp_path / "consult.yaml").read_text(encoding="utf-8") == (EARLIER / "consult.yaml").read_text(
         encoding="utf-8"
     )
