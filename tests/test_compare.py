@@ -214,6 +214,7 @@ def test_compare_gives_every_area_its_change_with_uncertainty(rounds):
     # terrorism was fifth of five in 2016 and is second now: a clear rise, three places up
     terrorism = kz.area("TERRORISM")
     assert terrorism.change.direction == "rose" and terrorism.rank_move == 3
+    assert (terrorism.earlier.tier_label, terrorism.later.tier_label) == ("trailing", "leading")
     assert kz.common == ["CUSTOMS", "GPO", "MFA", "MOIA"]  # MVD answered in 2016 as MVD: renamed, the same ministry
     assert "TOC.mla" in kz.entered and "TOC.untoc" in kz.left
     # Tajikistan's organized crime: the ministries that rated it low in 2016 did not answer again;
@@ -235,6 +236,8 @@ def test_the_later_round_is_scored_as_the_rankings_score_it(rounds):
         assert scores.robustness is not None
         verdicts = {a.area: a.verdict for a in scores.robustness.countries[code].areas}
         assert {a.id: a.later.verdict for a in c.areas} == verdicts, code
+        tiers = {a.area: (a.tier, a.tier_label, a.score_interval) for a in scores.robustness.countries[code].areas}
+        assert {a.id: (a.later.tier, a.later.tier_label, a.later.score_interval) for a in c.areas} == tiers, code
         official = {a.id: (a.score, a.rank, a.n) for a in scores.countries[code].areas}
         mine = {a.id: (a.later.score, a.later.rank, a.later.n) for a in c.areas}
         for area, (score, rank, n) in official.items():

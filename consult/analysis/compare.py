@@ -150,8 +150,11 @@ class Side:
     borda: float = 0.0
     mentions: int = 0
     verdict: str | None = None  # how sure the rank is, from the rankings' robustness analysis of this round
-    tier: int | None = None  # the ranking tier (1 = leading) where the robustness analysis gives one
+    tier: int | None = None  # the ranking tier (1 leading, 2 middle, 3 trailing; None unranked)
     tier_label: str | None = None
+    p_first: float | None = None
+    p_top3: float | None = None
+    rank_interval: tuple[int, int] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -160,6 +163,9 @@ class Side:
             "verdict": self.verdict,
             "tier": self.tier,
             "tier_label": self.tier_label,
+            "p_first": self.p_first,
+            "p_top3": self.p_top3,
+            "rank_interval": list(self.rank_interval) if self.rank_interval else None,
             "comparable_rank": self.comparable_rank,
             "n": self.n,
             "evidence": self.evidence,
@@ -213,8 +219,9 @@ class _Matrix:
 def _robustness(
     code: str, data: MappedCountry, fw: Framework, entries: list[tuple[str, Side]], draws: int, seed: int
 ) -> None:
-    """Each area's verdict (and ranking tier, where the analysis gives tiers) in this round, by
-    the rankings' own robustness analysis of the round's mapped ratings."""
+    """Each area's verdict, tier, probabilities of leading and score interval in this round, by
+    the rankings' own robustness analysis of the round's mapped ratings (docs/methodology.md,
+    sections 11 and 13), so that both rounds are described in the same words as a ranking."""
     area_ids = [a.id for a in fw.areas]
     records = [(inst, area, value, fw.weight(inst, area)) for (inst, area), value in data.areas.items()]
     if not records:
@@ -223,10 +230,9 @@ def _robustness(
     for area, side in entries:
         found = result.area(area)
         side.verdict = found.verdict
-        tier = getattr(found, "tier", None)
-        side.tier = int(tier) if isinstance(tier, int) else None
-        label = getattr(found, "tier_label", None)
-        side.tier_label = str(label) if label else None
+        side.tier, side.tier_label = found.tier, found.tier_label
+        side.p_first, side.p_top3, side.rank_interval = found.p_first, found.p_top3, found.rank_interval
+        side.score_interval = found.score_interval
 
 
 def _rng(seed: int, country: str, stream: int) -> np.random.Generator:
@@ -509,7 +515,6 @@ def compare_country(
                 score,
                 n,
                 tier,
-                score_interval=_interval(boot[:, j]),
                 borda=borda.get(area, 0.0),
                 mentions=data.area_mentions.get(area, 0),
             )

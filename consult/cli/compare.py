@@ -38,6 +38,10 @@ def _change(value: float | None, interval: tuple[float, float] | None) -> str:
     return f"{value:+.0f}" + (f" [{interval[0]:+.0f}, {interval[1]:+.0f}]" if interval else "")
 
 
+def _tier(value: int | None) -> str:
+    return {1: "L", 2: "M", 3: "T"}.get(value or 0, "–")
+
+
 def _rank(value: int | None) -> str:
     return f"#{value}" if value is not None else "–"
 
@@ -82,8 +86,8 @@ def compare(
     )
     for code, c in result.countries.items():
         table = Table(title=f"{text(c.name, 'en')} ({code})", title_justify="left", box=box.SIMPLE_HEAD)
-        for col in ("Area", "Earlier", "Now", "Change [95%]", "P(rose)", "Move", ""):
-            table.add_column(col, justify="left" if col in ("Area", "") else "right")
+        for col in ("Area", "Earlier", "Now", "Tier", "Change [95%]", "P(rose)", "Move", ""):
+            table.add_column(col, justify="left" if col in ("Area", "") else "right", no_wrap=col != "Area")
         for a in c.areas:
             notes = []
             if not a.comparable:
@@ -96,6 +100,7 @@ def compare(
                 name(a.id),
                 f"{_num(a.earlier.score)} {_rank(a.earlier.rank)}",
                 f"{_num(a.later.score)} {_rank(a.later.rank)}",
+                f"{_tier(a.earlier.tier) if a.comparable else ''}→{_tier(a.later.tier)}",
                 _change(a.change.value, a.change.interval),
                 "–" if a.change.p_rose is None else f"{a.change.p_rose:.0%}",
                 "–" if a.rank_move is None else f"{a.rank_move:+d}" if a.rank_move else "=",
@@ -115,7 +120,7 @@ def compare(
         out.print(f"  New themes in free text (mentions): {listed or 'none'}")
     table = Table(title="Regional (mean of country scores)", title_justify="left", box=box.SIMPLE_HEAD)
     for col in ("Area", "Earlier", "Now", "Change [95%]", "P(rose)", "Move"):
-        table.add_column(col, justify="left" if col == "Area" else "right")
+        table.add_column(col, justify="left" if col == "Area" else "right", no_wrap=col != "Area")
     for r in result.regional:
         move = None if r.earlier_rank is None or r.later_rank is None else r.earlier_rank - r.later_rank
         table.add_row(
@@ -136,7 +141,8 @@ def compare(
         out.print(f"Dropped since {before.round}: {', '.join(dropped)}")
     out.print(
         f"Earlier: {before.round}; now: {after.round}; #rank among areas with sufficient evidence; Move: places "
-        "gained among the areas both rounds have. ‡ the change comes only from a different set of respondents "
+        "gained among the areas both rounds have. Tier: L leading, M middle, T trailing (whether the area is in "
+        "the top three), then → now. ‡ the change comes only from a different set of respondents "
         "(the institutions that answered in both rounds do not show it); † low evidence in a round; new: no "
         "earlier figure. "
         "Change = later − earlier score (0–100), in the later definitions' ids and weights; the interval and "

@@ -170,6 +170,13 @@ class ChangeSection:
                         r2=a.later.comparable_rank,
                     )
                 )
+        tiers = [
+            f"{b.area_name(a.id, short=True)} {self.tier(a.earlier.tier)} → {self.tier(a.later.tier)}"
+            for a in c.areas
+            if a.comparable and a.earlier.tier != a.later.tier
+        ]
+        if tiers:
+            sentences.append(t("change_tiers", items="; ".join(tiers)))
         for a in c.areas:
             if a.respondents_only:
                 sentences.append(
@@ -184,6 +191,9 @@ class ChangeSection:
         doc.add(figure)
         doc.add(Bullets.of(self.components(b, c)))
         return [figure]
+
+    def tier(self, tier: int | None) -> str:
+        return self.t(f"change_tier_{tier}" if tier in (1, 2, 3) else "change_tier_none")
 
     @staticmethod
     def change_cell(value: float | None, interval: tuple[float, float] | None) -> str:
