@@ -14,7 +14,16 @@ a few lines (docs/methodology.md, section 6):
   ("trafficking" matches "traffickers", "наркотики" matches "наркотиков"). The stemmer is
   chosen by the script of the word: Cyrillic words get the Russian stemmer, others the
   English one, so an English acronym inside a Russian answer is still found.
+  Two refinements for Russian morphology and for short words: a term word of one or two letters
+  (a preposition such as "о", "с", "in") matches only itself, since every word would start with
+  it; and a Cyrillic stem ending in two consonants also matches the genitive plural with the
+  fleeting vowel ("закупк" matches "закупок", "передозировк" matches "передозировок",
+  "группировк" matches "группировок"), which neither the prefix nor the stem rule reaches.
 * **A multi-word term** matches consecutive text words, each by the rule above.
+* **Not a mention.** The taxonomy may list phrases (``ignore``) in which a shorter term does not
+  mean its area: "study visit" is training, not research; "clandestine laboratory" is drug
+  production, not forensics. A match lying inside such a phrase, and shorter than it, is
+  dropped. A term as long as the phrase or longer still counts.
 
 Why Snowball stemmers (``snowballstemmer``) rather than a morphological analyser (pymorphy3):
 one small pure-Python package covers both languages with published, deterministic
@@ -85,9 +94,32 @@ def words(value: str) -> list[str]:
     return WORD.findall(_norm(value))
 
 
+EXACT_MAX_LENGTH = 2
+CONSONANTS = frozenset("бвгджзклмнпрстфхцчшщ")
+
+
+def _fleeting_vowel(term_word: str, text_word: str) -> bool:
+    """Russian genitive plural of a stem ending in two consonants: "закупк" -> "закупок"."""
+    return (
+        len(text_word) == len(term_word) + 1
+        and len(term_word) >= 4
+        and term_word[-1] in CONSONANTS
+        and term_word[-2] in CONSONANTS
+        and text_word[-2] in "ое"
+        and text_word[:-2] == term_word[:-1]
+        and text_word[-1] == term_word[-1]
+    )
+
+
 def word_matches(term_word: str, text_word: str) -> bool:
     """The matching rule for one word (module docstring)."""
-    return text_word.startswith(term_word) or (len(term_word) >= STEM_MIN_LENGTH and stem(text_word) == stem(term_word))
+    if len(term_word) <= EXACT_MAX_LENGTH:
+        return text_word == term_word
+    return (
+        text_word.startswith(term_word)
+        or (len(term_word) >= STEM_MIN_LENGTH and stem(text_word) == stem(term_word))
+        or _fleeting_vowel(term_word, text_word)
+    )
 
 
 def _term(written: str, lang: str, area: str, component: str | None) -> Term | None:
@@ -95,18 +127,40 @@ def _term(written: str, lang: str, area: str, component: str | None) -> Term | N
     return Term(ws, lang, area, component, _norm(written).strip()) if ws else None
 
 
-class Taxonomy:
-    def __init__(self, terms: list[Term], sources: tuple[str, ...] = DEFAULT_SOURCES):
-        self.terms = terms
-        self.sources = sources
-        # candidates for a text word: terms whose first word shares its first two letters
-        # (prefix rule) or its stem (stem rule)
+class _Index:
+    """Terms found by a text word: those whose first word shares its first two letters (prefix
+    and fleeting-vowel rules) or its stem (stem rule)."""
+
+    def __init__(self, terms: list[Term]):
         self._by_start: dict[str, list[Term]] = {}
         self._by_stem: dict[str, list[Term]] = {}
         for t in terms:
             self._by_start.setdefault(t.words[0][:2], []).append(t)
             if len(t.words[0]) >= STEM_MIN_LENGTH:
                 self._by_stem.setdefault(stem(t.words[0]), []).append(t)
+
+    def find(self, tokens: list[tuple[str, int, int]]) -> list[tuple[Term, int, int]]:
+        """Each term occurrence as (term, first token, token after the last)."""
+        found = []
+        for i, (tok, _start, _end) in enumerate(tokens):
+            candidates = self._by_start.get(tok[:2], [])
+            by_stem = self._by_stem.get(stem(tok))
+            if by_stem:
+                candidates = candidates + [t for t in by_stem if t not in candidates]
+            for term in candidates:
+                n = len(term.words)
+                if i + n <= len(tokens) and all(word_matches(term.words[k], tokens[i + k][0]) for k in range(n)):
+                    found.append((term, i, i + n))
+        return found
+
+
+class Taxonomy:
+    def __init__(self, terms: list[Term], sources: tuple[str, ...] = DEFAULT_SOURCES, ignore: list[Term] | None = None):
+        self.terms = terms
+        self.sources = sources
+        self.ignore = ignore or []
+        self._terms = _Index(terms)
+        self._ignore = _Index(self.ignore)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Taxonomy:
@@ -120,24 +174,20 @@ class Taxonomy:
             for comp, langs in (spec.get("components") or {}).items():
                 for lang, written in (langs or {}).items():
                     terms += [_term(w, lang, area, f"{area}.{comp}") for w in written]
-        return cls([t for t in terms if t], tuple(data.get("sources") or DEFAULT_SOURCES))
+        ignore = [_term(w, lang, "", None) for lang, written in (data.get("ignore") or {}).items() for w in written]
+        return cls(
+            [t for t in terms if t], tuple(data.get("sources") or DEFAULT_SOURCES), [t for t in ignore if t]
+        )
 
     def matches(self, value: str) -> list[Match]:
-        """Every term occurrence; one word may match terms of several areas."""
+        """Every term occurrence; one word may match terms of several areas. Occurrences inside a
+        longer "not a mention" phrase (``ignore``) are left out."""
         tokens = [(m.group(0), m.start(), m.end()) for m in WORD.finditer(_norm(value))]
-        found = []
-        for i, (tok, start, _end) in enumerate(tokens):
-            candidates = self._by_start.get(tok[:2], [])
-            by_stem = self._by_stem.get(stem(tok))
-            if by_stem:
-                candidates = candidates + [t for t in by_stem if t not in candidates]
-            for term in candidates:
-                n = len(term.words)
-                if i + n > len(tokens):
-                    continue
-                if all(word_matches(term.words[k], tokens[i + k][0]) for k in range(n)):
-                    found.append(Match(term.area, term.component, term.text, start, tokens[i + n - 1][2]))
-        return found
+        found = self._terms.find(tokens)
+        if found and self.ignore:
+            spans = [(i, j) for _t, i, j in self._ignore.find(tokens)]
+            found = [(t, i, j) for t, i, j in found if not any(a <= i and j <= b and j - i < b - a for a, b in spans)]
+        return [Match(t.area, t.component, t.text, tokens[i][1], tokens[j - 1][2]) for t, i, j in found]
 
     def applies_to(self, item_qid: str) -> bool:
         return item_qid in self.sources
