@@ -1,8 +1,10 @@
 """The keyword taxonomy: the matching rule (docs/methodology.md, section 6) and how well the
-bundled terms do on labelled texts written for testing."""
+bundled terms do on labelled texts written for testing: the tuning set the terms are revised
+against, and a held-out set they are never revised against, measured per language."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -15,12 +17,14 @@ AREAS = ("TOC", "DRUGS", "CORRUPTION", "TERRORISM", "JUSTICE", "RESEARCH")
 
 SMALL = Taxonomy.from_dict(
     {
+        "ignore": {"en": ["study visit", "clandestine laborator"], "ru": ["изучени опыт"]},
         "areas": {
             "JUSTICE": {"en": ["gender-based violence", "court"], "components": {"legal_aid": {"en": ["legal aid"]}}},
             "CORRUPTION": {"ru": ["под/фт"], "en": ["anti-corruption strategy"]},
             "TOC": {"en": ["trafficking", "smuggl"], "ru": ["торговл людьми"]},
-            "DRUGS": {"en": ["aids"], "ru": ["наркотики", "синтетическ наркотик"]},
-        }
+            "DRUGS": {"en": ["aids"], "ru": ["наркотики", "синтетическ наркотик", "лиц с зависимост", "закладк"]},
+            "RESEARCH": {"en": ["study", "laborator", "clandestine laboratory study"], "ru": ["изучени"]},
+        },
     }
 )
 
@@ -86,46 +90,170 @@ def test_bundled_taxonomy_finds_hyphenated_terms():
     assert ("JUSTICE", "JUSTICE.vaw") in areas
 
 
-def measure(name: str) -> tuple[float, float, float]:
-    """Precision and recall per area of the bundled taxonomy on a labelled set (printed), and
-    micro-averaged precision, recall and F1 (returned)."""
-    items = yaml.safe_load((DATA / name).read_text(encoding="utf-8"))["items"]
+def test_one_and_two_letter_term_words_match_only_themselves():
+    # "лиц с зависимост": "с" is the preposition, not any word starting with "с"
+    assert ("DRUGS", "лиц с зависимост") in found("центры для лиц с зависимостью")
+    assert found("для лиц старше 18 лет, зависимость от родителей") == set()
+    assert word_matches("о", "о") and not word_matches("о", "оценка")
+
+
+def test_fleeting_vowel_of_the_russian_genitive_plural():
+    # neither a prefix nor the Snowball stem: закладка -> закладок, передозировка -> передозировок
+    assert stem("закладок") != stem("закладка")
+    assert ("DRUGS", "закладк") in found("сбыт через систему закладок")
+    assert word_matches("передозировк", "передозировок")
+    assert word_matches("группировк", "группировок")
+    assert not word_matches("закладк", "закладом")
+
+
+def test_words_inside_a_not_a_mention_phrase_are_dropped():
+    assert found("a study visit to Vienna for our judges") == set()
+    assert found("a study of the prevalence of drug use") == {("RESEARCH", "study")}
+    assert found("Mephedrone comes from clandestine laboratories") == set()
+    assert found("the forensic laboratory is not accredited") == {("RESEARCH", "laborator")}
+    # a term as long as the phrase or longer still counts
+    assert found("one clandestine laboratory study") == {
+        ("RESEARCH", "clandestine laboratory study"),
+        ("RESEARCH", "study"),  # outside the phrase "clandestine laborator"
+    }
+    assert found("обучение с изучением опыта соседних стран") == set()
+    assert found("изучение причин преступности") == {("RESEARCH", "изучени")}
+
+
+def test_bundled_generic_words_are_not_mentions():
+    """The false positives the 0.2 taxonomy gave (issue 20: JUSTICE precision 0.63, RESEARCH
+    0.75): a word that names an actor or a method is not a mention of the area."""
     tax = bundled_taxonomy()
-    tp = dict.fromkeys(AREAS, 0)
-    fp, fn = dict(tp), dict(tp)
+
+    def areas(text: str) -> set[str]:
+        return {m.area for m in tax.matches(text)}
+
+    assert areas("Labour migrants need legal advice before they leave") == set()  # not "lab"
+    assert areas("The passports and travel documents are forged") == set()  # not "documentation"
+    assert areas("Victims of trafficking are rarely identified") == {"TOC"}  # not victim support
+    assert "JUSTICE" not in areas("Illegal logging in the border mountains is poorly policed")
+    assert "JUSTICE" not in areas("Police seized 40 kg of heroin")
+    assert areas("Выражаем благодарность за приглашение; просим направить вопросник") == set()
+    assert areas("Жертвы торговли людьми не получают помощи") == {"TOC"}
+    assert "JUSTICE" not in areas("Нужна закупка оборудования для земельных участков")
+    assert "CORRUPTION" not in areas("We need funds for the procurement of equipment")
+    assert "RESEARCH" not in areas("a study visit and an exchange of experience with Georgia")
+    assert "RESEARCH" not in areas("Мефедрон производят в подпольных лабораториях")
+
+
+# Components whose name is the same in several areas, so that no text can tell which one it means.
+SHARED_NAMES = {
+    ("CORRUPTION", "international_cooperation"),
+    ("TERRORISM", "international_cooperation"),
+    ("CORRUPTION", "mla"),
+    ("TERRORISM", "mla"),
+    ("TERRORISM", "legal_assistance"),
+}
+
+
+def test_the_taxonomy_grows_from_the_framework_vocabulary():
+    """Each component's own name or short name, in English and in Russian, is a mention of that
+    component: the terms start from the wording respondents saw in the questionnaire."""
+    fw = yaml.safe_load((Path(__file__).parents[1] / "questionnaires" / "framework.yaml").read_text(encoding="utf-8"))
+    tax = bundled_taxonomy()
+    missed = []
+    for area in fw["areas"]:
+        for comp in area["components"]:
+            if (area["id"], comp["id"]) in SHARED_NAMES:
+                continue
+            for lang in ("en", "ru"):
+                names = [comp["name"][lang]] + ([comp["short"][lang]] if "short" in comp else [])
+                component = f"{area['id']}.{comp['id']}"
+                if not any(component in {m.component for m in tax.matches(n)} for n in names):
+                    missed.append((area["id"], comp["id"], lang, names))
+    assert missed == []
+
+
+def load(name: str) -> list[dict]:
+    return yaml.safe_load((DATA / name).read_text(encoding="utf-8"))["items"]
+
+
+def language(text: str) -> str:
+    return "ru" if any("а" <= c <= "я" for c in text.lower()) else "en"
+
+
+@dataclass
+class Scores:
+    tp: dict[str, int]
+    fp: dict[str, int]
+    fn: dict[str, int]
+
+    def precision(self, area: str) -> float:
+        found = self.tp[area] + self.fp[area]
+        return self.tp[area] / found if found else float("nan")
+
+    def recall(self, area: str) -> float:
+        wanted = self.tp[area] + self.fn[area]
+        return self.tp[area] / wanted if wanted else float("nan")
+
+    def micro(self) -> tuple[float, float, float]:
+        t, f, n = sum(self.tp.values()), sum(self.fp.values()), sum(self.fn.values())
+        precision, recall = t / (t + f), t / (t + n)
+        return precision, recall, 2 * precision * recall / (precision + recall)
+
+
+def measure(name: str, lang: str) -> Scores:
+    """Per-area counts of the bundled taxonomy on the texts of one language of a labelled set;
+    printed (pytest -s) as the figures of docs/methodology.md, section 6."""
+    tax = bundled_taxonomy()
+    items = [it for it in load(name) if language(it["text"]) == lang]
+    scores = Scores(dict.fromkeys(AREAS, 0), dict.fromkeys(AREAS, 0), dict.fromkeys(AREAS, 0))
     for item in items:
         assert set(item["areas"]) <= set(AREAS), item
         got, want = {m.area for m in tax.matches(item["text"])}, set(item["areas"])
         for a in AREAS:
-            tp[a] += a in got and a in want
-            fp[a] += a in got and a not in want
-            fn[a] += a in want and a not in got
-    print(f"\n{name}: {len(items)} texts")
+            scores.tp[a] += a in got and a in want
+            scores.fp[a] += a in got and a not in want
+            scores.fn[a] += a in want and a not in got
+    print(f"\n{name} [{lang}]: {len(items)} texts")
     for a in AREAS:
-        p = tp[a] / (tp[a] + fp[a]) if tp[a] + fp[a] else float("nan")
-        r = tp[a] / (tp[a] + fn[a]) if tp[a] + fn[a] else float("nan")
-        print(f"  {a:<11} precision {p:.2f}  recall {r:.2f}  ({tp[a]} found, {fp[a]} wrong, {fn[a]} missed)")
-    t, f, n = sum(tp.values()), sum(fp.values()), sum(fn.values())
-    precision, recall = t / (t + f), t / (t + n)
-    f1 = 2 * precision * recall / (precision + recall)
+        print(
+            f"  {a:<11} precision {scores.precision(a):.2f}  recall {scores.recall(a):.2f}"
+            f"  ({scores.tp[a]} found, {scores.fp[a]} wrong, {scores.fn[a]} missed)"
+        )
+    precision, recall, f1 = scores.micro()
     print(f"  micro       precision {precision:.3f}  recall {recall:.3f}  F1 {f1:.3f}")
-    return precision, recall, f1
+    return scores
 
 
-@pytest.mark.parametrize(
-    ("name", "min_precision", "min_f1"),
-    [
-        # the set the terms were revised after (its figures are optimistic): 0.965 / 0.933 when written
-        ("taxonomy_labelled.yaml", 0.90, 0.85),
-        # written after the revision and never used to change a term: 0.963 / 0.703 when written
-        ("taxonomy_heldout.yaml", 0.90, 0.65),
-    ],
-)
-def test_precision_and_recall_on_labelled_texts(name: str, min_precision: float, min_f1: float):
-    items = yaml.safe_load((DATA / name).read_text(encoding="utf-8"))["items"]
-    assert len(items) >= 40
-    cyrillic = [any("а" <= c <= "я" for c in it["text"].lower()) for it in items]
-    assert any(cyrillic) and not all(cyrillic)  # both languages
-    precision, _recall, f1 = measure(name)
-    assert precision >= min_precision
-    assert f1 >= min_f1
+def test_the_held_out_set_is_apart_from_the_tuning_set_and_covers_every_area():
+    tuning, heldout = load("taxonomy_tuning.yaml"), load("taxonomy_heldout.yaml")
+    assert not {words_key(it["text"]) for it in tuning} & {words_key(it["text"]) for it in heldout}
+    for lang in ("en", "ru"):
+        items = [it for it in heldout if language(it["text"]) == lang]
+        assert len(items) >= 50
+        assert sum(not it["areas"] for it in items) >= 5  # answers about none of the areas
+        for a in AREAS:
+            assert sum(a in it["areas"] for it in items) >= 5, (lang, a)
+
+
+def words_key(text: str) -> tuple[str, ...]:
+    return tuple(words(text))
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_held_out_answers_meet_the_issue_20_thresholds(lang: str):
+    """Never used to revise a term: the fair estimate. Micro-F1 >= 0.90 per language and
+    precision >= 0.80 for every area (issue 20, item 7). Measured 0.948 (en) and 0.952 (ru) when
+    the 0.3 terms were first run on it."""
+    scores = measure("taxonomy_heldout.yaml", lang)
+    _precision, _recall, f1 = scores.micro()
+    assert f1 >= 0.90
+    for a in AREAS:
+        assert scores.tp[a] > 0, a
+        assert scores.precision(a) >= 0.80, a
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_tuning_answers(lang: str):
+    """The set the terms were revised against (optimistic): a revision that loses ground on it
+    is a regression. 0.993 (en) and 0.986 (ru) after the 0.3 revision."""
+    scores = measure("taxonomy_tuning.yaml", lang)
+    precision, _recall, f1 = scores.micro()
+    assert precision >= 0.95
+    assert f1 >= 0.95

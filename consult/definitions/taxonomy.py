@@ -128,14 +128,14 @@ def _term(written: str, lang: str, area: str, component: str | None) -> Term | N
 
 
 class _Index:
-    """Terms found by a text word: those whose first word shares its first two letters (prefix
-    and fleeting-vowel rules) or its stem (stem rule)."""
+    """Terms found by a text word: those whose first word shares its first three letters (prefix,
+    exact and fleeting-vowel rules all keep them) or its stem (stem rule)."""
 
     def __init__(self, terms: list[Term]):
         self._by_start: dict[str, list[Term]] = {}
         self._by_stem: dict[str, list[Term]] = {}
         for t in terms:
-            self._by_start.setdefault(t.words[0][:2], []).append(t)
+            self._by_start.setdefault(t.words[0][:3], []).append(t)
             if len(t.words[0]) >= STEM_MIN_LENGTH:
                 self._by_stem.setdefault(stem(t.words[0]), []).append(t)
 
@@ -143,7 +143,7 @@ class _Index:
         """Each term occurrence as (term, first token, token after the last)."""
         found = []
         for i, (tok, _start, _end) in enumerate(tokens):
-            candidates = self._by_start.get(tok[:2], [])
+            candidates = self._by_start.get(tok[:3], [])
             by_stem = self._by_stem.get(stem(tok))
             if by_stem:
                 candidates = candidates + [t for t in by_stem if t not in candidates]
