@@ -139,6 +139,11 @@ def test_bundled_generic_words_are_not_mentions():
     assert "CORRUPTION" not in areas("We need funds for the procurement of equipment")
     assert "RESEARCH" not in areas("a study visit and an exchange of experience with Georgia")
     assert "RESEARCH" not in areas("Мефедрон производят в подпольных лабораториях")
+    assert "RESEARCH" not in areas("таможенным постам не хватает портативных анализаторов")  # a device
+    assert areas("the seizure of assets abroad takes years") == {"CORRUPTION"}  # not a drug seizure
+    # "правовая помощь" is mutual legal assistance (framework.yaml), "бесплатная" makes it legal aid
+    assert areas("Договоры о правовой помощи устарели") == {"TOC"}
+    assert areas("Бесплатная правовая помощь недоступна в сёлах") == {"JUSTICE"}
 
 
 # Components whose name is the same in several areas, so that no text can tell which one it means.

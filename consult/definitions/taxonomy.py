@@ -22,8 +22,10 @@ a few lines (docs/methodology.md, section 6):
 * **A multi-word term** matches consecutive text words, each by the rule above.
 * **Not a mention.** The taxonomy may list phrases (``ignore``) in which a shorter term does not
   mean its area: "study visit" is training, not research; "clandestine laboratory" is drug
-  production, not forensics. A match lying inside such a phrase, and shorter than it, is
-  dropped. A term as long as the phrase or longer still counts.
+  production, not forensics; "анализатор" is a device, not analysis. A match lying inside such
+  a phrase and shorter than it (fewer letters, as written) is dropped; a term as long as the
+  phrase or longer still counts ("seizure of assets" is asset recovery, but its "seizure" is
+  not a drug seizure).
 
 Why Snowball stemmers (``snowballstemmer``) rather than a morphological analyser (pymorphy3):
 one small pure-Python package covers both languages with published, deterministic
@@ -65,6 +67,12 @@ class Term:
     area: str
     component: str | None  # full id "AREA.key"
     written: str = ""  # the term as written in taxonomy.yaml (normalised)
+
+    @property
+    def letters(self) -> int:
+        """The length of the term as written, without spaces and punctuation: how "long" a term is
+        when it is compared with a "not a mention" phrase."""
+        return sum(map(len, self.words))
 
     @property
     def text(self) -> str:
@@ -185,8 +193,10 @@ class Taxonomy:
         tokens = [(m.group(0), m.start(), m.end()) for m in WORD.finditer(_norm(value))]
         found = self._terms.find(tokens)
         if found and self.ignore:
-            spans = [(i, j) for _t, i, j in self._ignore.find(tokens)]
-            found = [(t, i, j) for t, i, j in found if not any(a <= i and j <= b and j - i < b - a for a, b in spans)]
+            spans = [(i, j, t.letters) for t, i, j in self._ignore.find(tokens)]
+            found = [
+                (t, i, j) for t, i, j in found if not any(a <= i and j <= b and t.letters < n for a, b, n in spans)
+            ]
         return [Match(t.area, t.component, t.text, tokens[i][1], tokens[j - 1][2]) for t, i, j in found]
 
     def applies_to(self, item_qid: str) -> bool:
