@@ -183,9 +183,7 @@ class Taxonomy:
                 for lang, written in (langs or {}).items():
                     terms += [_term(w, lang, area, f"{area}.{comp}") for w in written]
         ignore = [_term(w, lang, "", None) for lang, written in (data.get("ignore") or {}).items() for w in written]
-        return cls(
-            [t for t in terms if t], tuple(data.get("sources") or DEFAULT_SOURCES), [t for t in ignore if t]
-        )
+        return cls([t for t in terms if t], tuple(data.get("sources") or DEFAULT_SOURCES), [t for t in ignore if t])
 
     def matches(self, value: str) -> list[Match]:
         """Every term occurrence; one word may match terms of several areas. Occurrences inside a
