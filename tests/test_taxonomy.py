@@ -228,7 +228,7 @@ def measure(name: str, lang: str) -> Scores:
 
 def test_the_held_out_set_is_apart_from_the_tuning_set_and_covers_every_area():
     tuning, heldout = load("taxonomy_tuning.yaml"), load("taxonomy_heldout.yaml")
-    assert not {words_key(it["text"]) for it in tuning} & {words_key(it["text"]) for it in heldout}
+    assert not {tuple(words(it["text"])) for it in tuning} & {tuple(words(it["text"])) for it in heldout}
     for lang in ("en", "ru"):
         items = [it for it in heldout if language(it["text"]) == lang]
         assert len(items) >= 50
@@ -237,15 +237,11 @@ def test_the_held_out_set_is_apart_from_the_tuning_set_and_covers_every_area():
             assert sum(a in it["areas"] for it in items) >= 5, (lang, a)
 
 
-def words_key(text: str) -> tuple[str, ...]:
-    return tuple(words(text))
-
-
 @pytest.mark.parametrize("lang", ["en", "ru"])
 def test_held_out_answers_meet_the_issue_20_thresholds(lang: str):
     """Never used to revise a term: the fair estimate. Micro-F1 >= 0.90 per language and
     precision >= 0.80 for every area (issue 20, item 7). Measured 0.948 (en) and 0.952 (ru) when
-    the 0.3 terms were first run on it."""
+    the 0.3 terms were first run on it, 0.956 and 0.944 after the second revision (methodology, section 6)."""
     scores = measure("taxonomy_heldout.yaml", lang)
     _precision, _recall, f1 = scores.micro()
     assert f1 >= 0.90
