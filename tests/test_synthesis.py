@@ -104,8 +104,7 @@ def test_country_docx_has_styles_ranking_chart_and_annexes(consulted, cli, tmp_p
         assert row[5] == str(area["n"])
         robust = next(r for r in robustness["areas"] if r["area"] == area["id"])
         if area["rank"]:  # how sure the rank is, from the same analysis as `consult score --json`
-            shown = "tie" if robust["verdict"] == "tie" else f"{robust['bootstrap']['keep_rank'] * 100:.0f}%"
-            assert row[3] == shown
+            assert row[3] == f"{robust['tier_label']} ({robust['p_top3']:.2f})"
     drugs = next(a for a in scores["areas"] if a["id"] == "DRUGS")
     assert drugs["score"] == pytest.approx((100 * 2 + 25 * 1 + 75 * 2) / 5)  # MOH 5, CUSTOMS 2, DCA 4
     assert doc.inline_shapes and doc.inline_shapes[0].width > 0

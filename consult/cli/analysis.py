@@ -11,6 +11,7 @@ import typer
 from rich.console import JustifyMethod
 from rich.table import Table
 
+from consult.analysis import findings
 from consult.analysis.data import load_round
 from consult.analysis.export import neutralise
 from consult.analysis.results import ScoreResult
@@ -113,6 +114,14 @@ def score(
         print_json(result.to_dict())
         return
     fw = ws.definition.framework
+    texts = ws.definition.report_texts
+
+    def say(key: str, **fields: Any) -> str:
+        return texts[key]["en"].format(**fields)
+
+    def short(area_id: str) -> str:
+        return text(fw.area_by_id[area_id].short, "en")
+
     for code, c in result.countries.items():
         cov = c.coverage
         rob = result.robustness.countries.get(code) if result.robustness else None
@@ -122,10 +131,13 @@ def score(
             ("#", "right"),
             ("Area", "left"),
             ("Score", "right"),
-            ("Rank kept", "right"),
+            ("90% int.", "right"),
+            ("Tier", "left"),
+            ("P(top 3)", "right"),
+            ("Ranks", "right"),
             ("n", "right"),
-            ("Agreement", "right"),
-            ("Spread", "right"),
+            ("Share 4–5", "right"),
+            ("rwg", "right"),
             ("Borda", "right"),
             ("Mentions", "right"),
             ("", "left"),
@@ -133,21 +145,38 @@ def score(
         for col, just in columns:
             table.add_column(col, justify=just)
         for a in c.areas:
-            ar = rob.area(a.id) if rob and a.rank else None
-            kept = "" if ar is None else ("tie" if ar.verdict == "tie" else pct(ar.bootstrap.keep_rank))
+            ar = rob.area(a.id) if rob else None
+            iv = ar.score_interval if ar else None
+            ranks = ar.rank_interval if ar else None
             table.add_row(
                 str(a.rank or ""),
                 text(a.short, "en"),
                 fmt(a.score),
-                kept,
+                f"{fmt(iv[0])}–{fmt(iv[1])}" if iv else "",
+                ar.tier_label if ar and ar.tier else "",
+                fmt(ar.p_top3, 2) if ar else "",
+                (f"{ranks[0]}" if ranks[0] == ranks[1] else f"{ranks[0]}–{ranks[1]}") if ranks else "",
                 str(a.n),
                 pct(a.agreement),
-                fmt(a.spread),
+                fmt(ar.rwg, 2) if ar else "",
                 str(a.borda),
                 str(a.mentions),
                 "[yellow]†[/]" if a.evidence == "low" else "",
             )
         out.print(table)
+        if rob:
+            words: list[str | None] = list(
+                findings.ranking_sentences(findings.ranking_findings(rob.ranked), say, short)
+            )
+            words += [findings.non_response_sentence(rob.ranked, cov.responded, cov.invited, say, short)]
+            words += [findings.agreement_sentence(rob.agreement, say)]
+            adj = rob.rater_adjustment
+            if adj:
+                ranked_ids = [x.area for x in rob.ranked]
+                words += [findings.adjustment_sentence(adj.ranking, ranked_ids, adj.changes_top3, say, short)]
+            for sentence in words:
+                if sentence:
+                    out.print(f"  {sentence}", highlight=False)
         if any(a.evidence == "low" for a in c.areas):
             out.print("  [yellow]†[/] low evidence (fewer than 3 ratings or one dominant weight): listed, not ranked")
         if rob and rob.changes_top:
@@ -178,6 +207,10 @@ def score(
             ]
             table.add_row(text(ra.short, "en"), *cells, fmt(ra.mean))
         out.print(table)
+        rreg = result.robustness.regional if result.robustness else None
+        if rreg:
+            for sentence in findings.ranking_sentences(findings.ranking_findings(rreg.ranked), say, short):
+                out.print(sentence, highlight=False)
         if reg.shared:
             out.print(
                 "Shared priorities (top 3, on sufficient evidence, in most countries): "

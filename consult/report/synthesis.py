@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from consult import __version__
+from consult.analysis import findings
 from consult.analysis.data import CountryData, RoundData, load_round
 from consult.analysis.results import AreaScore, ComponentScore, CountryScore, ScoreResult
 from consult.analysis.robustness import SEED, CountryRobustness
@@ -277,6 +278,13 @@ class Builder:
         self.regional_views(doc, cdata)
         doc.add(Heading(t("h_annex_method")))
         self.methodology(doc)
+        rob = self.robustness(code)
+        adj = rob.rater_adjustment if rob else None
+        if rob and adj:
+            ranked_ids = [a.area for a in rob.ranked]
+            note = findings.adjustment_sentence(adj.ranking, ranked_ids, adj.changes_top3, t, self.short_name)
+            if note:
+                doc.add(Paragraph.of(note))
         ratings = sum(a.n for a in cs.areas) + sum(c.n for c in cs.components)
         low = sum(1 for a in cs.areas if a.evidence == "low") + sum(1 for c in cs.components if c.evidence == "low")
         doc.add(Paragraph.of(t("round_numbers", returns=len(cdata.returns), ratings=ratings, low=low)))
@@ -288,6 +296,7 @@ class Builder:
         t = self.t
         cov = cs.coverage
         sentences = [t("sum_coverage", responded=cov.responded, invited=cov.invited)]
+        rob = self.robustness(cs.code)
         ranked = [a for a in cs.areas if a.rank is not None]
         if len(ranked) >= 2:
             first, second = ranked[0], ranked[1]
@@ -305,6 +314,10 @@ class Builder:
         else:
             sentences.append(t("sum_no_rank", n=LOW_EVIDENCE_N))
         sentences += self.stability_sentences(cs, ranked)
+        if rob is not None:
+            nonresp = findings.non_response_sentence(rob.ranked, cov.responded, cov.invited, t, self.short_name)
+            alpha = findings.agreement_sentence(rob.agreement, t)
+            sentences += [s for s in (nonresp, alpha) if s]
         if ranked:
             best = max(ranked, key=lambda a: (a.agreement or 0, a.score or 0))
             sentences.append(t("sum_agreement", area=self.name(best.short), pct=fmt_pct(best.agreement)))
@@ -324,22 +337,17 @@ class Builder:
         rob = self.result.robustness
         return rob.countries.get(code) if rob else None
 
+    def short_name(self, area_id: str) -> str:
+        return self.area_name(area_id, short=True)
+
     def stability_sentences(self, cs: CountryScore, ranked: list[AreaScore]) -> list[str]:
-        """How sure the first place is, in words (consult.analysis.robustness)."""
+        """Which areas lead, which trail, how sure (consult.analysis.findings: the same words for
+        every seed), and whether first place rests on single returns."""
         rob = self.robustness(cs.code)
         if rob is None or not ranked:
             return []
         t = self.t
-        first = rob.area(ranked[0].id)
-        share = fmt_pct(first.bootstrap.keep_rank)
-        out = []
-        if first.verdict == "tie" and first.tied_with:
-            others = " / ".join(self.area_name(a, short=True) for a in first.tied_with)
-            out.append(t("sum_tie", first=self.area_name(first.area, short=True), second=others))
-        elif first.verdict == "stable":
-            out.append(t("sum_stable", area=self.area_name(first.area, short=True), share=share))
-        else:
-            out.append(t("sum_uncertain", area=self.area_name(first.area, short=True), share=share))
+        out = findings.ranking_sentences(findings.ranking_findings(rob.ranked), t, self.short_name)
         if rob.changes_top:
             out.append(t("sum_rests_on", institutions=" / ".join(self.institution(i) for i in rob.changes_top)))
         return out
@@ -376,7 +384,9 @@ class Builder:
             if rob is None or a.rank is None:
                 return ""
             ar = rob.area(a.id)
-            return t("tie") if ar.verdict == "tie" else fmt_pct(ar.bootstrap.keep_rank)
+            if ar.tier is None or ar.p_top3 is None:
+                return ""
+            return f"{t('tier_' + ar.tier_label)} ({findings.fmt_p(ar.p_top3, t)})"
 
         rows = [
             [
@@ -429,9 +439,19 @@ class Builder:
             if a.score is None:
                 doc.add(Paragraph.of(t("not_rated"), style="note"))
             else:
+                rob = self.robustness(cs.code)
+                interval = rob.area(a.id).score_interval if rob else None
+                low, high = (fmt_score(interval[0]), fmt_score(interval[1])) if interval else ("–", "–")
                 doc.add(
                     Paragraph.of(
-                        t("area_figures", score=fmt_score(a.score), agreement=fmt_pct(a.agreement), n=a.n)
+                        t(
+                            "area_figures",
+                            score=fmt_score(a.score),
+                            low=low,
+                            high=high,
+                            agreement=fmt_pct(a.agreement),
+                            n=a.n,
+                        )
                         + (" †" if a.evidence == "low" else "")
                     )
                 )
@@ -604,6 +624,27 @@ class Builder:
                 lines.append([Run(f"{self.institution(cdata.institution(a))}: ", bold=True), shown])
             doc.add(Heading(self.label_of(mine[0]), 3), Bullets.of(lines))
 
+    def regional_ranking_sentences(self) -> list[str]:
+        """The regional tiers and what non-response could change (consult.analysis.findings)."""
+        rob = self.result.robustness
+        reg = rob.regional if rob else None
+        if rob is None or reg is None:
+            return []
+        t = self.t
+        out = findings.ranking_sentences(findings.ranking_findings(reg.ranked), t, self.short_name)
+        countries = [rob.countries[c] for c in reg.countries if c in rob.countries]
+        responded = sum(c.responded for c in countries)
+        invited = sum(c.invited for c in countries)
+        could = [a for a in reg.ranked if a.non_response and a.non_response.tier_could_change]
+        if invited and responded < invited and could:
+            ranges = ", ".join(
+                f"{self.short_name(a.area)} {a.non_response.low:.0f}–{a.non_response.high:.0f}"  # type: ignore[union-attr]
+                for a in could
+            )
+            rate = f"{responded / invited * 100:.0f}%"
+            out.append(t("reg_nonresponse", responded=responded, invited=invited, rate=rate, ranges=ranges))
+        return out
+
     # --- the regional document -------------------------------------------------------------
     def regional_document(self) -> tuple[Document, list[Figure]]:
         from consult.report.charts import heatmap
@@ -624,6 +665,7 @@ class Builder:
         summary = [t("reg_sum_countries", count=len(codes), countries=", ".join(names))]
         shared = [self.area_name(a) for a in reg.shared]
         summary.append(t("reg_sum_shared", areas=", ".join(shared)) if shared else t("reg_sum_no_shared"))
+        summary += self.regional_ranking_sentences()
         if reg.outliers:
             o = reg.outliers[0]
             summary.append(
