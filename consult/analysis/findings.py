@@ -100,7 +100,8 @@ def floor2(p: float) -> float:
 
 
 def fmt_p(p: float, t: Text) -> str:
-    return f"{p:.2f}".replace(".", t("words_decimal"))
+    """Two decimals, the language's decimal sign, a true minus sign (alpha can be negative)."""
+    return f"{p:.2f}".replace(".", t("words_decimal")).replace("-", "−")
 
 
 def join(names: Sequence[str], t: Text) -> str:
