@@ -144,13 +144,18 @@ def rank_probabilities(
 ) -> RankProbabilities:
     """Figures from the positions (resamples x ranked areas, columns in base order) and row weights."""
     k = len(areas)
-    p_first = prob @ (pos == 1)
-    p_top3 = prob @ (pos <= TOP)
+    # sums of many small weights carry float noise (0.9999999999999062 for 1): 12 decimals are exact enough
+    p_first = np.round(prob @ (pos == 1), 12)
+    p_top3 = np.round(prob @ (pos <= TOP), 12)
     cdf = np.stack([prob @ (pos <= r) for r in range(1, k + 1)], axis=1) if k else np.zeros((0, 0))
     eps = 1e-12
     low = (cdf < RANK_QUANTILES[0] + eps).sum(axis=1) + 1 if k else np.zeros(0, dtype=np.int64)
     high = (cdf < RANK_QUANTILES[1] - eps).sum(axis=1) + 1 if k else np.zeros(0, dtype=np.int64)
-    above = np.einsum("d,dij->ij", prob, (pos[:, :, None] < pos[:, None, :]).astype(float)) if k else np.zeros((0, 0))
+    above = (
+        np.round(np.einsum("d,dij->ij", prob, (pos[:, :, None] < pos[:, None, :]).astype(float)), 12)
+        if k
+        else np.zeros((0, 0))
+    )
     draws = prob.size
     if exact or not k:
         mc = 0.0

@@ -69,6 +69,14 @@ SCORE_CSV_COLUMNS = [
     "mentions",
     "rank_kept",
     "verdict",
+    "tier",
+    "p_first",
+    "p_top3",
+    "rank_low",
+    "rank_high",
+    "score_low",
+    "score_high",
+    "rwg",
 ]
 
 
@@ -80,11 +88,14 @@ def score_rows(result: ScoreResult) -> list[list[Any]]:
             ar = rob.area(a.id) if rob else None
             kept, verdict = (ar.bootstrap.keep_rank, ar.verdict) if ar else (None, None)
             head = [code, "area", a.id, a.id, text(a.name, "en"), a.rank, a.score, a.n, a.effective_n, a.evidence]
-            rows.append([*head, a.agreement, a.spread, a.low_evidence, a.borda, a.mentions, kept, verdict])
+            ranks = (ar.rank_interval if ar else None) or (None, None)
+            interval = (ar.score_interval if ar else None) or (None, None)
+            method = [ar.tier, ar.p_first, ar.p_top3, *ranks, *interval, ar.rwg] if ar else [None] * 8
+            rows.append([*head, a.agreement, a.spread, a.low_evidence, a.borda, a.mentions, kept, verdict, *method])
         for comp in c.components:
             head = [code, "component", comp.id, comp.area, text(comp.name, "en"), "", comp.score, comp.n]
             tail = [comp.effective_n, comp.evidence, comp.agreement, comp.spread, comp.low_evidence, comp.borda]
-            rows.append([*head, *tail, comp.mentions, None, None])
+            rows.append([*head, *tail, comp.mentions, None, None, *[None] * 8])
     return rows
 
 
