@@ -40,6 +40,8 @@ def test_every_resample_once_with_its_multinomial_probability(n):
     for draw in itertools.product(range(n), repeat=n):
         key = tuple(np.bincount(draw, minlength=n))
         brute[key] = brute.get(key, 0.0) + n**-n
+    rows = [tuple(int(c) for c in row) for row in res.counts]
+    assert rows == sorted(rows)  # ascending lexicographic order, as docs/methodology.md 13.8 states
     got = {tuple(int(c) for c in row): p for row, p in zip(res.counts, res.prob, strict=True)}
     assert got.keys() == brute.keys()
     for key, p in brute.items():

@@ -102,7 +102,8 @@ def resamples(n: int, key: str, draws: int = MC_DRAWS, exact_max: int = EXACT_MA
 def draw_counts(n: int, key: str, draws: int) -> FloatArray:
     """``draws`` resamples of n institutions from the fixed stream of ``key``, as counts."""
     picks = stream(key, 0).integers(0, n, size=(draws, n))
-    return (picks[:, :, None] == np.arange(n)).sum(axis=1).astype(float)
+    flat = (picks + n * np.arange(draws)[:, None]).ravel()
+    return np.bincount(flat, minlength=draws * n).reshape(draws, n).astype(float)
 
 
 @dataclass(frozen=True)
@@ -147,7 +148,12 @@ def rank_probabilities(
     # sums of many small weights carry float noise (0.9999999999999062 for 1): 12 decimals are exact enough
     p_first = np.round(prob @ (pos == 1), 12)
     p_top3 = np.round(prob @ (pos <= TOP), 12)
-    cdf = np.stack([prob @ (pos <= r) for r in range(1, k + 1)], axis=1) if k else np.zeros((0, 0))
+    pmf = (
+        np.stack([np.bincount(pos[:, j], weights=prob, minlength=k + 1)[1:] for j in range(k)])
+        if k
+        else np.zeros((0, 0))
+    )
+    cdf = np.cumsum(pmf, axis=1)
     eps = 1e-12
     low = (cdf < RANK_QUANTILES[0] + eps).sum(axis=1) + 1 if k else np.zeros(0, dtype=np.int64)
     high = (cdf < RANK_QUANTILES[1] - eps).sum(axis=1) + 1 if k else np.zeros(0, dtype=np.int64)

@@ -544,11 +544,11 @@ def _ranks(score: FloatArray, borda: FloatArray, n: FloatArray) -> tuple[FloatAr
     """Ranks (1 = first, NaN = unrated) and order of areas for each row of ``score`` (draws x areas)."""
     draws, areas = score.shape
     rated = ~np.isnan(score)
-    key_score = np.where(rated, -np.round(np.where(rated, score, 0.0), SCORE_DECIMALS), 0.0)
-    framework = np.broadcast_to(np.arange(areas), (draws, areas))
+    # unrated last (+inf); equal keys keep framework order, np.lexsort being stable
+    key_score = np.where(rated, -np.round(np.where(rated, score, 0.0), SCORE_DECIMALS), np.inf)
     borda = np.broadcast_to(borda, (draws, areas))
     # np.lexsort: the last key is the primary one
-    order = np.lexsort((framework, -n, -borda, key_score, ~rated), axis=-1)
+    order = np.lexsort((-n, -borda, key_score), axis=-1)
     position = np.empty((draws, areas))
     np.put_along_axis(position, order, np.broadcast_to(np.arange(1.0, areas + 1), (draws, areas)), axis=1)
     return np.where(rated, position, np.nan), order
@@ -557,13 +557,16 @@ def _ranks(score: FloatArray, borda: FloatArray, n: FloatArray) -> tuple[FloatAr
 def _scores(counts: FloatArray, data: RankingInput) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Weighted scores, n and Borda points for each row of institution ``counts`` (draws x institutions)."""
     rated = data.rated
+    areas = rated.shape[1]
     w = np.where(rated, data.weights, 0.0)
     v = np.where(rated, data.ratings, 0.0) * w
-    num, den = counts @ v, counts @ w
-    n = counts @ rated.astype(float)
+    per_borda = data.borda.ndim == 2
+    stacked = np.hstack([v, w, rated.astype(float)] + ([data.borda] if per_borda else []))
+    sums = counts @ stacked  # one product for all sums
+    num, den, n = sums[:, :areas], sums[:, areas : 2 * areas], sums[:, 2 * areas : 3 * areas]
     with np.errstate(invalid="ignore", divide="ignore"):
         score = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
-    borda = counts @ data.borda if data.borda.ndim == 2 else np.broadcast_to(data.borda, score.shape)
+    borda = sums[:, 3 * areas :] if per_borda else np.broadcast_to(data.borda, score.shape)
     return score, n, np.asarray(borda, dtype=float)
 
 
@@ -770,8 +773,11 @@ def _country(data: RankingInput, country: str, draws: int, seed: int) -> tuple[C
     standing, probs, _ = _standings(
         areas, base_rank, ranked, _positions(r_score, r_borda, r_n, ranked), res.prob, res.exact
     )
-    word = probabilities.resamples(n_inst, country, exact_max=0) if res.exact else res
-    word_scores = r_score if word is res else _scores(word.counts, data)[0]
+    if res.exact:  # Monte Carlo draws for the regional figures: resamples drawn by their probabilities
+        pick = probabilities.stream(country, 2).choice(res.size, size=probabilities.MC_DRAWS, p=res.prob)
+        word_counts, word_scores = res.counts[pick], r_score[pick]
+    else:
+        word_counts, word_scores = res.counts, r_score
 
     bayes = intervals.score_draws(np.array(data.ratings), np.array(data.weights), country)
     score_iv = intervals.intervals(bayes)
@@ -779,8 +785,10 @@ def _country(data: RankingInput, country: str, draws: int, seed: int) -> tuple[C
     absent_count = (data.absent > 0).sum(axis=0) if data.absent.size else np.zeros(n_areas, dtype=np.int64)
     non_resp = _non_response(span, absent_count, base_score, standing)
     codes = np.where(rated, np.round(np.where(rated, data.ratings, 0.0) / 25.0) + 1.0, np.nan)
-    small = res if res.size <= AGREEMENT_DRAWS else word
-    agree = agreement(codes, small.counts[:AGREEMENT_DRAWS], small.prob[:AGREEMENT_DRAWS])
+    if res.size <= AGREEMENT_DRAWS:
+        agree = agreement(codes, res.counts, res.prob)
+    else:
+        agree = agreement(codes, word_counts[:AGREEMENT_DRAWS], np.full(AGREEMENT_DRAWS, 1.0 / AGREEMENT_DRAWS))
     rwgs, iqrs = rwg(codes), iqr(codes)
     w_rated = np.where(rated, data.weights, 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
