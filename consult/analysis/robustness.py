@@ -55,7 +55,7 @@ TIE_FLIP_SHARE = 0.10  # two areas whose order reverses in at least this share o
 TOP = 3
 INTERVAL = (2.5, 97.5)
 SCORE_DECIMALS = 9
-AGREEMENT_DRAWS = 4000  # resamples for the interval of alpha when there are more (fixed stream)
+AGREEMENT_DRAWS = 2000  # resamples for the interval of alpha when there are more (fixed stream)
 
 Verdict = Literal["stable", "tie", "low_evidence", "uncertain", "unrated"]
 FloatArray = npt.NDArray[np.float64]
@@ -671,9 +671,22 @@ def _standings(
 
 
 def _positions(score: FloatArray, borda: FloatArray, n: FloatArray, ranked: npt.NDArray[np.bool_]) -> IntArray:
-    """Positions (1 = first) of the ranked areas in each resample, areas without a score last."""
-    _, order = _ranks(score[:, ranked], borda[:, ranked], n[:, ranked])
-    return probabilities.positions(order)
+    """Positions (1 = first) of the ranked areas in each resample, areas without a score last.
+
+    The rule of :func:`_ranks`, by counting for each area the areas that beat it (score, then
+    Borda, then n, then framework order) instead of sorting each row: six areas are 36
+    comparisons per resample, much faster than a lexsort of 20,000 short rows."""
+    s = score[:, ranked]
+    s = np.where(np.isnan(s), np.inf, -np.round(np.where(np.isnan(s), 0.0, s), SCORE_DECIMALS))
+    b = -np.broadcast_to(borda, score.shape)[:, ranked]
+    m = -np.broadcast_to(n, score.shape)[:, ranked]
+    k = s.shape[1]
+    earlier = np.arange(k)[:, None] < np.arange(k)[None, :]  # [j, i]: j comes first in framework order
+    sj, si = s[:, :, None], s[:, None, :]
+    bj, bi = b[:, :, None], b[:, None, :]
+    mj, mi = m[:, :, None], m[:, None, :]
+    beats = (sj < si) | ((sj == si) & ((bj < bi) | ((bj == bi) & ((mj < mi) | ((mj == mi) & earlier)))))
+    return (beats.sum(axis=1) + 1).astype(np.int64)
 
 
 def _non_response(
