@@ -131,10 +131,14 @@ def test_demo_same_tiers_and_words_for_every_seed(demo, tmp_path):
         assert rob["method"]["seed"] == seed
         blocks = [rob["regional"]["areas"]] + [c["areas"] for c in rob["countries"].values()]
         agree = [c["agreement"] for c in rob["countries"].values()]
-        return json.dumps([[{k: a[k] for k in WORD_KEYS} for a in b] for b in blocks] + [agree], sort_keys=True)
+        said = [c["findings"] for c in rob["countries"].values()] + [rob["regional"]["findings"]]
+        areas = [[{k: a[k] for k in WORD_KEYS} for a in b] for b in blocks]
+        return json.dumps([*areas, agree, said], sort_keys=True)
 
     first = standings(1)
     assert standings(2) == first and standings(99) == first
+    kz = json.loads(first)[-1][0]
+    assert kz["leading"] == ["TOC", "TERRORISM"] and kz["trailing"] == ["RESEARCH", "JUSTICE"]
     texts = {seed: re.sub(r"\s+", " ", run(demo, "score", "--seed", str(seed))) for seed in (1, 2)}
     assert texts[1] == texts[2]
     for seed in (1, 2):

@@ -46,6 +46,7 @@ from consult.analysis import intervals, nonresponse, probabilities
 from consult.analysis.adjustment import RaterAdjustment, adjust
 from consult.analysis.agreement import Agreement, agreement, iqr, rwg
 from consult.analysis.evidence import Tier, effective_n_columns, evidence_tier
+from consult.analysis.findings import RankingFindings, ranking_findings
 
 DRAWS = 2000
 SEED = 20210
@@ -378,6 +379,11 @@ class CountryRobustness:
         return tuple(a for a in self.ranked if a.tier == tier)
 
     @property
+    def findings(self) -> RankingFindings:
+        """What the figures allow a summary to say (leading, trailing, first place, ties)."""
+        return ranking_findings(self.ranked)
+
+    @property
     def unweighted_same_order(self) -> bool:
         return self.unweighted_ranking == self.ranking
 
@@ -410,6 +416,7 @@ class CountryRobustness:
             "changes_top": list(self.changes_top),
             "changes_top3": list(self.changes_top3),
             "probabilities": self.probabilities.to_dict(),
+            "findings": self.findings.to_dict(),
             "agreement": self.agreement.to_dict(),
             "rater_adjustment": self.rater_adjustment.to_dict() if self.rater_adjustment else None,
             "responded": self.responded,
@@ -470,6 +477,10 @@ class RegionalRobustness:
     def tier_areas(self, tier: int) -> tuple[RegionalAreaRobustness, ...]:
         return tuple(a for a in self.ranked if a.tier == tier)
 
+    @property
+    def findings(self) -> RankingFindings:
+        return ranking_findings(self.ranked)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "countries": list(self.countries),
@@ -479,6 +490,7 @@ class RegionalRobustness:
             "bootstrap_same_order": self.same_order,
             "areas": [a.to_dict() for a in self.areas],
             "probabilities": self.probabilities.to_dict(),
+            "findings": self.findings.to_dict(),
         }
 
 
