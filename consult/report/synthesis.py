@@ -298,6 +298,7 @@ class Builder:
         sentences = [t("sum_coverage", responded=cov.responded, invited=cov.invited)]
         rob = self.robustness(cs.code)
         ranked = [a for a in cs.areas if a.rank is not None]
+        sentences += self.stability_sentences(cs, ranked)  # the summary leads with the tiers
         if len(ranked) >= 2:
             first, second = ranked[0], ranked[1]
             sentences.append(
@@ -313,7 +314,6 @@ class Builder:
             sentences.append(t("sum_top_one", first=self.name(ranked[0].name), s1=fmt_score(ranked[0].score)))
         else:
             sentences.append(t("sum_no_rank", n=LOW_EVIDENCE_N))
-        sentences += self.stability_sentences(cs, ranked)
         if rob is not None:
             nonresp = findings.non_response_sentence(rob.ranked, cov.responded, cov.invited, t, self.short_name)
             alpha = findings.agreement_sentence(rob.agreement, t)
