@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.console import JustifyMethod
 from rich.table import Table
 
@@ -137,28 +138,29 @@ def score(
         cov = c.coverage
         rob = result.robustness.countries.get(code) if result.robustness else None
         name = text(fw.country_by_code[code].name, "en")
-        table = Table(title=f"{name} ({code}): {cov.responded} of {cov.invited} institutions responded")
+        table = Table(
+            title=f"{name} ({code}): {cov.responded} of {cov.invited} institutions responded",
+            box=box.SIMPLE_HEAD,
+            pad_edge=False,
+        )
         columns: tuple[tuple[str, JustifyMethod], ...] = (
             ("#", "right"),
             ("Area", "left"),
             ("Score", "right"),
-            ("90% int.", "right"),
+            ("90%", "right"),
             ("Tier", "left"),
-            ("P(top 3)", "right"),
-            ("Ranks", "right"),
+            ("P top 3", "right"),
             ("n", "right"),
-            ("Share 4–5", "right"),
-            ("rwg", "right"),
+            ("4–5", "right"),
             ("Borda", "right"),
-            ("Mentions", "right"),
+            ("Ment.", "right"),
             ("", "left"),
         )
         for col, just in columns:
-            table.add_column(col, justify=just)
+            table.add_column(col, justify=just, min_width={"Area": 14, "Tier": 8}.get(col))
         for a in c.areas:
             ar = rob.area(a.id) if rob else None
             iv = ar.score_interval if ar else None
-            ranks = ar.rank_interval if ar else None
             table.add_row(
                 str(a.rank or ""),
                 text(a.short, "en"),
@@ -166,10 +168,8 @@ def score(
                 f"{fmt(iv[0])}–{fmt(iv[1])}" if iv else "",
                 ar.tier_label if ar and ar.tier else "",
                 fmt(ar.p_top3, 2) if ar else "",
-                (f"{ranks[0]}" if ranks[0] == ranks[1] else f"{ranks[0]}–{ranks[1]}") if ranks else "",
                 str(a.n),
                 pct(a.agreement),
-                fmt(ar.rwg, 2) if ar else "",
                 str(a.borda),
                 str(a.mentions),
                 "[yellow]†[/]" if a.evidence == "low" else "",
