@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import itertools
 import math
+import zlib
 from collections import defaultdict
 from pathlib import Path
 
@@ -131,6 +132,20 @@ def test_country_figures_follow_from_the_export(demo, code):
         codes = [ratings[i][area] for i in w]
         if len(codes) >= 2:
             assert by_area[area]["rwg"] == pytest.approx(max(0.0, 1 - np.var(codes, ddof=1) / 2))
+    # score interval (13.4): the Bayesian bootstrap with the written stream and prior
+    rng = np.random.default_rng([202020, zlib.crc32(code.encode()), 1])
+    g = rng.gamma(1.0, size=(4000, n))
+    h = rng.gamma(0.2, size=(4000, len(AREAS), 5))
+    for j, area in enumerate(AREAS):
+        raters = [k for k, i in enumerate(insts) if area in ratings[i]]
+        if not raters:
+            continue
+        w = np.array([WEIGHTS.get(insts[k], {}).get(area, 1.0) for k in raters])
+        v = np.array([(ratings[insts[k]][area] - 1) * 25.0 for k in raters])
+        prior = h[:, j, :]
+        num = g[:, raters] @ (w * v) + w.mean() * (prior @ np.array([0, 25, 50, 75, 100.0]))
+        den = g[:, raters] @ w + w.mean() * prior.sum(axis=1)
+        assert by_area[area]["score_interval"] == pytest.approx(list(np.percentile(num / den, [5, 95])))
     # Krippendorff's alpha (ordinal), by the krippendorff package
     krippendorff = pytest.importorskip("krippendorff")
     matrix = np.array([[ratings[i].get(a, np.nan) for a in AREAS] for i in insts], dtype=float)
