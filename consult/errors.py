@@ -224,6 +224,57 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "cannot read this export ({detail})",
         "export the submissions again as CSV or XLS (KoboToolbox) or CSV (ODK Central)",
     ),
+    "export-labels": (
+        "the export has labels instead of XML names (headers such as {found}): answers cannot be matched "
+        "safely to questions",
+        "export again with 'XML values and headers' (KoboToolbox: Value and header format)",
+    ),
+    "export-unmatched": (
+        "{count} column(s) match no question of the form, with any group separator: {headers}; nothing stored",
+        "export again from the form deployed from 'consult xlsform', all fields, without renaming columns",
+    ),
+    "export-no-main": (
+        "the .zip holds no main table (<form id>.csv at its top, as ODK Central writes it); found: {found}",
+        "download the submissions again from ODK Central (CSV, or 'All data and attachments' .zip)",
+    ),
+    "export-duplicate-column": (
+        "column '{header}' appears {count} times (columns {columns}): the question is answered twice; nothing stored",
+        "export again from the server; do not paste columns into an export",
+    ),
+    "export-cell-too-large": (
+        "a cell is longer than {limit} characters (no answer of the form can be): the export is damaged; "
+        "nothing of this file stored",
+        "export again from the server; the other exports are ingested",
+    ),
+    "export-control": (
+        "the answer holds a control character ({found}), which no one can type: the export is damaged",
+        "export again from the server, or correct the answer on the server",
+    ),
+    "not-decrypted": (
+        "submission of an encrypted form exported without its passphrase (Status '{found}'): no answer can be read",
+        "export again from ODK Central and enter the form's passphrase when asked",
+    ),
+    "review-rejected": (
+        "{server} reviewers marked this submission '{found}': recorded, not counted",
+        "to count it anyway: consult ingest --include-rejected FILE; or change its review state on the server",
+    ),
+    "review-included": (
+        "{server} reviewers marked this submission '{found}': counted because of --include-rejected",
+        "nothing to do",
+    ),
+    "review-doubt": (
+        "{server} reviewers marked this submission '{found}': counted, but check it",
+        "settle the review on the server and export again",
+    ),
+    "form-version-earlier": (
+        "submitted with an earlier deployment of this form (version {found}; the current one is {current}): "
+        "read against the same questionnaire",
+        "nothing to do; deploy the current form so that new submissions use it",
+    ),
+    "held-fewer": (
+        "not applied: this version of submission {instance} has {found} answers, the current one (#{old}) has {had}",
+        "check the export (all fields, XML values and headers); to apply it anyway: consult ingest --accept-fewer FILE",
+    ),
     "export-not-consult": (
         "the export has no '{field}' column: it is not from a form written by 'consult xlsform', "
         "or its headers are labels",

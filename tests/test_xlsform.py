@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from test_ingest import stored
 from typer.testing import CliRunner
-from webexports import Submission, kobo_rows, odk_rows, submission, write_csv, write_xlsx
+from webexports import Submission, kobo_csv, kobo_table, kobo_xlsx, odk_csv, odk_table, submission
 
 from consult.cli import app
 from consult.definitions import bundled_definition, load_definition
@@ -49,16 +49,21 @@ def test_every_country_form_converts_with_pyxform_without_warnings(tmp_path: Pat
         for lang in definition.languages:  # every language of the definitions is a translation
             assert f'<translation lang="{language_column(lang)}"' in xform
         assert xf.form_id in xform
-        assert f'version="{form_version(definition)}"' in xform
+        assert f'version="{xf.version}"' in xform and xf.version.startswith(form_version(definition) + "-")
+        assert "jr:requiredMsg" in xform  # required_message, in every language
 
 
 def test_form_asks_each_institution_what_its_workbook_asks() -> None:
     d = bundled_definition()
     xf = build_xlsform(d, "KZ", ["MFA", "MOH", "DCA"], "r-2026")
     assert xf.settings["form_id"] == "consult_r_2026_KZ"
-    assert xf.settings["version"] == d.hash[:16]
+    assert xf.settings["version"] == xf.version and xf.version.startswith(d.hash[:16] + "-")
+    # anything in the form changes the version (Central refuses a form id + version it has)
+    assert build_xlsform(d, "KZ", ["MFA", "MOH"], "r-2026").version != xf.version
+    assert build_xlsform(d, "KZ", ["MFA", "MOH", "DCA"], "r-2026").version == xf.version
     assert xf.settings["default_language"] == "English (en)"
     survey = {r["name"]: r for r in xf.survey if r["name"]}
+    assert survey["date"]["required_message::Russian (ru)"] == "Это обязательный вопрос."
     assert survey["institution"]["type"] == "select_one institution"
     assert [c["name"] for c in xf.choices if c["list_name"] == "institution"] == ["MFA", "MOH", "DCA"]
     # every item of every institution's resolved form is a field; nothing else is asked
@@ -98,7 +103,7 @@ def test_cli_writes_one_form_per_country(workspace: Workspace, tmp_path: Path) -
         ("KZ", "KZ-xlsform.xlsx"),
         ("KG", "KG-xlsform.xlsx"),
     ]
-    assert listed[0]["version"] == workspace.definition.hash[:16]
+    assert listed[0]["version"].startswith(workspace.definition.hash[:16] + "-")
     assert listed[0]["institutions"] == workspace.invited_for("KZ")
     bad = CliRunner().invoke(app, ["-w", str(workspace.root), "xlsform", "-c", "XX"])
     assert bad.exit_code == 2 and "unknown country XX" in bad.output
@@ -120,7 +125,7 @@ def web(workspace: Workspace, tmp_path: Path) -> dict:
         sub.values.update(changes)
         return sub
 
-    return {"xlsform": path, "make": make, "definition": d}
+    return {"xlsform": path, "make": make, "definition": d, "version": xf.version}
 
 
 def valid_values(form: Form, seed: int) -> dict[str, object]:
@@ -154,20 +159,24 @@ def expected(sub: Submission, d, institution: str) -> dict[str, object]:
             out[item.id] = [sub.values[f"top5_{k}"] for k in range(1, item.size + 1)]
         elif field_name(item.id) in sub.values:
             value = sub.values[field_name(item.id)]
+            if item.type == "number":  # the server's XML text, a number once read
+                value = float(value) if "." in str(value) else int(value)
             out[item.id] = value.split() if item.type == "multiple" else value
     return out
 
 
 def test_kobo_csv_submissions_become_returns_of_their_institution(workspace, web, tmp_path) -> None:
     moh, mfa = web["make"]("MOH", 1), web["make"]("MFA", 2)
-    export = write_csv(kobo_rows(web["xlsform"], [moh, mfa]), tmp_path / "in" / "kz-kobo.csv", ";")
+    export = kobo_csv(kobo_table(web["xlsform"], [moh, mfa]), tmp_path / "in" / "kz-kobo.csv")
     assert is_export(export)
     results = ingest([export], workspace)
+    results.sort(key=lambda r: r.file)  # one submission time: ordered by content, not by row
     assert [(r.status, r.country, r.institution, r.file) for r in results] == [
         ("accepted", "KZ", "MOH", f"kobo:{moh.instance}"),
         ("accepted", "KZ", "MFA", f"kobo:{mfa.instance}"),
     ], [str(f) for r in results for f in r.errors + r.missing]
     rows, answers = stored(workspace)
+    rows.sort(key=lambda r: r.file_name)
     assert answers[rows[0].id] == expected(moh, web["definition"], "MOH")
     assert answers[rows[1].id] == expected(mfa, web["definition"], "MFA")
     assert {channel_of(r.file_name) for r in rows} == {"kobo"}
@@ -179,8 +188,8 @@ def test_kobo_csv_submissions_become_returns_of_their_institution(workspace, web
 
 def test_kobo_xlsx_and_odk_csv_without_group_names_read_the_same(workspace, web, tmp_path) -> None:
     a, b = web["make"]("MOH", 3), web["make"]("DCA", 4)
-    write_xlsx(kobo_rows(web["xlsform"], [a], details=False), tmp_path / "in" / "kobo.xlsx", "National consult")
-    write_csv(odk_rows(web["xlsform"], [b], groups=False), tmp_path / "in" / "odk.csv", ",")
+    kobo_xlsx(kobo_table(web["xlsform"], [a], multiple_select="summary"), tmp_path / "in" / "kobo.xlsx")
+    odk_csv(odk_table(web["xlsform"], [b], group_paths=False), tmp_path / "in" / "odk.csv")
     results = ingest([tmp_path / "in"], workspace)  # a folder: both found, sniffed as exports
     assert sorted((r.status, r.institution, channel_of(r.file)) for r in results) == [
         ("accepted", "DCA", "odk"),
@@ -204,10 +213,10 @@ def test_same_answers_by_excel_and_by_kobo_score_the_same(workspace, make_return
         personal = store.respondent(rows[0].id) or {}
     d = web["definition"]
     form = resolve(d.questionnaire, d.framework, "KZ", "MOH")
-    sub = submission(form, answers[rows[0].id], personal, form_version(d), workspace.round, "x1", "2020-09-01T10:00:00")
+    sub = submission(form, answers[rows[0].id], personal, web["version"], workspace.round, "x1", "2020-09-01T10:00:00")
     init_workspace(tmp_path / "ws2", round_id=workspace.round, countries=["KZ", "KG", "TJ"])
     ws2 = open_workspace(tmp_path / "ws2")
-    export = write_csv(kobo_rows(web["xlsform"], [sub]), tmp_path / "kobo.csv", ";")
+    export = kobo_csv(kobo_table(web["xlsform"], [sub]), tmp_path / "kobo.csv")
     assert ingest([export], ws2)[0].status == "accepted"
     assert stored(ws2)[1][1] == answers[rows[0].id]
     scores = [
@@ -221,8 +230,8 @@ def test_deleted_column_renamed_choice_and_unknown_version(workspace, web, tmp_p
     good = web["make"]("MOH", 6)
     renamed = web["make"]("MFA", 7, TOC_assistance="legislative training")  # 'capacity' renamed on the server
     old = web["make"]("DCA", 8, consult_version="0123456789abcdef")
-    rows = kobo_rows(web["xlsform"], [good, renamed, old], drop=("TOC_challenges",))  # column deleted
-    export = write_csv(rows, tmp_path / "kz.csv", ";")
+    rows = kobo_table(web["xlsform"], [good, renamed, old], groups=True, drop=("TOC_challenges",))  # column deleted
+    export = kobo_csv(rows, tmp_path / "kz.csv")
     results = {r.institution: r for r in ingest([export], workspace)}
 
     assert results["MOH"].status == "incomplete"
@@ -254,17 +263,17 @@ def test_deleted_column_renamed_choice_and_unknown_version(workspace, web, tmp_p
 def test_reexport_is_a_no_op_and_later_submission_supersedes(workspace, web, tmp_path) -> None:
     early = web["make"]("MOH", 9, time="2020-09-01T09:00:00")
     late = web["make"]("MOH", 10, time="2020-09-05T09:00:00")
-    rows = kobo_rows(web["xlsform"], [late, early])  # newest first, as a sorted table might be
-    first = ingest([write_csv(rows, tmp_path / "a.csv", ";")], workspace)
+    rows = kobo_table(web["xlsform"], [late, early])  # newest first, as a sorted table might be
+    first = ingest([kobo_csv(rows, tmp_path / "a.csv")], workspace)
     assert [(r.file, r.status) for r in first] == [
         (f"kobo:{early.instance}", "accepted"),
         (f"kobo:{late.instance}", "accepted"),
     ]
     assert first[1].superseded == [first[0].return_id]
     # the same submissions again: as CSV, as XLS, with other options: nothing changes
-    again = ingest([write_csv(rows, tmp_path / "b.csv", ";")], workspace)
+    again = ingest([kobo_csv(rows, tmp_path / "b.csv")], workspace)
     as_xlsx = ingest(
-        [write_xlsx(kobo_rows(web["xlsform"], [early, late], groups=False), tmp_path / "c.xlsx", "x")], workspace
+        [kobo_xlsx(kobo_table(web["xlsform"], [early, late], groups=True), tmp_path / "c.xlsx")], workspace
     )
     assert {r.status for r in again + as_xlsx} == {"duplicate"}
     current = [r for r in stored(workspace)[0] if r.status == "accepted"]
@@ -276,25 +285,24 @@ def test_a_returned_workbook_is_not_taken_for_an_export(workspace, make_return) 
 
 
 def test_an_export_of_another_form_is_refused_clearly(workspace, tmp_path) -> None:
-    export = write_csv(
-        [["SubmissionDate", "name", "KEY"], ["2020-01-01T00:00:00Z", "x", "uuid:1"]], tmp_path / "o.csv", ","
-    )
+    export = odk_csv([["SubmissionDate", "name", "KEY"], ["2020-01-01T00:00:00Z", "x", "uuid:1"]], tmp_path / "o.csv")
     (result,) = ingest([export], workspace)
     assert result.status == "rejected"
     assert [f.code for f in result.errors] == ["export-not-consult"]
+    assert stored(workspace)[0] == []  # refused: nothing stored
 
 
 def test_odk_submission_of_another_round_or_an_unknown_institution_is_refused(workspace, web, tmp_path) -> None:
     other_round = web["make"]("MOH", 11, consult_round="roca-2019")
     renamed = web["make"]("MFA", 12)
     renamed.values["institution"] = "MINFA"  # the institution choice renamed on the server
-    export = write_csv(odk_rows(web["xlsform"], [other_round, renamed]), tmp_path / "odk.csv", ",")
+    export = odk_csv(odk_table(web["xlsform"], [renamed, other_round]), tmp_path / "odk.csv")
     results = ingest([export], workspace)
     assert [r.status for r in results] == ["rejected", "rejected"]
     round_msg = CATALOGUE["wrong-round"][0].format(found="roca-2019", expected=workspace.round)
-    assert [str(f) for f in results[0].errors] == [f"odk.csv: row 2: {round_msg}"]
+    assert [str(f) for f in results[0].errors] == [f"odk.csv: row 3: {round_msg}"]
     (unknown,) = results[1].errors
-    assert unknown.code == "unknown-institution" and unknown.cell == "institution" and unknown.row == 3
+    assert unknown.code == "unknown-institution" and unknown.cell == "institution" and unknown.row == 2
     assert "'MINFA' is not one of the form's institutions (MFA, " in str(unknown)
 
 
@@ -306,7 +314,7 @@ def test_submission_for_a_country_outside_the_round_is_refused(workspace, tmp_pa
     answers = valid_values(form, 1)
     personal = {i.id: answers.pop(i.id) for i in form.items if i.personal and i.id in answers}
     sub = submission(form, answers, personal, xf.version, workspace.round, "inst-uz", "2020-09-10T08:00:00")
-    (result,) = ingest([write_csv(odk_rows(path, [sub]), tmp_path / "uz.csv", ",")], workspace)
+    (result,) = ingest([odk_csv(odk_table(path, [sub]), tmp_path / "uz.csv")], workspace)
     assert result.status == "rejected" and [f.code for f in result.errors] == ["outside-round"]
     rows, answers_stored = stored(workspace)
     assert [(r.country, r.status) for r in rows] == [("UZ", "rejected")] and not answers_stored

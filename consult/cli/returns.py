@@ -42,6 +42,7 @@ STATUS_STYLE = {
     "duplicate": "[dim]already ingested[/]",
     "superseded": "[dim]superseded[/]",
     "unreadable": "[red]not read[/]",
+    "held": "[yellow]held[/]",
 }
 
 
@@ -50,12 +51,28 @@ STATUS_STYLE = {
 def ingest(
     ctx: typer.Context,
     paths: Annotated[
-        list[Path], typer.Argument(help="Returned .xlsx files, KoboToolbox/ODK Central exports (.csv, .xlsx), folders.")
+        list[Path],
+        typer.Argument(help="Returned .xlsx files, KoboToolbox/ODK Central exports (.csv, .xlsx, .zip), folders."),
     ],
     strict: Annotated[bool, typer.Option("--strict", help="Reject returns with required answers missing.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check the files, store nothing.")] = False,
     workers: Annotated[int | None, typer.Option(help="Reader processes.", show_default="auto")] = None,
     max_size: Annotated[int, typer.Option(help="Largest file accepted, in bytes.")] = MAX_SIZE,
+    accept_fewer: Annotated[
+        bool,
+        typer.Option(
+            "--accept-fewer",
+            help="Apply web submissions with fewer answers than the current version of the same submission "
+            "(held otherwise).",
+        ),
+    ] = False,
+    include_rejected: Annotated[
+        bool,
+        typer.Option(
+            "--include-rejected",
+            help="Count submissions the server's reviewers rejected (Kobo 'Not approved', Central 'Rejected').",
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Read returned workbooks into the workspace store; every problem is listed with its cell.
@@ -75,10 +92,18 @@ def ingest(
             workers=workers,
             max_size=max_size,
             on_file=lambda r: advance(escape(shown(r.file))),
+            accept_fewer=accept_fewer,
+            include_rejected=include_rejected,
         )
     if as_json:
         print_json([r.to_dict() for r in results])
     else:
+        held = sum(1 for r in results if r.status == "held")
+        if held:  # first: answers were about to be lost
+            out.print(
+                f"[yellow]{held} web submission(s) held, not applied: fewer answers than the current version of "
+                "the same submission (see below; --accept-fewer applies them)[/]"
+            )
         table = Table(title="Dry run: nothing stored" if dry_run else f"Ingested into {ws.db_path}")
         for col in ("File", "Country", "Institution", "Status", "Problems"):
             table.add_column(col)

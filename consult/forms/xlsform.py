@@ -19,6 +19,8 @@ Field names are the item ids with ``.`` turned into ``_`` (``TOC.priority`` -> `
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -67,11 +69,23 @@ TEXTS: dict[str, Text] = {
     "from": {"en": " from {n}", "ru": " от {n}"},
     "to": {"en": " to {n}", "ru": " до {n}"},
     "date_range": {"en": "Enter a date between 2000 and 2100.", "ru": "Введите дату между 2000 и 2100 годами."},
+    "required": {"en": "This answer is required.", "ru": "Это обязательный вопрос."},
 }
 
-SURVEY_COLUMNS = ("type", "name", "label", "hint", "required", "relevant", "constraint", "constraint_message")
+SURVEY_COLUMNS = (
+    "type",
+    "name",
+    "label",
+    "hint",
+    "required",
+    "required_message",
+    "relevant",
+    "constraint",
+    "constraint_message",
+)
 SURVEY_TAIL = ("choice_filter", "calculation", "appearance")
-TRANSLATED = ("label", "hint", "constraint_message")
+TRANSLATED = ("label", "hint", "required_message", "constraint_message")
+VERSION_MARK = "@VERSION@"  # stands for the version while the form's content is hashed
 
 
 def language_column(lang: str) -> str:
@@ -92,9 +106,19 @@ def rank_field(item_id: str, position: int) -> str:
 
 
 def form_version(definition: Definition) -> str:
-    """The ``settings`` version and the value of the hidden version field: the definition hash
-    prefix, so that a changed questionnaire is a new version on the server as well."""
+    """The questionnaire part of a form's version: the definition hash prefix. The whole
+    version (:func:`deployment_version`) adds the hash of the form's content."""
     return definition.hash[:16]
+
+
+def deployment_version(definition: Definition, content: object) -> str:
+    """``<definition hash prefix>-<content hash>``: the ``settings`` version and the value of the
+    hidden version field. It changes whenever anything in the form changes (the invited list,
+    a label, the round), because ODK Central refuses a form id and version it already has and
+    Kobo shows the same version for different forms otherwise; ingest reads the questionnaire
+    from the first part, so every deployment of one questionnaire is read alike."""
+    digest = hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
+    return f"{form_version(definition)}-{digest[:8]}"
 
 
 def form_id(round_id: str, country: str) -> str:
@@ -152,7 +176,7 @@ class _Builder:
         self.institutions = institutions
         self.forms: dict[str, Form] = {i: resolve(definition.questionnaire, self.fw, country, i) for i in institutions}
         self.sources = {q.id: q.choices for s in definition.questionnaire.sections for q in s.questions}
-        self.xf = XLSForm(country, form_id(round_id, country), form_version(definition), self.langs)
+        self.xf = XLSForm(country, form_id(round_id, country), VERSION_MARK, self.langs)
         self.round_id = round_id
         self.lists: dict[str, dict[str, tuple[Text, list[str]]]] = {}
         self.names: set[str] = set()
@@ -179,6 +203,8 @@ class _Builder:
                 )
             self.names.add(name)
         r: dict[str, str] = {"type": type_, "name": name, **self.texts("label", label)}
+        if extra.get("required") == "yes":
+            r.update(self.texts("required_message", self.local("required")))
         for key, value in extra.items():
             if isinstance(value, dict):
                 r.update(self.texts(key, value))
@@ -260,6 +286,12 @@ class _Builder:
                         FILTER_COLUMN: " ".join(i for i in self.institutions if i in insts),
                     }
                 )
+        version = deployment_version(self.definition, [self.xf.survey, self.xf.choices, self.xf.settings])
+        self.xf.version = version
+        self.xf.settings["version"] = version
+        for r in self.xf.survey:
+            if VERSION_MARK in r.get("calculation", ""):
+                r["calculation"] = r["calculation"].replace(VERSION_MARK, version)
         return self.xf
 
     def sections(self) -> list[tuple[str, Text, list[tuple[Item, list[str]]], list[str]]]:

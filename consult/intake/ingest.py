@@ -37,9 +37,10 @@ from consult.workspace import Workspace, known_definitions
 
 @dataclass
 class IngestResult:
-    """What happened to one file. ``status`` is accepted, incomplete, rejected, duplicate, or
+    """What happened to one file. ``status`` is accepted, incomplete, rejected, duplicate,
     unreadable (could not be read on this computer: permissions, a link loop, not a regular
-    file; reported, never stored)."""
+    file; reported, never stored) or held (a web submission with fewer answers than the
+    current version of the same submission: reported, not stored, unless ``accept_fewer``)."""
 
     file: str
     path: str
@@ -69,7 +70,7 @@ class IngestResult:
 
 # found in folders: .csv and some .xlsx are KoboToolbox / ODK Central exports; .xls/.ods are
 # listed only to say how to re-save them
-READABLE = (".xlsx", ".xlsm", ".csv", ".xls", ".ods")
+READABLE = (".xlsx", ".xlsm", ".csv", ".zip", ".xls", ".ods")
 
 
 @dataclass
@@ -223,8 +224,30 @@ def _read_all(files: list[Path], workers: int) -> Iterator[ReadReturn]:
                 yield _unpack(packed)
 
 
-def record(store: Store, rr: ReadReturn, strict: bool, dry_run: bool) -> IngestResult:
-    """Store one read return (or, with ``dry_run``, only say what would happen)."""
+def _held(store: Store, rr: ReadReturn) -> Finding | None:
+    """Why a web submission is held: the current version of the same submission (same root
+    id, so same stored name) has more answers, and this one would replace it. A misread
+    export (a separator, a labels export) must never silently replace good answers."""
+    row = store.conn.execute(
+        "SELECT id, saved_at FROM returns WHERE file_name = ? AND status IN ('accepted', 'incomplete') "
+        "ORDER BY id DESC LIMIT 1",
+        (rr.path.name,),
+    ).fetchone()
+    if row is None or (row[1] and rr.saved_at and rr.saved_at < row[1]):
+        return None  # nothing current, or an older version (stored as superseded: harmless)
+    had = store.answer_counts(store.conn, [row[0]])[row[0]]
+    found = len(rr.answers) + len(rr.personal)
+    if had <= found:
+        return None
+    instance = rr.meta.get("instance_id", "")
+    return finding(
+        "held-fewer", file=rr.meta.get("source", rr.path.name), instance=instance, found=found, had=had, old=row[0]
+    )
+
+
+def record(store: Store, rr: ReadReturn, strict: bool, dry_run: bool, accept_fewer: bool = False) -> IngestResult:
+    """Store one read return (or, with ``dry_run``, only say what would happen). A refused
+    export file, or a row that holds no answer (encrypted), is reported and never stored."""
     result = IngestResult(
         file=rr.path.name,
         path=str(rr.path),
@@ -236,8 +259,14 @@ def record(store: Store, rr: ReadReturn, strict: bool, dry_run: bool) -> IngestR
         missing=list(rr.missing),
         warnings=list(rr.warnings),
     )
-    if result.status == "unreadable":  # a local problem: reported, nothing to store
+    if result.status == "unreadable" or rr.meta.get("refused"):  # reported, nothing to store
         return result
+    if result.status in ("accepted", "incomplete") and rr.meta.get("channel") and not accept_fewer:
+        held = _held(store, rr)
+        if held is not None and not (store.find_sha(store.conn, rr.sha256) if rr.sha256 else None):
+            result.status = "held"
+            result.warnings.append(held)
+            return result
     if strict and rr.missing and not rr.errors:
         result.status = "rejected"
         result.errors = list(rr.missing)
@@ -325,9 +354,14 @@ def ingest(
     workers: int | None = None,
     max_size: int = MAX_SIZE,
     on_file: Callable[[IngestResult], None] | None = None,
+    accept_fewer: bool = False,
+    include_rejected: bool = False,
 ) -> list[IngestResult]:
     """Ingest every return found under ``paths`` (or in a :class:`Discovery` already made)
-    into the workspace store; unreadable folders and files come first, as results."""
+    into the workspace store; unreadable folders and files come first, as results.
+    ``accept_fewer`` applies web submissions that have fewer answers than the current version
+    of the same submission (held otherwise); ``include_rejected`` counts submissions the
+    server's reviewers rejected (recorded, not counted otherwise)."""
     found = paths if isinstance(paths, Discovery) else discover(paths)
     files = found.files
     exports = [f for f in files if is_export(f)]  # one file, many submissions: consult.intake.submissions
@@ -343,9 +377,11 @@ def ingest(
         if on_file:
             on_file(problem)
     with Store(workspace.db_path) as store:
-        web = read_exports(exports, workspace.definition, definitions, workspace.round, invited, max_size)
+        web = read_exports(
+            exports, workspace.definition, definitions, workspace.round, invited, max_size, include_rejected
+        )
         for rr in chain(_read_all(files, workers), web):
-            result = record(store, rr, strict, dry_run)
+            result = record(store, rr, strict, dry_run, accept_fewer)
             results.append(result)
             if on_file:
                 on_file(result)
