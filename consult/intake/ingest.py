@@ -236,7 +236,7 @@ def _held(store: Store, rr: ReadReturn) -> Finding | None:
     if row is None or (row[1] and rr.saved_at and rr.saved_at < row[1]):
         return None  # nothing current, or an older version (stored as superseded: harmless)
     had = store.answer_counts(store.conn, [row[0]])[row[0]]
-    found = len(rr.answers) + len(rr.personal)
+    found = len(rr.answers)  # as answer_counts counts: personal data is kept apart
     if had <= found:
         return None
     instance = rr.meta.get("instance_id", "")

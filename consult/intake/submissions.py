@@ -274,14 +274,6 @@ def load_export(path: Path, max_size: int = MAX_SIZE, max_unpacked: int = MAX_UN
         finally:
             wb.close()
     header = [h.strip() for h in header]
-    seen: dict[str, list[int]] = {}
-    for index, head in enumerate(header):
-        if head:
-            seen.setdefault(head, []).append(index)
-    for head, indexes in seen.items():
-        if len(indexes) > 1:  # never first-wins: which of the two is the answer?
-            columns = ", ".join(_column(i) for i in indexes)
-            return finding("export-duplicate-column", file=name, header=head, count=len(indexes), columns=columns)
     return Export(path, header, rows, digest, member)
 
 
@@ -315,7 +307,7 @@ class _Columns:
         for index, head in enumerate(header):
             if not head or head in METADATA or head in paths:
                 continue
-            seps = {}
+            seps: dict[str, str] = {}
             for name, path in grouped.items():
                 sep = _separator(head, name, path)
                 if sep is not None:
@@ -328,12 +320,12 @@ class _Columns:
         for index, head in enumerate(header):
             if not head or head in METADATA:
                 continue
-            name = head if head in paths else candidates.get(index, {}).get(self.separator or "")
-            if name is None:
+            matched = head if head in paths else candidates.get(index, {}).get(self.separator or "")
+            if matched is None:
                 later.append((index, head))
                 continue
-            self.by_name.setdefault(name, index)
-            heads[head] = name
+            self.by_name.setdefault(matched, index)
+            heads[head] = matched
         for name in codes:  # a select_multiple exported as 0/1 columns only has no header of its own
             heads.setdefault(name, name)
             if self.separator and paths.get(name):
@@ -521,6 +513,14 @@ class _Reader:
             return self.refuse("export-labels", found=", ".join(f"'{h}'" for h in (labelled or unmatched)[:3]))
         if col.find(VERSION_FIELD) is None:
             return self.refuse("export-not-consult", field=VERSION_FIELD)
+        seen: dict[str, list[int]] = {}
+        for index, head in enumerate(self.export.header):
+            if head:
+                seen.setdefault(head, []).append(index)
+        for head, indexes in seen.items():
+            if len(indexes) > 1:  # never first-wins: which of the two is the answer?
+                columns = ", ".join(_column(i) for i in indexes)
+                return self.refuse("export-duplicate-column", header=head, count=len(indexes), columns=columns)
         channel = self.export.channel
         if channel is None:
             return self.refuse(
