@@ -81,6 +81,11 @@ def test_form_asks_each_institution_what_its_workbook_asks() -> None:
     assert survey["TOC_assistance_other"]["relevant"] == "selected(${TOC_assistance}, 'other')"
     assert survey["TOC_assistance_other"]["required"] == "yes"
     assert survey["staff"]["type"] == "decimal" and survey["staff"]["constraint"] == ". >= 0"
+    other = load_definition(OTHER)  # a count declared `integer: true` is an integer on the server
+    counted = {
+        r["name"]: r for r in build_xlsform(other, "UZ", [i.id for i in other.framework.institutions], "r").survey
+    }
+    assert counted["staff_count"]["type"] == "integer"
     assert survey["top5_3"]["constraint"] == ". != ${top5_1} and . != ${top5_2}"
     assert survey["top5_1"]["required"] == "yes" and "required" not in survey["top5_2"]
     assert survey["top5_1"]["choice_filter"] == "selected(asked_of, ${institution})"

@@ -88,6 +88,7 @@ class Question:
     max: float | None = None
     personal: bool = False
     role: str | None = None
+    integer: bool = False  # a count: whole numbers only
 
 
 @dataclass
@@ -130,6 +131,7 @@ class Questionnaire:
                     max=q.get("max"),
                     personal=bool(q.get("personal", False)),
                     role=q.get("role"),
+                    integer=bool(q.get("integer", False)),
                 )
                 for q in s["questions"]
             ]
@@ -174,6 +176,7 @@ class Item:
     max: float | None = None
     personal: bool = False
     role: str | None = None
+    integer: bool = False  # a count: the web form asks for a whole number
     # accepted spellings of the choices, per language set (filled by consult.intake.values)
     lookups: dict[tuple[str, ...], dict[str, str]] = field(default_factory=dict, repr=False, compare=False)
 
@@ -263,6 +266,7 @@ def _item(
         max=q.max,
         personal=q.personal,
         role=q.role,
+        integer=q.integer,
     )
 
 

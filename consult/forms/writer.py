@@ -402,9 +402,9 @@ def _write_section(
             lo = item.min if item.min is not None else -1e12
             hi = item.max if item.max is not None else 1e12
             dvs.add(
-                f"number:{lo}:{hi}",
+                f"number:{lo}:{hi}:{item.integer}",
                 ref,
-                validate="decimal",
+                validate="integer" if item.integer else "decimal",
                 criteria="between",
                 minimum=str(lo),
                 maximum=str(hi),

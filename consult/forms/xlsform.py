@@ -370,7 +370,7 @@ class _Builder:
                 for lang in self.langs
             }
             self.row(
-                "decimal",
+                "integer" if item.integer else "decimal",
                 name,
                 item.label,
                 required=required,
