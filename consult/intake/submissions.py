@@ -416,6 +416,15 @@ def _review(value: Any) -> str:
     return re.sub(r"\s+", "_", word)
 
 
+def _review_shown(value: Any) -> str:
+    """A reviewer's decision as the server's page shows it: Kobo's uid ``validation_status_on_hold``
+    (an export with XML values) as "On hold"; labels and Central's states as they are."""
+    found = raw_text(value).strip()
+    if found.startswith("validation_status_"):
+        return found.removeprefix("validation_status_").replace("_", " ").capitalize()
+    return found
+
+
 @dataclass
 class _Shape:
     """What one definition's forms hold, for matching headers: every field with its group
@@ -630,7 +639,7 @@ class _Reader:
         server = "KoboToolbox" if channel == "kobo" else "ODK Central"
         review_col = "_validation_status" if channel == "kobo" else "ReviewState"
         if review in REJECTED:
-            shown = raw_text(_cell(row, col.find(review_col))).strip()
+            shown = _review_shown(_cell(row, col.find(review_col)))
             if self.include_rejected:
                 rr.warnings.append(
                     finding("review-included", **at, cell=review_col, severity="warning", server=server, found=shown)
@@ -638,7 +647,7 @@ class _Reader:
             else:
                 rr.errors.append(finding("review-rejected", **at, cell=review_col, server=server, found=shown))
         elif review in DOUBTED:
-            shown = raw_text(_cell(row, col.find(review_col))).strip()
+            shown = _review_shown(_cell(row, col.find(review_col)))
             rr.warnings.append(
                 finding("review-doubt", **at, cell=review_col, severity="warning", server=server, found=shown)
             )
