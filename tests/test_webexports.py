@@ -54,6 +54,8 @@ def test_every_kobo_export_option_reads_every_answer(workspace, web, tmp_path, f
     subs = [web["make"]("MOH", 21), web["make"]("DCA", 22, time="2020-09-11T08:00:00")]
     subs[0].values["TOC_challenges"] = "=SUM(A1) is how they wrote it"  # XlsxWriter makes it a formula
     subs[1].values["TOC_challenges"] = "n/a"  # a text answer like any other
+    subs[0].values["TOC_initiatives"] = "{=an array formula to XlsxWriter}"
+    subs[1].values["TOC_initiatives"] = "https://example.org/a link, to XlsxWriter"
     rows = kobo_table(web["xlsform"], subs, groups=groups, group_sep=sep, multiple_select=multiple)
     path = tmp_path / f"kobo.{fmt}"
     if fmt == "csv":
@@ -69,6 +71,7 @@ def test_every_kobo_export_option_reads_every_answer(workspace, web, tmp_path, f
         assert got[f"kobo:{sub.instance}"] == expected(sub, web["definition"], inst)
     assert got[f"kobo:{subs[0].instance}"]["TOC.challenges"] == "=SUM(A1) is how they wrote it"
     assert got[f"kobo:{subs[1].instance}"]["TOC.challenges"] == "n/a"
+    assert got[f"kobo:{subs[0].instance}"]["TOC.initiatives"] == "{=an array formula to XlsxWriter}"
 
 
 @pytest.mark.parametrize("kind", ["csv", "zip"])

@@ -189,7 +189,10 @@ def _csv(name: str, data: bytes) -> tuple[list[str], list[tuple[int, list[Any]]]
     if "\x00" in content:
         content = content.replace("\x00", NUL_MARK)
     first = content.split("\n", 1)[0]
-    delimiter = max(",;\t", key=first.count)  # KoboToolbox writes ';', ODK Central ','
+    if first.startswith('"'):  # KoboToolbox quotes every cell: count '";"', not commas inside labels
+        delimiter = max(",;\t", key=lambda d: first.count(f'"{d}"'))
+    else:  # ODK Central quotes only where needed, and its headers are field names
+        delimiter = max(",;\t", key=first.count)
     reader = csv.reader(io.StringIO(content, newline=""), delimiter=delimiter)
     records: list[list[str]] = []
     try:
