@@ -10,21 +10,24 @@ import shutil
 
 import pytest
 from test_ingest import stored
-from test_xlsform import expected, web  # noqa: F401  (web is a fixture)
+from test_xlsform import expected, valid_values, web  # noqa: F401  (web is a fixture)
 from typer.testing import CliRunner
 from webexports import (
+    form_of,
     kobo_csv,
     kobo_table,
     kobo_xlsx,
     odk_csv,
     odk_table,
     odk_zip,
+    submission,
 )
 
 from consult.cli import app
+from consult.definitions.questionnaire import resolve
 from consult.intake.ingest import ingest
 from consult.intake.submissions import _moment, is_export
-from consult.workspace import Workspace
+from consult.workspace import Workspace, open_workspace
 
 
 def current(ws: Workspace) -> dict[str, dict[str, object]]:
@@ -190,8 +193,6 @@ def test_central_downloads_named_x_and_x_1_give_one_store_in_any_order(workspace
         odk_csv(x1, folder / "consult_test_round_KZ (1).csv")
         ws_root = tmp_path / f"ws{n}"
         shutil.copytree(workspace.root, ws_root)
-        from consult.workspace import open_workspace
-
         ws = open_workspace(ws_root)
         ingest([folder], ws)
         stores.append(current(ws))
@@ -199,8 +200,6 @@ def test_central_downloads_named_x_and_x_1_give_one_store_in_any_order(workspace
     for n, order in enumerate(((before, after), (after, before))):
         ws_root = tmp_path / f"one{n}"
         shutil.copytree(workspace.root, ws_root)
-        from consult.workspace import open_workspace
-
         ws = open_workspace(ws_root)
         for k, rows in enumerate(order):
             ingest([odk_csv(rows, tmp_path / f"one{n}-{k}.csv")], ws)
@@ -270,3 +269,29 @@ def test_central_timestamps_are_read_without_python_311():
     assert _moment("2026-05-04T09:12:45.123Z").isoformat() == "2026-05-04T09:12:45"
     assert _moment("2026-05-04T09:12:45.1+02:00").isoformat() == "2026-05-04T07:12:45"
     assert _moment("2026-05-04T09:12:45").isoformat() == "2026-05-04T09:12:45"
+
+
+def test_submissions_of_an_earlier_questionnaire_are_read_against_it(workspace, tmp_path):
+    """The form deployed before the questionnaire changed: its submissions are read with the
+    questions they were asked (``consult xlsform`` keeps the definition, as ``generate`` does)."""
+    result = CliRunner().invoke(app, ["-w", str(workspace.root), "xlsform", "-c", "KZ", "--out", str(tmp_path / "x")])
+    assert result.exit_code == 0, result.output
+    old = workspace.definition
+    form = resolve(old.questionnaire, old.framework, "KZ", "MOH")
+    xlsform = tmp_path / "x" / "KZ-xlsform.xlsx"
+    version = form_of(xlsform).version
+    answers = valid_values(form, 41)
+    personal = {i.id: answers.pop(i.id) for i in form.items if i.personal and i.id in answers}
+    sub = submission(form, answers, personal, version, workspace.round, "before-change", "2020-09-10T08:00:00")
+    export = odk_csv(odk_table(xlsform, [sub]), tmp_path / "old.csv")
+    yaml_path = workspace.definitions_dir / "questionnaire.yaml"
+    yaml_path.write_text(
+        yaml_path.read_text(encoding="utf-8").replace("(approximate)", "(an estimate)"), encoding="utf-8"
+    )
+    changed = open_workspace(workspace.root)
+    assert changed.definition.hash != old.hash
+    (read,) = ingest([export], changed)
+    assert read.status == "accepted", [str(f) for f in read.errors]
+    rows, answers_stored = stored(changed)
+    assert rows[0].definition_hash == old.hash
+    assert answers_stored[rows[0].id] == expected(sub, old, "MOH")

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from consult.errors import UsageError
 from consult.forms.xlsform import write_xlsforms
+from consult.workspace import remember_definition
 
 from . import app
 from .common import CountryOption, JsonOption, handle_errors, out, print_json, split_csv, state, workspace
@@ -41,6 +42,7 @@ def xlsform(
     invited = {c: ws.invited_for(c) for c in countries}
     dest = out_dir or state(ctx).workspace / "xlsform"
     written = write_xlsforms(definition, countries, invited, ws.round, dest)
+    remember_definition(ws, definition)  # its submissions stay readable after the questionnaire changes
     if as_json:
         print_json(
             [
