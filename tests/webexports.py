@@ -27,7 +27,8 @@ Each writer names the server code it follows (read in the servers' public source
   ``writeMetadata``), CSV by ``csv-stringify``: ``,``, minimal quoting, ``\\n``; newest rows
   first; ``SubmissionDate`` (the first version's ``createdAt``, kept on edit, ISO with ``Z``),
   the fields with ``-`` between groups (``groupPaths=false``: names only), ``meta-instanceID``
-  (the current version's instance id), ``KEY`` (the submission's first instance id, stable
+  (the current version's instance id) and ``meta-instanceName`` (pyxform's meta group for
+  ``settings`` ``instance_name``), ``KEY`` (the submission's first instance id, stable
   across edits), ``SubmitterID``, ``SubmitterName``, ``AttachmentsPresent``,
   ``AttachmentsExpected``, ``Status`` ("not decrypted" and only metadata when exported without
   the passphrase), ``ReviewState``, ``DeviceID``, ``Edits``, ``FormVersion``;
@@ -287,7 +288,9 @@ def odk_table(
         head = "-".join([*f.path, f.name]) if group_paths else f.name
         header.append(head)
         header += [f"{head}/{v}" for v in chosen.get(f.name, [])]
-    header += ["meta-instanceID" if group_paths else "instanceID", *ODK_TAIL]
+    # pyxform closes the form with <meta><instanceID/><instanceName/></meta> (settings instance_name)
+    meta = ["meta-instanceID", "meta-instanceName"] if group_paths else ["instanceID", "instanceName"]
+    header += [*meta, *ODK_TAIL]
     rows: list[list[Any]] = [header]
     for sub in sorted(subs, key=lambda s: s.time, reverse=True):
         created = dt.datetime.fromisoformat(sub.time).strftime("%Y-%m-%dT%H:%M:%S.000Z")
@@ -301,7 +304,8 @@ def odk_table(
         current = "" if encrypted else f"uuid:{sub.current or sub.instance}"
         key = f"uuid:{sub.instance}"
         tail = [key, "5", "Enketo", "0", "0", sub.status, sub.review, "", str(sub.edits), form.version]
-        rows.append([*row, current, *tail])
+        name = "" if encrypted else f"{sub.values.get('consult_country', '')}-{sub.values.get('institution', '')}"
+        rows.append([*row, current, name, *tail])
     return rows
 
 

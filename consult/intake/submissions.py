@@ -280,6 +280,15 @@ def load_export(path: Path, max_size: int = MAX_SIZE, max_unpacked: int = MAX_UN
     return Export(path, header, rows, digest, member)
 
 
+def _is_metadata(head: str) -> bool:
+    """A column the server adds, not a question: the copy fields and Central's columns, any
+    ``_``-prefixed one (kpi and KoboCAT add more over time: ``_attachments``...), and the
+    form's ``meta`` group (``meta-instanceID``, ``meta-instanceName``, ``meta/rootUuid``)."""
+    if head in METADATA or head.startswith("_") or head in ("instanceName", "deprecatedID"):
+        return True
+    return bool(re.match(r"^(meta|formhub)[^A-Za-z0-9_]", head))
+
+
 def _separator(head: str, name: str, path: list[str]) -> str | None:
     """The separator that joins ``path`` and ``name`` into ``head``, whatever the user typed
     (``/``, ``-``, ``__``, `` > ``...), or None when ``head`` is not that field's header."""
@@ -308,7 +317,7 @@ class _Columns:
         found: Counter[str] = Counter()
         candidates: dict[int, dict[str, str]] = {}  # header index -> separator -> field
         for index, head in enumerate(header):
-            if not head or head in METADATA or head in paths:
+            if not head or head in paths or _is_metadata(head):
                 continue
             seps: dict[str, str] = {}
             for name, path in grouped.items():
@@ -321,7 +330,7 @@ class _Columns:
         later: list[tuple[int, str]] = []
         heads: dict[str, str] = {}  # a field's header -> its name (to find its 0/1 columns)
         for index, head in enumerate(header):
-            if not head or head in METADATA:
+            if not head or (head not in paths and _is_metadata(head)):
                 continue
             matched = head if head in paths else candidates.get(index, {}).get(self.separator or "")
             if matched is None:
