@@ -295,3 +295,14 @@ def test_submissions_of_an_earlier_questionnaire_are_read_against_it(workspace, 
     rows, answers_stored = stored(changed)
     assert rows[0].definition_hash == old.hash
     assert answers_stored[rows[0].id] == expected(sub, old, "MOH")
+
+
+def test_a_rejection_after_acceptance_withdraws_the_submission(workspace, web, tmp_path):
+    sub = web["make"]("MOH", 42)
+    ingest([odk_csv(odk_table(web["xlsform"], [sub]), tmp_path / "a.csv")], workspace)
+    assert set(current(workspace)) == {f"odk:{sub.instance}"}
+    sub.review = "rejected"  # the reviewers decided later; the next download says so
+    (later,) = ingest([odk_csv(odk_table(web["xlsform"], [sub]), tmp_path / "b.csv")], workspace)
+    assert later.status == "rejected" and later.superseded == [1]
+    assert current(workspace) == {}
+    assert statuses(workspace) == [(f"odk:{sub.instance}", "rejected"), (f"odk:{sub.instance}", "superseded")]

@@ -245,6 +245,24 @@ def _held(store: Store, rr: ReadReturn) -> Finding | None:
     )
 
 
+def _withdraw(conn: Any, rr: ReadReturn, rid: int) -> list[int]:
+    """The reviewers rejected this version of a submission: the earlier versions of the same
+    submission (same root id), accepted before the decision, stop counting (superseded by this
+    rejected one, which says why)."""
+    older = [
+        r[0]
+        for r in conn.execute(
+            "SELECT id, saved_at FROM returns WHERE file_name = ? AND status IN ('accepted', 'incomplete') AND id != ?",
+            (rr.path.name, rid),
+        )
+        if not (r[1] and rr.saved_at and r[1] > rr.saved_at)  # a later edit stands
+    ]
+    conn.executemany(
+        "UPDATE returns SET status = 'superseded', superseded_by = ? WHERE id = ?", [(rid, o) for o in older]
+    )
+    return older
+
+
 def record(store: Store, rr: ReadReturn, strict: bool, dry_run: bool, accept_fewer: bool = False) -> IngestResult:
     """Store one read return (or, with ``dry_run``, only say what would happen). A refused
     export file, or a row that holds no answer (encrypted), is reported and never stored."""
@@ -322,6 +340,8 @@ def record(store: Store, rr: ReadReturn, strict: bool, dry_run: bool, accept_few
             for a in rr.answers.values()
         ]
         rid, superseded = store.insert_return(conn, fields, answers, rr.personal or None)
+        if any(f.code == "review-rejected" for f in rr.errors):
+            superseded = _withdraw(conn, rr, rid)
         result.return_id, result.superseded = rid, superseded
         counts = store.answer_counts(conn, [rid, *superseded])
         fewer = [(old, counts[old]) for old in superseded if counts[old] > counts[rid]]
