@@ -13,6 +13,7 @@ import errno
 import json
 import os
 import signal
+import sqlite3
 import stat
 import sys
 import threading
@@ -245,7 +246,7 @@ def _held(store: Store, rr: ReadReturn) -> Finding | None:
     )
 
 
-def _withdraw(conn: Any, rr: ReadReturn, rid: int) -> list[int]:
+def _withdraw(conn: sqlite3.Connection, rr: ReadReturn, rid: int) -> list[int]:
     """The reviewers rejected this version of a submission: the earlier versions of the same
     submission (same root id), accepted before the decision, stop counting (superseded by this
     rejected one, which says why)."""
@@ -344,7 +345,7 @@ def record(store: Store, rr: ReadReturn, strict: bool, dry_run: bool, accept_few
             superseded = _withdraw(conn, rr, rid)
         result.return_id, result.superseded = rid, superseded
         counts = store.answer_counts(conn, [rid, *superseded])
-        fewer = [(old, counts[old]) for old in superseded if counts[old] > counts[rid]]
+        fewer = [(old, counts[old]) for old in superseded if counts[old] > counts[rid] and result.status != "rejected"]
         if fewer:  # the replace rule stands, but a resend that lost answers is said, not silent
             old, had = max(fewer, key=lambda f: f[1])
             warning = finding(
