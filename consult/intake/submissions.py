@@ -517,7 +517,6 @@ class _Reader:
         self.shape = _merged([definition, *(d for d in known.values() if d.hash != definition.hash)])
         self.versions: dict[tuple[str, str], str] = {}
         self.columns = _Columns(export.header, self.shape.paths, self.shape.codes)
-        self.older: dict[str, _Columns] = {}
 
     def refuse(self, code: str, **params: Any) -> list[ReadReturn]:
         """The whole file refused: one result, never stored (nothing in it can be trusted)."""
@@ -529,11 +528,11 @@ class _Reader:
     def read(self) -> list[ReadReturn]:
         col = self.columns
         unmatched = col.unmatched
-        labelled = [h for h in unmatched if any(label in h for label in self.shape.labels)]
-        if labelled or (col.find(VERSION_FIELD) is not None and col.find(INSTITUTION_FIELD) is None and unmatched):
-            return self.refuse("export-labels", found=", ".join(f"'{h}'" for h in (labelled or unmatched)[:3]))
-        if col.find(VERSION_FIELD) is None:
+        if col.find(VERSION_FIELD) is None:  # a calculate keeps its name in a labels export too
             return self.refuse("export-not-consult", field=VERSION_FIELD)
+        labelled = [h for h in unmatched if any(label in h for label in self.shape.labels)]
+        if labelled or (col.find(INSTITUTION_FIELD) is None and unmatched):
+            return self.refuse("export-labels", found=", ".join(f"'{h}'" for h in (labelled or unmatched)[:3]))
         seen: dict[str, list[int]] = {}
         for index, head in enumerate(self.export.header):
             if head:
