@@ -60,9 +60,9 @@ from consult.forms.xlsform import (
     form_version,
     rank_field,
 )
-from consult.intake.reader import Answer, ReadReturn
+from consult.intake.reader import Answer, ReadReturn, flag_future_date
 from consult.intake.safety import MAX_SIZE, MAX_UNPACKED, Refused, check_file, read_bounded
-from consult.intake.values import YES, Invalid, describe, parse_choice, parse_date, parse_number, parse_text, raw_text
+from consult.intake.values import YES, Invalid, decode_escapes, describe, parse_answer, raw_text
 
 CHANNELS = ("excel", "kobo", "odk")
 SEPARATORS = "/-.:"
@@ -159,7 +159,7 @@ def load_export(path: Path, max_size: int = MAX_SIZE, max_unpacked: int = MAX_UN
     try:
         rows = wb.worksheets[0].iter_rows(values_only=True)  # Kobo: the main sheet; repeats follow
         header = [raw_text(h).strip() for h in next(rows, ())]
-        body = [(n, list(r)) for n, r in enumerate(rows, start=2)]
+        body = [(n, [decode_escapes(v) if isinstance(v, str) else v for v in r]) for n, r in enumerate(rows, start=2)]
         return Export(path, header, body, hashlib.sha256(data).hexdigest())
     finally:
         wb.close()
@@ -194,10 +194,11 @@ class _Columns:
 
 
 def _cell(row: list[Any], index: int | None) -> Any:
+    """A cell's value, None when blank. ``n/a`` and any other non-blank text are answers."""
     if index is None or index >= len(row):
         return None
     value = row[index]
-    return None if isinstance(value, str) and value.strip() in ("", "n/a") else value
+    return None if isinstance(value, str) and value.strip() == "" else value
 
 
 def _timestamp(value: Any) -> str:
@@ -356,6 +357,7 @@ class _Reader:
         )
         form = form_for(self.definition, country, institution)
         self.answers(rr, form, number, row)
+        flag_future_date(rr, file=name, row=number)
         personal = {k: v for k, v in rr.personal.items()}
         answers = {k: a.value for k, a in rr.answers.items()}
         rr.sha256 = _digest(channel, instance, answers, personal, rr.errors + rr.missing)
@@ -408,7 +410,7 @@ class _Reader:
                     if cell is None:
                         continue
                     try:
-                        code = parse_choice(cell, item, langs)
+                        code = parse_answer(cell, item, langs)
                     except Invalid as exc:
                         report(index, item, cell, exc)
                         continue
@@ -432,14 +434,7 @@ class _Reader:
                     continue
                 raws.append(raw_text(cell))
                 try:
-                    if item.type in ("rating", "single"):
-                        value = parse_choice(cell, item, langs)
-                    elif item.type == "number":
-                        value = parse_number(cell, item)
-                    elif item.type == "date":
-                        value = parse_date(cell)
-                    else:
-                        value = parse_text(cell)
+                    value = parse_answer(cell, item, langs)
                 except Invalid as exc:
                     report(index, item, cell, exc)
                     continue
@@ -481,7 +476,7 @@ class _Reader:
             pairs = [(i, code) for code, i in details.items() if raw_text(_cell(row, i)).strip().casefold() in YES]
         for i, token in pairs:
             try:
-                code = parse_choice(token, item, langs)
+                code = parse_answer(token, item, langs)
             except Invalid as exc:
                 report(i, item, token, exc)
                 continue
