@@ -14,6 +14,7 @@ import subprocess
 import sys
 from typing import Any
 
+import openpyxl
 import pytest
 from hostile_corpus import ODD_CELLS, answer_cell, inline, shared_strings, with_cell
 from test_ingest import stored
@@ -213,3 +214,25 @@ def test_control_characters_never_reach_the_terminal_or_break_the_export(workspa
 def test_future_date_is_not_a_problem_for_a_date_of_today(workspace, make_return):
     [result] = ingest([make_return("KZ", "MOH", {"date": dt.date.today().isoformat()})], workspace)
     assert result.status == "accepted" and not [f for f in result.warnings if f.code == "future-date"]
+
+
+def test_the_feedback_says_how_to_correct_each_odd_value(workspace, cli, make_return, tmp_path):
+    """The institution's feedback workbook marks each refused cell with the right correction,
+    in both languages, and holds what they sent (the feedback is built from the file itself)."""
+    path = make_return("KZ", "MFA", {"TOC.priority": "3 - 4", "TOC.challenges": "#REF!"}, name="KZ-MFA.xlsx")
+    path = with_cell(path, tmp_path / "KZ-MFA-odd.xlsx", "DRUGS.challenges", inline("ring_x0007_"))
+    [result] = ingest([path], workspace)
+    assert result.status == "rejected"
+    run = cli("feedback")
+    assert run.exit_code == 0, run.output
+    [target] = (workspace.root / "feedback" / "KZ").glob("KZ-MFA*.xlsx")
+    wb = openpyxl.load_workbook(target)
+    notes = {}
+    for sheet in wb.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                if cell.comment is not None and sheet.cell(row=cell.row, column=1).value:
+                    notes[sheet.cell(row=cell.row, column=1).value] = cell.comment.text
+    assert "Pick one number" in notes["TOC.priority"] and "Выберите одно число" in notes["TOC.priority"]
+    assert "spreadsheet error" in notes["TOC.challenges"] and "ошибка таблицы" in notes["TOC.challenges"]
+    assert "invisible character" in notes["DRUGS.challenges"] and "невидимый символ" in notes["DRUGS.challenges"]

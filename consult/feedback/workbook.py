@@ -473,6 +473,9 @@ def _problems(
             p.what = {lang: str(f.get("message", code)) for lang in words.langs}
         if code == "invalid-value" and item is not None:
             p.expected, p.fix = _expected(item, words, returned.langs)
+            odd = f"fix_odd-{params.get('odd')}"  # a range, a spreadsheet error, a control character
+            if words.has(odd):
+                p.fix = words.each(odd)
         elif words.has(f"fix_{code}"):
             p.fix = words.each(f"fix_{code}")
         else:

@@ -344,6 +344,7 @@ def _value(item: Item, rows: list[tuple], langs: list[str], rr: ReadReturn) -> t
                 found=describe(c[5]),
                 expected=exc.expected,
                 fix=exc.fix,
+                **({"odd": exc.odd} if exc.odd else {}),
             )
         )
 

@@ -145,6 +145,7 @@ def refuse_odd(value: Any) -> None:
             f"an answer, not the spreadsheet error {shown}",
             f"the cell shows the error {shown} (a formula that failed, or a broken reference): "
             "type the answer itself into the cell",
+            odd="error",
         )
     if isinstance(value, str):
         found = CONTROL.search(value)
@@ -155,13 +156,19 @@ def refuse_odd(value: Any) -> None:
                 f"text without control characters (found the invisible character {name} "
                 f"at position {found.start() + 1})",
                 "retype the answer in the cell (the invisible character usually comes from a copy and paste)",
+                odd="control",
             )
 
 
 class Invalid(Exception):
-    def __init__(self, expected: str, fix: str):
+    """A value refused: what was expected, how to fix it, and for an odd value (see
+    :func:`refuse_odd`) which one: ``range``, ``error`` or ``control``, so that the feedback
+    to the institution can say how to correct it in its own words."""
+
+    def __init__(self, expected: str, fix: str, odd: str = ""):
         self.expected = expected
         self.fix = fix
+        self.odd = odd
 
 
 def _choice_expected(item: Item, langs: list[str], limit: int = 7) -> str:
@@ -198,6 +205,7 @@ def parse_choice(value: Any, item: Item, langs: list[str]) -> str:
         raise Invalid(
             _choice_expected(item, langs) + ", not a range",
             "pick one number: the rating that fits best",
+            odd="range",
         )
     if item.type == "rating":
         m = _RATING.match(key)
