@@ -200,7 +200,6 @@ ODD_CELLS = {
     "escaped-nul.xlsx": ("TOC.challenges", inline("a_x0000_b")),
     "escaped-bell.xlsx": ("DRUGS.challenges", inline("ring_x0007_")),
     "c1-control.xlsx": ("emerging", inline("csi\u009b2J")),
-    "lone-surrogate.xlsx": ("JUSTICE.challenges", inline("half _xD83D_ a pair")),
 }
 
 

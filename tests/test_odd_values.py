@@ -236,3 +236,18 @@ def test_the_feedback_says_how_to_correct_each_odd_value(workspace, cli, make_re
     assert "Pick one number" in notes["TOC.priority"] and "Выберите одно число" in notes["TOC.priority"]
     assert "spreadsheet error" in notes["TOC.challenges"] and "ошибка таблицы" in notes["TOC.challenges"]
     assert "invisible character" in notes["DRUGS.challenges"] and "невидимый символ" in notes["DRUGS.challenges"]
+
+
+def test_an_odd_value_in_a_choice_column_is_refused_not_read_as_unchosen(workspace, web_form, tmp_path):
+    """A select_multiple exported as 0/1 columns only: '#REF!' (the CSV opened and saved in
+    Excel) is refused with its column, as a workbook's "Yes" cell would be."""
+    rows = kobo_rows(web_form["xlsform"], [web_form["make"]("MOH", 21)])
+    main = rows[0].index("TOC/TOC_assistance")
+    rows = [row[:main] + row[main + 1 :] for row in rows]
+    column = rows[0].index("TOC/TOC_assistance/capacity")
+    rows[1][column] = "#REF!"
+    [result] = ingest([write_csv(rows, tmp_path / "kobo.csv", ";")], workspace)
+    assert result.status == "rejected"
+    [f] = result.errors
+    assert (f.question, f.cell, f.row) == ("TOC.assistance", "TOC/TOC_assistance/capacity", 2)
+    assert "spreadsheet error #REF!" in f.message

@@ -193,6 +193,7 @@ def test_text_with_tabs_and_line_breaks_is_an_answer() -> None:
         ("x_x005F_y", "x_y"),
         ("_x0000_", "\x00"),
         ("_xD83D__xDE00_", "\U0001f600"),  # a surrogate pair joins into one character
+        ("half _xD83D_ a pair", "half \ufffd a pair"),  # half a pair is no character: U+FFFD, as LibreOffice
         ("_x00e9_t_x00E9_", "été"),
         ("_x12_ and _xZZZZ_", "_x12_ and _xZZZZ_"),  # not escapes
         ("plain", "plain"),

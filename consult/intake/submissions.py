@@ -62,7 +62,7 @@ from consult.forms.xlsform import (
 )
 from consult.intake.reader import Answer, ReadReturn, flag_future_date
 from consult.intake.safety import MAX_SIZE, MAX_UNPACKED, Refused, check_file, read_bounded
-from consult.intake.values import YES, Invalid, decode_escapes, describe, parse_answer, raw_text
+from consult.intake.values import Invalid, decode_escapes, describe, parse_answer, parse_flag, raw_text
 
 CHANNELS = ("excel", "kobo", "odk")
 SEPARATORS = "/-.:"
@@ -473,7 +473,13 @@ class _Reader:
             tokens = raw_text(cell).split() if cell is not None else []
             pairs = [(index, token) for token in tokens]
         else:
-            pairs = [(i, code) for code, i in details.items() if raw_text(_cell(row, i)).strip().casefold() in YES]
+            pairs = []
+            for code, i in details.items():  # a 0/1 column: the one parser's rule for a choice's own cell
+                try:
+                    if parse_flag(_cell(row, i)):
+                        pairs.append((i, code))
+                except Invalid as exc:
+                    report(i, item, _cell(row, i), exc)
         for i, token in pairs:
             try:
                 code = parse_answer(token, item, langs)

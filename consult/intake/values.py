@@ -126,12 +126,14 @@ def decode_escapes(text: str) -> str:
     in one left-to-right pass, so ``_x000D_`` is a carriage return and ``_x005F_x000D_`` the
     literal text "_x000D_"; surrogate pairs (``_xD83D__xDE00_``) join into one character.
     LibreOffice decodes the C0 controls and ``_x005F_`` the same way and protects every literal
-    "_xHHHH_" it writes with ``_x005F_``, so both programs' files read as their users see them."""
+    "_xHHHH_" it writes with ``_x005F_``, so both programs' files read as their users see them.
+    Half a surrogate pair alone is no character: it becomes U+FFFD, as LibreOffice shows it
+    (and as no terminal, database or export can choke on)."""
     if "_x" not in text:
         return text
     decoded = _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
-    if any("\ud800" <= ch <= "\udfff" for ch in decoded):  # join pairs; a lone half stays (and is refused)
-        decoded = decoded.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
+    if any("\ud800" <= ch <= "\udfff" for ch in decoded):
+        decoded = decoded.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
     return decoded
 
 
