@@ -153,6 +153,12 @@ def test_a_rating_range_is_refused_never_its_first_number(typed: str) -> None:
     assert "not a range" in exc.value.expected and "pick one number" in exc.value.fix
 
 
+def test_a_range_excel_turned_into_a_date_is_refused_as_a_range() -> None:
+    with pytest.raises(Invalid) as exc:
+        parse_answer(dt.datetime(2026, 4, 3), item("TOC.priority"), LANGS)
+    assert "not a range" in exc.value.expected and exc.value.odd == "range"
+
+
 @pytest.mark.parametrize("typed", ["5 - Top priority", "3: medium", "5. Top", "4", "n/a", "N/A"])
 def test_ratings_with_their_label_are_still_ratings(typed: str) -> None:
     assert parse_answer(typed, item("TOC.priority"), LANGS) in ("5", "3", "4", "na")

@@ -203,6 +203,12 @@ def parse_choice(value: Any, item: Item, langs: list[str]) -> str:
         key = str(int(value))
     if key in table:
         return table[key]
+    if item.type == "rating" and isinstance(value, dt.date) and value.day <= 5 and value.month <= 5:
+        raise Invalid(  # Excel turns "3-4" typed into a rating cell into the date 3 April (or 4 March)
+            _choice_expected(item, langs) + ", not a range (Excel turned one such as 3-4 into a date)",
+            "pick one number: the rating that fits best",
+            odd="range",
+        )
     if item.type == "rating" and _RANGE.match(raw_text(value).strip().casefold()):
         raise Invalid(
             _choice_expected(item, langs) + ", not a range",
