@@ -26,6 +26,18 @@ from consult.intake.ingest import ingest
 from consult.workspace import Workspace
 
 
+def notes_of(feedback: Any) -> dict[str, str]:
+    """item id -> the note on its marked answer cell, in a feedback workbook."""
+    wb = openpyxl.load_workbook(feedback)
+    notes = {}
+    for sheet in wb.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                if cell.comment is not None and sheet.cell(row=cell.row, column=1).value:
+                    notes[str(sheet.cell(row=cell.row, column=1).value)] = cell.comment.text
+    return notes
+
+
 def errors_of(result: Any) -> dict[str, Any]:
     return {f.question: f for f in result.errors}
 
@@ -226,13 +238,7 @@ def test_the_feedback_says_how_to_correct_each_odd_value(workspace, cli, make_re
     run = cli("feedback")
     assert run.exit_code == 0, run.output
     [target] = (workspace.root / "feedback" / "KZ").glob("KZ-MFA*.xlsx")
-    wb = openpyxl.load_workbook(target)
-    notes = {}
-    for sheet in wb.worksheets:
-        for row in sheet.iter_rows():
-            for cell in row:
-                if cell.comment is not None and sheet.cell(row=cell.row, column=1).value:
-                    notes[sheet.cell(row=cell.row, column=1).value] = cell.comment.text
+    notes = notes_of(target)
     assert "Pick one number" in notes["TOC.priority"] and "Выберите одно число" in notes["TOC.priority"]
     assert "spreadsheet error" in notes["TOC.challenges"] and "ошибка таблицы" in notes["TOC.challenges"]
     assert "invisible character" in notes["DRUGS.challenges"] and "невидимый символ" in notes["DRUGS.challenges"]
@@ -251,3 +257,17 @@ def test_an_odd_value_in_a_choice_column_is_refused_not_read_as_unchosen(workspa
     [f] = result.errors
     assert (f.question, f.cell, f.row) == ("TOC.assistance", "TOC/TOC_assistance/capacity", 2)
     assert "spreadsheet error #REF!" in f.message
+
+
+def test_a_future_date_comes_back_marked_in_the_feedback_with_all(workspace, cli, make_return):
+    typo, _real = _future_typo()
+    path = make_return("KZ", "MFA", {"date": typo}, name="KZ-MFA.xlsx")
+    [result] = ingest([path], workspace)
+    assert result.status == "accepted" and [f.code for f in result.warnings] == ["future-date"]
+    assert cli("feedback").stdout.startswith("No return needs feedback")  # a warning: only with --all
+    assert cli("feedback", "--all").exit_code == 0
+    [target] = (workspace.root / "feedback" / "KZ").glob("KZ-MFA*.xlsx")
+    notes = notes_of(target)
+    assert set(notes) == {"date"}
+    assert "is in the future" in notes["date"] and "в будущем" in notes["date"]
+    assert "Check the year" in notes["date"] and "Проверьте год" in notes["date"]

@@ -77,6 +77,7 @@ ANSWER_CODES = (
     "row-deleted",
     "unknown-question",
     "missing-sheet",
+    "future-date",  # a warning: with --all, the institution checks the year
 )
 MARK_FILL = PatternFill("solid", fgColor="F4B084")  # prints as a mid grey, unlike the pale input yellow
 MARK_SIDE = Side(style="thick", color="C00000")  # dark red: black on a black-and-white printer
