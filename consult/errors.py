@@ -214,6 +214,11 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "cell holds a formula ({found}) with no saved value",
         "type the value itself instead of a formula",
     ),
+    "future-date": (
+        "the completion date {found} is in the future (today is {today} at the latest)",
+        "check the year with the institution; until it is corrected this date does not count when "
+        "deciding which of the institution's returns is the newest (its saved time does)",
+    ),
     "missing-answer": ("required answer is blank", "fill in the answer"),
     "row-deleted": (
         "the row for this question was deleted",

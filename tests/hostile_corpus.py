@@ -146,6 +146,63 @@ def unknown_ids(count: int) -> Callable[[bytes], bytes]:
     return change
 
 
+def answer_cell(path: Path, item: str, part: str | None = None) -> tuple[str, str]:
+    """(sheet XML member, cell reference) of an item's answer cell in a filled return, found the
+    way ingest finds it: by the hidden id in column A (and the part in column B)."""
+    import openpyxl  # only here: the rest of the corpus is built from bytes
+
+    wb = openpyxl.load_workbook(path, read_only=True)
+    try:
+        for index, ws in enumerate(wb.worksheets, start=1):
+            if ws.title.startswith("_"):
+                continue
+            for r, row in enumerate(ws.iter_rows(max_col=2, values_only=True), start=1):
+                if row and row[0] == item and (row[1] == part or (part is None and row[1] is None)):
+                    return f"xl/worksheets/sheet{index}.xml", f"F{r}"
+    finally:
+        wb.close()
+    raise AssertionError(f"{item} not found in {path.name}")
+
+
+def with_cell(src: Path, dst: Path, item: str, cell: str, part: str | None = None) -> Path:
+    """A copy of a filled return whose answer cell for ``item`` is replaced by raw sheet XML:
+    ``cell`` is the ``<c>`` element's attributes and content with ``{ref}`` for its reference,
+    e.g. ``'<c r="{ref}" t="e"><f>1/0</f><v>#DIV/0!</v></c>'`` (what Excel saves for a formula
+    that failed) or an inline string holding ``_xHHHH_`` escapes, as Excel writes them."""
+    member, ref = answer_cell(src, item, part)
+
+    def change(name: str, data: bytes) -> bytes:
+        if name != member:
+            return data
+        xml = data.decode("utf-8")
+        start = xml.index(f'<c r="{ref}"')
+        end = xml.index(">", start)
+        end = end + 1 if xml[end - 1] == "/" else xml.index("</c>", start) + len("</c>")
+        return (xml[:start] + cell.replace("{ref}", ref) + xml[end:]).encode("utf-8")
+
+    return rewrite(src, dst, change)
+
+
+def inline(text: str) -> str:
+    """An inline-string cell holding ``text`` exactly as written in the XML (escapes and all)."""
+    return f'<c r="{{ref}}" t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
+
+
+# Odd values in a return's answer cells: each must refuse the return, with the cell.
+ODD_CELLS = {
+    "range-spaced.xlsx": ("TOC.priority", inline("3 - 4")),
+    "range-wide.xlsx": ("DRUGS.priority", inline("1 - 5")),
+    "range-en-dash.xlsx": ("JUSTICE.priority", inline("3\u2013 4")),
+    "error-typed.xlsx": ("TOC.challenges", '<c r="{ref}" t="e"><v>#REF!</v></c>'),
+    "error-cached.xlsx": ("DRUGS.challenges", '<c r="{ref}" t="e"><f>1/0</f><v>#DIV/0!</v></c>'),
+    "error-as-text.xlsx": ("emerging", inline("#N/A")),
+    "error-in-rating.xlsx": ("TOC.priority", '<c r="{ref}" t="e"><f>VLOOKUP(1,A1:A2,3)</f><v>#N/A</v></c>'),
+    "escaped-nul.xlsx": ("TOC.challenges", inline("a_x0000_b")),
+    "escaped-bell.xlsx": ("DRUGS.challenges", inline("ring_x0007_")),
+    "c1-control.xlsx": ("emerging", inline("csi\u009b2J")),
+}
+
+
 def ods_bytes() -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
@@ -178,6 +235,8 @@ def build(folder: Path, base: Path, other: Path) -> dict[str, str]:
     macro_enabled(base, add("macro.xlsm", "same"))
     shutil.copy(other, add("evil\x1b[2J\x1b]0;pwned\x07name.xlsx", "same"))
 
+    for name, (item, cell) in ODD_CELLS.items():
+        with_cell(base, add(name, "rejected"), item, cell)
     rewrite(base, add("laughs.xlsx", "rejected"), _replace_sheet(LAUGHS))
     rewrite(base, add("xxe.xlsx", "rejected"), _replace_sheet(XXE))
     rewrite(base, add("garbage-xml.xlsx", "rejected"), _replace_sheet(b"<worksheet><sheetData><row>"))

@@ -13,8 +13,20 @@ from typing import Any
 import pytest
 
 from consult.definitions import bundled_definition
-from consult.definitions.questionnaire import Item, resolve
-from consult.intake.values import Invalid, number_range, parse_choice, parse_date, parse_number, parse_text
+from consult.definitions.questionnaire import QUESTION_TYPES, Item, resolve
+from consult.intake.values import (
+    PARSERS,
+    ExcelError,
+    Invalid,
+    decode_escapes,
+    describe,
+    number_range,
+    parse_answer,
+    parse_choice,
+    parse_date,
+    parse_number,
+    parse_text,
+)
 
 LANGS = ["en", "ru"]
 
@@ -127,3 +139,71 @@ def test_text_is_trimmed_and_bounded() -> None:
     with pytest.raises(Invalid) as exc:
         parse_text("x" * 5000)
     assert "at most" in exc.value.expected
+
+
+# --- the one answer parser of both channels (issue 25) ---------------------------------------------------------------
+def test_one_table_of_question_types() -> None:
+    assert set(PARSERS) == set(QUESTION_TYPES)
+
+
+@pytest.mark.parametrize("typed", ["3 - 4", "1 - 5", "3-4", "3–4", "3 — 4", "2 to 3", "4/5", "1..5", " 3 -4 "])
+def test_a_rating_range_is_refused_never_its_first_number(typed: str) -> None:
+    with pytest.raises(Invalid) as exc:
+        parse_answer(typed, item("TOC.priority"), LANGS)
+    assert "not a range" in exc.value.expected and "pick one number" in exc.value.fix
+
+
+def test_a_range_excel_turned_into_a_date_is_refused_as_a_range() -> None:
+    with pytest.raises(Invalid) as exc:
+        parse_answer(dt.datetime(2026, 4, 3), item("TOC.priority"), LANGS)
+    assert "not a range" in exc.value.expected and exc.value.odd == "range"
+
+
+@pytest.mark.parametrize("typed", ["5 - Top priority", "3: medium", "5. Top", "4", "n/a", "N/A"])
+def test_ratings_with_their_label_are_still_ratings(typed: str) -> None:
+    assert parse_answer(typed, item("TOC.priority"), LANGS) in ("5", "3", "4", "na")
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["#REF!", "#DIV/0!", "#N/A", "#VALUE!", "#NAME?", "#NUM!", "#NULL!", " #ref! ", ExcelError("#SPILL!")],
+)
+@pytest.mark.parametrize("item_id", ["TOC.challenges", "TOC.priority", "staff", "date", "top5"])
+def test_spreadsheet_errors_are_refused_in_every_question_type(value: Any, item_id: str) -> None:
+    with pytest.raises(Invalid) as exc:
+        parse_answer(value, item(item_id), LANGS)
+    assert "spreadsheet error" in exc.value.expected
+
+
+@pytest.mark.parametrize("char", ["\x00", "\x07", "\x1b", "\x7f", "\x85", "\x9b", "\ud83d", "\ufffe"])
+def test_control_characters_are_refused_and_shown_escaped(char: str) -> None:
+    with pytest.raises(Invalid) as exc:
+        parse_answer(f"a{char}b", item("TOC.challenges"), LANGS)
+    assert "at position 2" in exc.value.expected
+    shown = describe(f"a{char}b")
+    assert char not in shown and ("\\x" in shown or "\\u" in shown)
+
+
+def test_text_with_tabs_and_line_breaks_is_an_answer() -> None:
+    assert parse_answer("one\ttwo\r\nthree", item("TOC.challenges"), LANGS) == "one\ttwo\r\nthree"
+    assert parse_answer("n/a", item("TOC.challenges"), LANGS) == "n/a"
+    assert parse_answer("  ", item("TOC.challenges"), LANGS) is None
+
+
+@pytest.mark.parametrize(
+    ("stored_as", "seen"),
+    [
+        ("a_x000D_b", "a\rb"),
+        ("a_x000d__x000a_b", "a\r\nb"),
+        ("_x005F_x000D_", "_x000D_"),  # a literal "_x000D_", protected as Excel and LibreOffice write it
+        ("x_x005F_y", "x_y"),
+        ("_x0000_", "\x00"),
+        ("_xD83D__xDE00_", "\U0001f600"),  # a surrogate pair joins into one character
+        ("half _xD83D_ a pair", "half \ufffd a pair"),  # half a pair is no character: U+FFFD, as LibreOffice
+        ("_x00e9_t_x00E9_", "été"),
+        ("_x12_ and _xZZZZ_", "_x12_ and _xZZZZ_"),  # not escapes
+        ("plain", "plain"),
+    ],
+)
+def test_excel_escapes_decode_as_excel_shows_them(stored_as: str, seen: str) -> None:
+    assert decode_escapes(stored_as) == seen

@@ -77,6 +77,7 @@ ANSWER_CODES = (
     "row-deleted",
     "unknown-question",
     "missing-sheet",
+    "future-date",  # a warning: with --all, the institution checks the year
 )
 MARK_FILL = PatternFill("solid", fgColor="F4B084")  # prints as a mid grey, unlike the pale input yellow
 MARK_SIDE = Side(style="thick", color="C00000")  # dark red: black on a black-and-white printer
@@ -473,6 +474,9 @@ def _problems(
             p.what = {lang: str(f.get("message", code)) for lang in words.langs}
         if code == "invalid-value" and item is not None:
             p.expected, p.fix = _expected(item, words, returned.langs)
+            odd = f"fix_odd-{params.get('odd')}"  # a range, a spreadsheet error, a control character
+            if words.has(odd):
+                p.fix = words.each(odd)
         elif words.has(f"fix_{code}"):
             p.fix = words.each(f"fix_{code}")
         else:

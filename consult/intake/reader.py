@@ -26,18 +26,7 @@ from consult.errors import Finding, finding
 from consult.forms.layout import FORMAT, META_SHEET
 from consult.intake.cells import collect_cells, read_meta
 from consult.intake.safety import LOCAL_PROBLEMS, MAX_SIZE, MAX_UNPACKED, Refused, check_file, read_bounded
-from consult.intake.values import (
-    NO,
-    YES,
-    Invalid,
-    describe,
-    norm,
-    parse_choice,
-    parse_date,
-    parse_number,
-    parse_text,
-    raw_text,
-)
+from consult.intake.values import Invalid, describe, parse_answer, parse_flag, raw_text
 from consult.intake.xlsx import Damaged, XlsxReader, column_index
 from consult.seal import SealKey, seal
 
@@ -71,8 +60,12 @@ class ReadReturn:
 
     @property
     def respondent_date(self) -> str | None:
-        """The date the respondent gave (the answer whose role is ``completion_date``)."""
-        return next((str(a.value) for a in self.answers.values() if a.item.role == "completion_date"), None)
+        """The date the respondent gave (the answer whose role is ``completion_date``), which
+        decides which return of an institution is the newest. A date in the future (a typo,
+        15.08.2029 for 2026) is no date for that: it would outrank every resend made before it,
+        so the return is ordered by its saved time instead (and warned about: :func:`flag_future_date`)."""
+        given = next((str(a.value) for a in self.answers.values() if a.item.role == "completion_date"), None)
+        return None if given is None or is_future(given) else given
 
     @property
     def status(self) -> str:
@@ -237,6 +230,26 @@ def _read_answers(
     _interpret(rr, form, rows, langs)
 
 
+def is_future(iso_date: str, now: dt.datetime | None = None) -> bool:
+    """Whether a date is after today anywhere on Earth (UTC+14): a date no one can have
+    completed a questionnaire on yet."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    return iso_date > (now + dt.timedelta(hours=14)).date().isoformat()
+
+
+def flag_future_date(rr: ReadReturn, **at: Any) -> None:
+    """Warn, with the cell, about a completion date in the future (both channels call this);
+    ``at`` locates it (``file`` and, for an export, ``row``), the answer gives the cell."""
+    answer = next((a for a in rr.answers.values() if a.item.role == "completion_date"), None)
+    if answer is None or not is_future(str(answer.value)):
+        return
+    where = {"file": rr.path.name, "sheet": None if "row" in at else answer.sheet, "cell": answer.cell, **at}
+    today = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=14)).date().isoformat()
+    rr.warnings.append(
+        finding("future-date", **where, question=answer.item.id, severity="warning", found=answer.value, today=today)
+    )
+
+
 def _column(letters: str) -> int | None:
     """The answer column named in the metadata ('F'), as a number; None when it is no column."""
     letters = letters.strip()
@@ -290,6 +303,7 @@ def _interpret(rr: ReadReturn, form: Form, cells: list[tuple], langs: list[str])
             rr.personal[item.id] = value
         else:
             rr.answers[item.id] = answer
+    flag_future_date(rr)
     for item in form.items:
         if not item.required or item.id in values or item.id in invalid:
             continue
@@ -330,6 +344,7 @@ def _value(item: Item, rows: list[tuple], langs: list[str], rr: ReadReturn) -> t
                 found=describe(c[5]),
                 expected=exc.expected,
                 fix=exc.fix,
+                **({"odd": exc.odd} if exc.odd else {}),
             )
         )
 
@@ -344,14 +359,12 @@ def _value(item: Item, rows: list[tuple], langs: list[str], rr: ReadReturn) -> t
                 )
                 bad = True
                 continue
-            key = norm(raw_text(c[5]))
-            if key == "" or key in NO:
-                continue
-            if all(part.strip() in YES for part in key.split("/")):
-                chosen.append(c[3])
-                raws.append(f"{c[3]}={raw_text(c[5])}")
-            else:
-                report(c, Invalid("'Yes' or an empty cell", "choose 'Yes' from the drop-down list or leave it blank"))
+            try:
+                if parse_flag(c[5]):
+                    chosen.append(c[3])
+                    raws.append(f"{c[3]}={raw_text(c[5])}")
+            except Invalid as exc:
+                report(c, exc)
         if bad:
             raise _BadCell
         order = [ch.code for ch in item.choices]
@@ -360,16 +373,17 @@ def _value(item: Item, rows: list[tuple], langs: list[str], rr: ReadReturn) -> t
     if item.type == "rank":
         picks: list[tuple[int, str, tuple]] = []
         for c in rows:
-            if raw_text(c[5]).strip() == "":
-                continue
             try:
                 pos = int(c[3])
             except ValueError:
                 pos = 999
             try:
-                picks.append((pos, parse_choice(c[5], item, langs), c))
+                code = parse_answer(c[5], item, langs)
             except Invalid as exc:
                 report(c, exc)
+                continue
+            if code is not None:
+                picks.append((pos, code, c))
         picks.sort(key=lambda p: p[0])
         first: dict[str, tuple] = {}
         for _pos, code, c in picks:
@@ -396,17 +410,8 @@ def _value(item: Item, rows: list[tuple], langs: list[str], rr: ReadReturn) -> t
         return (ranked or None), raw, rows[0][0], rows[0][1]
     c = rows[0]
     raw = raw_text(c[5])
-    if raw.strip() == "":
-        return None, raw, c[0], c[1]
     try:
-        if item.type in ("rating", "single"):
-            value: Any = parse_choice(c[5], item, langs)
-        elif item.type == "number":
-            value = parse_number(c[5], item)
-        elif item.type == "date":
-            value = parse_date(c[5])
-        else:
-            value = parse_text(c[5])
+        value = parse_answer(c[5], item, langs)
     except Invalid as exc:
         report(c, exc)
         raise _BadCell from None

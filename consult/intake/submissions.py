@@ -52,8 +52,6 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import openpyxl
-
 from consult.definitions import Definition, form_for
 from consult.definitions.questionnaire import Form, Item, canonical_json
 from consult.errors import ConsultError, Finding, finding
@@ -68,9 +66,13 @@ from consult.forms.xlsform import (
     form_version,
     rank_field,
 )
-from consult.intake.reader import Answer, ReadReturn
+from consult.intake.reader import Answer, ReadReturn, flag_future_date
 from consult.intake.safety import MAX_SIZE, MAX_UNPACKED, Refused, check_file, read_bounded
-from consult.intake.values import YES, Invalid, describe, parse_choice, parse_date, parse_number, parse_text, raw_text
+from consult.intake.values import Invalid, describe, parse_answer, parse_flag, raw_text
+from consult.intake.xlsx import Cell as XlsxCell
+from consult.intake.xlsx import Damaged, XlsxReader
+
+MAX_COLUMNS = 16_384  # Excel's last column, XFD
 
 CHANNELS = ("excel", "kobo", "odk")
 KOBO_COPY = (
@@ -232,13 +234,33 @@ def _zip(name: str, data: bytes, max_unpacked: int) -> tuple[str, bytes] | Findi
         return finding("export-unreadable", file=name, detail=f"not a readable .zip: {exc}")
 
 
-def _formula_text(value: Any) -> Any:
-    """A cell as the server wrote it: XlsxWriter turns a text answer beginning with ``=`` into
-    a formula, whose text (not its cached value, 0) is the answer."""
-    if isinstance(value, str):
-        return value
-    text_ = getattr(value, "text", None)  # an array formula ({=...}) as openpyxl gives it
-    return "{" + text_ + "}" if isinstance(text_, str) else value
+def _xls_value(cell: XlsxCell | None) -> Any:
+    """A cell of an XLS export as the server wrote it: XlsxWriter turns a text answer beginning
+    with ``=`` (or ``{=``) into a formula, whose text (not its cached value, 0) is the answer;
+    strings come with Excel's ``_xHHHH_`` escapes decoded, as for a returned workbook."""
+    if cell is None:
+        return None
+    if cell.formula is not None:
+        return "{=" + cell.formula + "}" if cell.array else "=" + cell.formula
+    return cell.value
+
+
+def _xlsx_table(data: bytes) -> tuple[list[str], list[tuple[int, list[Any]]]]:
+    """The header and the numbered rows of an XLS export's first sheet (Kobo: the main sheet;
+    repeat groups follow). openpyxl is not used here: it strips ``_x005F_`` from shared strings,
+    so a typed "_x000D_" and a carriage return would read alike."""
+    book = XlsxReader(data)
+    try:
+        if not book.sheetnames:
+            return [], []
+        table = dict(book.rows(book.sheetnames[0], range(1, MAX_COLUMNS + 1)))
+    finally:
+        book.close()
+    width = max((max(cells) for cells in table.values()), default=0)
+    first = table.pop(1, {})
+    header = [raw_text(_xls_value(first.get(c))) for c in range(1, width + 1)]
+    rows = [(n, [_xls_value(cells.get(c)) for c in range(1, width + 1)]) for n, cells in sorted(table.items())]
+    return header, rows
 
 
 def load_export(path: Path, max_size: int = MAX_SIZE, max_unpacked: int = MAX_UNPACKED) -> Export | Finding:
@@ -266,16 +288,10 @@ def load_export(path: Path, max_size: int = MAX_SIZE, max_unpacked: int = MAX_UN
         refused = check_file(name, data, max_unpacked)
         if refused is not None:
             return refused
-        try:  # formulas as written (data_only=False): see _formula_text
-            wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-        except Exception as exc:  # openpyxl raises many types on damaged files; all mean "unreadable"
+        try:  # the project's own reader: strings decoded as Excel shows them, formulas as written
+            header, rows = _xlsx_table(data)
+        except Damaged as exc:
             return finding("export-unreadable", file=name, detail=f"Excel cannot read it: {exc}")
-        try:
-            cells = wb.worksheets[0].iter_rows(values_only=True)  # Kobo: the main sheet; repeats follow
-            header = [raw_text(h) for h in next(cells, ())]
-            rows = [(n, [_formula_text(v) for v in r]) for n, r in enumerate(cells, start=2)]
-        finally:
-            wb.close()
     header = [h.strip() for h in header]
     return Export(path, header, rows, digest, member)
 
@@ -670,6 +686,7 @@ class _Reader:
         )
         form = form_for(definition, country, institution)
         self.answers(rr, form, number, row, definition)
+        flag_future_date(rr, file=name, row=number)
         personal = dict(rr.personal)
         answers = {k: a.value for k, a in rr.answers.items()}
         rr.sha256 = _digest(channel, root, answers, personal, rr.errors + rr.missing)
@@ -756,7 +773,7 @@ class _Reader:
                     if got is None:
                         continue
                     try:
-                        code = parse_choice(got, item, langs)
+                        code = parse_answer(got, item, langs)
                     except Invalid as exc:
                         report(index, item, got, exc)
                         continue
@@ -780,14 +797,7 @@ class _Reader:
                     continue
                 raws.append(raw_text(got))
                 try:
-                    if item.type in ("rating", "single"):
-                        value = parse_choice(got, item, langs)
-                    elif item.type == "number":
-                        value = parse_number(got, item)
-                    elif item.type == "date":
-                        value = parse_date(got)
-                    else:
-                        value = parse_text(got)
+                    value = parse_answer(got, item, langs)
                 except Invalid as exc:
                     report(index, item, got, exc)
                     continue
@@ -825,10 +835,17 @@ class _Reader:
             tokens = raw_text(got).split() if got is not None else []
             pairs = [(index, token) for token in tokens]
         else:
-            pairs = [(i, code) for code, i in details.items() if raw_text(cell(i, item)).strip().casefold() in YES]
+            pairs = []
+            for code, i in details.items():  # a 0/1 column: the one parser's rule for a choice's own cell
+                flag = cell(i, item)
+                try:
+                    if parse_flag(flag):
+                        pairs.append((i, code))
+                except Invalid as exc:
+                    report(i, item, flag, exc)
         for i, token in pairs:
             try:
-                code = parse_choice(token, item, langs)
+                code = parse_answer(token, item, langs)
             except Invalid as exc:
                 report(i, item, token, exc)
                 continue

@@ -3,6 +3,13 @@
 No workbook, no file: every function takes a cell value (as openpyxl gives it) and an
 :class:`~consult.definitions.questionnaire.Item`, and returns the value or raises
 :class:`Invalid` with what was expected and how to fix it. Unit-tested from tables.
+
+ONE answer parser serves both channels (the returned workbook and the KoboToolbox / ODK
+Central export): :func:`parse_answer`, which refuses what no question type may hold (a
+spreadsheet error such as ``#REF!``, a control character) and then dispatches by the table
+:data:`PARSERS`, one parser per question type (as pyxform keeps one table of question types).
+A rule about odd values therefore exists once: it is refused with the cell, never silently
+turned into another value, whichever channel brought it.
 """
 
 from __future__ import annotations
@@ -10,10 +17,12 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from collections.abc import Callable
 from typing import Any
 
 from consult.definitions.framework import text
 from consult.definitions.questionnaire import TEXT_LIMIT, Item
+from consult.errors import printable
 from consult.forms.layout import joined
 
 YES = {"yes", "да", "x", "х", "✓", "✔", "1", "true", "y", "д", "+", "v", "oui"}
@@ -60,16 +69,108 @@ def raw_text(value: Any) -> str:
 
 
 def describe(value: Any) -> str:
+    """A found value as a message quotes it: at most 60 characters, control characters shown
+    as escapes (``\\x07``), never raw, so a finding can neither rewrite a terminal nor break
+    an export."""
     shown = raw_text(value)
     if len(shown) > 60:
         shown = shown[:57] + "..."
-    return f"'{shown}'"
+    shown = CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), shown)
+    return f"'{printable(shown)}'"
+
+
+# --- what no answer may hold, whatever its type ---------------------------------------------
+
+# Excel's error values (a formula's cached result, or typed: Excel turns "#N/A" typed in a
+# cell into the error itself); the newer ones too (dynamic arrays, data types, add-ins).
+ERROR_VALUES = frozenset(
+    {
+        "#NULL!",
+        "#DIV/0!",
+        "#VALUE!",
+        "#REF!",
+        "#NAME?",
+        "#NUM!",
+        "#N/A",
+        "#GETTING_DATA",
+        "#SPILL!",
+        "#CALC!",
+        "#FIELD!",
+        "#BLOCKED!",
+        "#CONNECT!",
+        "#BUSY!",
+        "#UNKNOWN!",
+        "#PYTHON!",
+    }
+)
+
+
+class ExcelError(str):
+    """A cell whose value is an error (``t="e"`` in the sheet XML: a formula's cached ``#DIV/0!``),
+    told apart from text that happens to read the same."""
+
+
+# Characters no stored answer may hold: NUL and the C0 controls except tab, line feed and
+# carriage return, DEL and the C1 controls, lone surrogates (from a ``_xD800_`` escape) and
+# the noncharacters U+FFFE/U+FFFF. They are invisible to the respondent, make an .xlsx export
+# fail (XML cannot hold them) and act on a terminal.
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+# ECMA-376 ST_Xstring: a character XML cannot hold is written ``_xHHHH_``, and a literal
+# "_xHHHH_" is protected as ``_x005F_xHHHH_``.
+_ESCAPE = re.compile("_x([0-9A-Fa-f]{4})_")
+
+
+def decode_escapes(text: str) -> str:
+    """Text of a workbook's string as Excel shows it: every ``_xHHHH_`` becomes its character
+    in one left-to-right pass, so ``_x000D_`` is a carriage return and ``_x005F_x000D_`` the
+    literal text "_x000D_"; surrogate pairs (``_xD83D__xDE00_``) join into one character.
+    LibreOffice decodes the C0 controls and ``_x005F_`` the same way and protects every literal
+    "_xHHHH_" it writes with ``_x005F_``, so both programs' files read as their users see them.
+    Half a surrogate pair alone is no character: it becomes U+FFFD, as LibreOffice shows it
+    (and as no terminal, database or export can choke on)."""
+    if "_x" not in text:
+        return text
+    decoded = _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
+    if any("\ud800" <= ch <= "\udfff" for ch in decoded):
+        decoded = decoded.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return decoded
+
+
+def refuse_odd(value: Any) -> None:
+    """Raise :class:`Invalid` for what no question type may hold: a spreadsheet error value
+    (``#REF!``, a formula's cached ``#DIV/0!``) and text with a control character. The same
+    rule in both channels: refused with the cell, never stored."""
+    if isinstance(value, ExcelError) or (isinstance(value, str) and value.strip().upper() in ERROR_VALUES):
+        shown = value.strip()
+        raise Invalid(
+            f"an answer, not the spreadsheet error {shown}",
+            f"the cell shows the error {shown} (a formula that failed, or a broken reference): "
+            "type the answer itself into the cell",
+            odd="error",
+        )
+    if isinstance(value, str):
+        found = CONTROL.search(value)
+        if found:
+            char = found.group()
+            name = "NUL" if char == "\x00" else f"U+{ord(char):04X}"
+            raise Invalid(
+                f"text without control characters (found the invisible character {name} "
+                f"at position {found.start() + 1})",
+                "retype the answer in the cell (the invisible character usually comes from a copy and paste)",
+                odd="control",
+            )
 
 
 class Invalid(Exception):
-    def __init__(self, expected: str, fix: str):
+    """A value refused: what was expected, how to fix it, and for an odd value (see
+    :func:`refuse_odd`) which one: ``range``, ``error`` or ``control``, so that the feedback
+    to the institution can say how to correct it in its own words."""
+
+    def __init__(self, expected: str, fix: str, odd: str = ""):
         self.expected = expected
         self.fix = fix
+        self.odd = odd
 
 
 def _choice_expected(item: Item, langs: list[str], limit: int = 7) -> str:
@@ -86,8 +187,13 @@ def _choice_expected(item: Item, langs: list[str], limit: int = 7) -> str:
 
 # "5", "5.0", "5,00", "5 - Top priority", "5: top", "5) top", "5. Top": the digit, then an
 # optional all-zero decimal, then text that does not go on with digits ("4.9", "1.99" and
-# "5.5" are not ratings: truncating them would silently change what was meant).
-_RATING = re.compile(r"^([1-5])(?:[.,]0+)?(?:\s*[-:.)]\s*(?![\d.,]).*)?$")
+# "5.5" are not ratings: truncating them would silently change what was meant). The space
+# after the separator is excluded from the look-ahead too, so "3 - 4" cannot slip through by
+# the regex giving back a space.
+_RATING = re.compile(r"^([1-5])(?:[.,]0+)?(?:\s*[-:.)]\s*(?![\s\d.,]).*)?$")
+# A range: a number, a dash (any kind), "to", "or", "/", ".." or an ellipsis, and a number
+# ("3 - 4", "1-5", "3–4", "3 to 4", "3/4"): two answers where one is asked for.
+_RANGE = re.compile(r"^\d+(?:[.,]\d+)?\s*(?:[-‐‑‒–—−/…]|\.\.|to|or|до|или)\s*\d")
 
 
 def parse_choice(value: Any, item: Item, langs: list[str]) -> str:
@@ -97,6 +203,18 @@ def parse_choice(value: Any, item: Item, langs: list[str]) -> str:
         key = str(int(value))
     if key in table:
         return table[key]
+    if item.type == "rating" and isinstance(value, dt.date) and value.day <= 5 and value.month <= 5:
+        raise Invalid(  # Excel turns "3-4" typed into a rating cell into the date 3 April (or 4 March)
+            _choice_expected(item, langs) + ", not a range (Excel turned one such as 3-4 into a date)",
+            "pick one number: the rating that fits best",
+            odd="range",
+        )
+    if item.type == "rating" and _RANGE.match(raw_text(value).strip().casefold()):
+        raise Invalid(
+            _choice_expected(item, langs) + ", not a range",
+            "pick one number: the rating that fits best",
+            odd="range",
+        )
     if item.type == "rating":
         m = _RATING.match(key)
         if m:
@@ -180,3 +298,45 @@ def parse_text(value: Any) -> str:
     if len(text) > TEXT_LIMIT:
         raise Invalid(f"at most {TEXT_LIMIT} characters (found {len(text)})", "shorten the text")
     return text
+
+
+YES_NO = "'Yes' or an empty cell"
+
+
+def parse_flag(value: Any) -> bool:
+    """One choice of a multiple-choice question as its own cell (the workbook's "Yes" column,
+    KoboToolbox's 0/1 column): True when chosen, False when blank or "No"."""
+    refuse_odd(value)
+    key = norm(raw_text(value))
+    if key == "" or key in NO:
+        return False
+    if all(part.strip() in YES for part in key.split("/")):
+        return True
+    raise Invalid(YES_NO, "choose 'Yes' from the drop-down list or leave it blank")
+
+
+Parser = Callable[[Any, Item, list[str]], Any]
+
+# One table of question types: the parser of one typed value of each. A rating, a single
+# choice, one slot of a ranking and one chosen option of a multiple choice are all a choice
+# of the item's list; a new question type is added here (and in QUESTION_TYPES), once.
+PARSERS: dict[str, Parser] = {
+    "rating": parse_choice,
+    "single": parse_choice,
+    "rank": parse_choice,
+    "multiple": parse_choice,
+    "number": lambda value, item, _langs: parse_number(value, item),
+    "date": lambda value, _item, _langs: parse_date(value),
+    "text": lambda value, _item, _langs: parse_text(value),
+}
+
+
+def parse_answer(value: Any, item: Item, langs: list[str]) -> Any:
+    """THE answer parser of both channels: one typed value of ``item`` as it is stored, None
+    when blank; :class:`Invalid` for a spreadsheet error, a control character or a value the
+    question type does not take. ``n/a`` and any other non-blank text are answers (a text
+    question stores them; a rating takes "n/a" as its "not applicable" choice)."""
+    if value is None or (isinstance(value, str) and value.strip() == "" and not isinstance(value, ExcelError)):
+        return None
+    refuse_odd(value)
+    return PARSERS[item.type](value, item, langs)

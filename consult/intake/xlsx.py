@@ -14,9 +14,13 @@ never writes one). Parts larger than :data:`STREAM_ABOVE` are parsed incremental
 memory stays bounded by a row, not by the part.
 
 Cell values follow openpyxl's conventions (``<v>`` numbers as int or float, dates from
-date-formatted numbers, booleans, shared and inline strings, error codes as text), so the
-value parsers in :mod:`consult.intake.values` see what they saw before. A formula's saved
-result is its value; the formula text is returned beside it and is never evaluated.
+date-formatted numbers, booleans, shared and inline strings), so the value parsers in
+:mod:`consult.intake.values` see what they saw before, with two differences that make the
+stored text what the respondent sees: strings have Excel's ``_xHHHH_`` escapes decoded
+(``_x000D_`` is a carriage return; openpyxl leaves them as typed), and an error cell
+(``t="e"``) is an :class:`~consult.intake.values.ExcelError`, which no answer may be. A
+formula's saved result is its value; the formula text is returned beside it and is never
+evaluated.
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ from typing import IO, Any, NamedTuple
 from lxml import etree
 from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format, is_timedelta_format
 from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900, from_excel
+
+from consult.intake.values import ExcelError, decode_escapes
 
 MAIN_NS = ("http://schemas.openxmlformats.org/spreadsheetml/2006/main", "http://purl.oclc.org/ooxml/spreadsheetml/main")
 REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
@@ -57,6 +63,7 @@ class Cell(NamedTuple):
 
     value: Any
     formula: str | None
+    array: bool = False  # an array formula ({=...}): a KoboToolbox XLS answer written as one
 
 
 def column_index(letters: str) -> int:
@@ -78,7 +85,8 @@ def _refuse_dtd(tree: Any, part: str) -> None:
 
 
 def _text(node: Any, tags: _Tags | None = None) -> str:
-    """A string item's text (``<t>`` and rich-text runs; not phonetic hints), as openpyxl reads it."""
+    """A string item's text (``<t>`` and rich-text runs; not phonetic hints) as Excel shows it:
+    ``_xHHHH_`` escapes decoded (:func:`~consult.intake.values.decode_escapes`)."""
     if tags is None:
         tags = _Tags(node.tag[: node.tag.index("}") + 1] if node.tag.startswith("{") else "")
     parts = []
@@ -90,7 +98,7 @@ def _text(node: Any, tags: _Tags | None = None) -> str:
             for t in child:
                 if t.tag == tags.t:
                     parts.append(t.text or "")
-    return parts[0] if len(parts) == 1 else "".join(parts)
+    return decode_escapes(parts[0] if len(parts) == 1 else "".join(parts))
 
 
 class XlsxReader:
@@ -210,9 +218,7 @@ class XlsxReader:
         if self._strings is None:
             part = next((p for p in self._rels("xl/workbook.xml").values() if p.endswith("sharedStrings.xml")), None)
             part = part or ("xl/sharedStrings.xml" if "xl/sharedStrings.xml" in self._names else None)
-            self._strings = (
-                [_text(si).replace("x005F_", "") for si in self._elements(part, "si")] if part is not None else []
-            )
+            self._strings = [_text(si) for si in self._elements(part, "si")] if part is not None else []
         return self._strings
 
     def _date_styles(self) -> tuple[set[int], set[int]]:
@@ -293,6 +299,7 @@ class XlsxReader:
         kind = c.get("t", "n")
         raw: str | None = None
         formula: str | None = None
+        array = False
         inline = None
         for child in c:
             tag = child.tag
@@ -300,12 +307,13 @@ class XlsxReader:
                 raw = child.text
             elif tag == tags.f:
                 formula = child.text or ""
+                array = child.get("t") == "array"
             elif tag == tags.inline:
                 inline = child
         if kind == "inlineStr":
-            return Cell(_text(inline, tags) if inline is not None else None, formula)
+            return Cell(_text(inline, tags) if inline is not None else None, formula, array)
         if not raw:
-            return Cell(None, formula)
+            return Cell(None, formula, array)
         value: Any = raw
         if kind == "n":
             value = _number(raw)
@@ -322,12 +330,16 @@ class XlsxReader:
             value = strings[int(raw)]
         elif kind == "b":
             value = raw.strip() in ("1", "true")
+        elif kind == "e":  # an error value (a formula's cached #DIV/0!): never an answer
+            value = ExcelError(raw.strip())
+        elif kind == "str":  # a formula's text result: an ST_Xstring like any other string
+            value = decode_escapes(raw)
         elif kind == "d":
             try:
                 value = dt.datetime.fromisoformat(raw.strip())
             except ValueError:
                 value = raw
-        return Cell(value, formula)
+        return Cell(value, formula, array)
 
 
 class _Tags:
