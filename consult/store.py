@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 from consult.errors import ConsultError
+from consult.locks import TIMEOUT_ENV, LockTimeout, Waiting, lock_timeout
 
 SCHEMA_VERSION = 4
 TABLES = ("returns", "answers", "respondents")
@@ -114,6 +115,7 @@ MIGRATIONS: list[str] = [
 ]
 
 CURRENT = ("accepted", "incomplete")
+BUSY_SLICE = 0.5  # seconds SQLite waits for a lock before this module says it is waiting, and waits on
 
 
 class StoreError(ConsultError):
@@ -173,6 +175,12 @@ def store_fault(exc: sqlite3.Error, path: Path | str) -> StoreError | None:
             "io",
         )
     return None
+
+
+def _busy(exc: sqlite3.Error) -> bool:
+    """Another connection holds a lock this one needs (SQLite waited BUSY_SLICE already)."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    return name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "database is locked" in str(exc)
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -340,14 +348,36 @@ class Store:
     :func:`consult.workspace.open_store`). A missing file reads as an empty store.
     """
 
-    def __init__(self, path: Path, timeout: float = 60.0, readonly: bool = False):
+    def __init__(self, path: Path, timeout: float | None = None, readonly: bool = False):
         self.path = path
         self.readonly = readonly
         self.needs_upgrade = False
+        self.timeout = lock_timeout() if timeout is None else timeout
+        self._snapshot = False
+        clock = Waiting(str(path), self.timeout)
+        while True:
+            try:
+                self._open()
+                return
+            except sqlite3.OperationalError as exc:
+                if not _busy(exc):
+                    raise
+            except StoreError as exc:
+                if exc.kind != "busy":
+                    raise
+            self._wait(clock)
+
+    def _open(self) -> None:
+        path = self.path
         try:
-            self.conn = self._connect(timeout)
+            self.conn = self._connect(BUSY_SLICE)
             self.conn.row_factory = sqlite3.Row
-            if readonly:
+            if self.readonly:
+                # one read transaction for the store's whole life: every read of the command
+                # sees the same snapshot, however many returns an ingest commits meanwhile
+                self.conn.execute("BEGIN")
+                self.conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+                self._snapshot = True
                 self._check_version()
             else:
                 self.conn.execute("PRAGMA journal_mode=WAL")
@@ -357,6 +387,8 @@ class Store:
             self._check_tables()
         except sqlite3.Error as exc:
             self._close_quietly()
+            if _busy(exc):
+                raise
             fault = store_fault(exc, path)
             if fault is None:
                 raise ConsultError(f"{path}: not a usable consult store ({exc}); restore it from a backup") from exc
@@ -364,6 +396,17 @@ class Store:
         except BaseException:
             self._close_quietly()
             raise
+
+    def _wait(self, clock: Waiting) -> None:
+        """Another command holds the store: wait (saying so), or give up with a clear error."""
+        try:
+            clock.tick()
+        except LockTimeout as exc:
+            raise StoreError(
+                f"{self.path} is busy: another consult command has been writing to it for {exc.waited:.0f} s. "
+                f"Wait until it finishes, then run this command again ({TIMEOUT_ENV}=SECONDS waits longer).",
+                "busy",
+            ) from None
 
     def _connect(self, timeout: float) -> sqlite3.Connection:
         if not self.readonly:
@@ -404,6 +447,7 @@ class Store:
                 conn.close()
 
     def close(self) -> None:
+        self._rollback()  # ends the read snapshot
         self.conn.close()
 
     def __enter__(self) -> Store:
@@ -458,10 +502,18 @@ class Store:
         """One write transaction, taken eagerly so concurrent writers queue instead of failing.
         A fault anywhere in it (disk full at the last insert or at commit) rolls all of it back
         and becomes a :class:`StoreError`."""
-        try:
-            self.conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            self._raise_fault(exc)
+        if self._snapshot:  # a read-only store never writes: let SQLite say so
+            self._snapshot = False
+            self._rollback()
+        clock = Waiting(str(self.path), self.timeout)
+        while True:
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+                break
+            except sqlite3.Error as exc:
+                if not _busy(exc):
+                    self._raise_fault(exc)
+            self._wait(clock)
         try:
             yield self.conn
         except BaseException as exc:

@@ -60,4 +60,5 @@ for _module in ("setup", "xlsform", "returns", "feedback", "analysis", "synthesi
 
 
 def main() -> None:
+    common.install_process_handlers()
     app(prog_name="consult")

@@ -23,15 +23,35 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from consult.errors import ConsultError, UsageError
+from consult.locks import set_notice
 from consult.store import store_fault
+from consult.workers import Terminated, stop_on_sigterm
 from consult.workspace import Workspace, open_workspace
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 EXIT_OK, EXIT_DATA, EXIT_USAGE, EXIT_BUG = 0, 1, 2, 70
-# faults of the machine, not of consult: a full disk, a read-only or forbidden place (exit 1, not a bug)
-ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
+# faults of the machine, not of consult (exit 1, not a bug): what to do about each
+ADVICE = {
+    errno.ENOSPC: "the disk is full: free some space",
+    errno.EDQUOT: "your disk quota is used up: free some space or ask for a larger quota",
+    errno.EFBIG: "the file grew beyond the size this system allows (ulimit -f, or the file system's limit): "
+    "raise the limit or write to another disk",
+    errno.EROFS: "that place is read-only: work in a writable copy of the workspace, or choose another --out",
+    errno.EACCES: "you may not write or read there: fix the permissions (chmod u+w), or choose another --out",
+    errno.EPERM: "the system forbids it: fix the permissions, or choose another --out",
+    errno.EIO: "the disk reported an error: check the drive (a removed USB stick or network share)",
+    errno.EMFILE: "too many files are open: close other programs, or raise the limit (ulimit -n)",
+    errno.ENFILE: "too many files are open on this computer: close other programs",
+    errno.ENOMEM: "the computer ran out of memory: close other programs, or use --workers 1",
+    errno.ENAMETOOLONG: "a file name or path is too long: choose a shorter --out folder",
+    errno.ENOENT: "a file or folder is missing (moved or deleted while the command ran?)",
+    errno.ENOTDIR: "a path that should be a folder is a file: choose another --out folder",
+    errno.EISDIR: "a path that should be a file is a folder: choose another --out",
+    errno.EEXIST: "a file is in the way: move it aside",
+}
+ENVIRONMENT_ERRNOS = set(ADVICE)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
 InstitutionOption = Annotated[
@@ -41,6 +61,13 @@ CountryOption = Annotated[
     list[str] | None,
     typer.Option("--country", "-c", help="Country code (ISO alpha-2, e.g. KZ); repeatable."),
 ]
+
+
+def _waiting(what: str, seconds: float) -> None:
+    err.print(f"[yellow]waiting for another consult command ({seconds:.0f} s): it is using {escape(what)}[/]")
+
+
+set_notice(_waiting)
 
 
 @dataclass
@@ -93,15 +120,12 @@ def handle_errors(func: F) -> F:
                 raise_bug(exc, debug)
             err.print(f"[red]Error:[/] {escape(str(fault))}")
             raise typer.Exit(EXIT_DATA) from exc
-        except OSError as exc:
-            if exc.errno not in ENVIRONMENT_ERRNOS:
-                raise_bug(exc, debug)
-            where = f" {exc.filename}" if exc.filename else ""
-            err.print(
-                f"[red]Error:[/] cannot write or read{escape(where)}: {escape(exc.strerror or str(exc))}. "
-                "Nothing was half-written; free some space or fix the permissions, then run the command again."
-            )
+        except OSError as exc:  # the machine refused (full disk, size limit, permissions): not a bug
+            err.print(f"[red]Error:[/] {escape(os_error_message(exc))}")
             raise typer.Exit(EXIT_DATA) from exc
+        except Terminated:
+            err.print("[yellow]Stopped (SIGTERM).[/] Nothing of the unfinished step was written.")
+            raise typer.Exit(143) from None
         except KeyboardInterrupt:
             err.print("[yellow]Interrupted.[/] Work finished so far is kept.")
             raise typer.Exit(130) from None
@@ -109,6 +133,33 @@ def handle_errors(func: F) -> F:
             raise_bug(exc, debug)
 
     return wrapper  # type: ignore[return-value]
+
+
+def install_process_handlers() -> None:
+    """For a real ``consult`` process: SIGTERM (as ``timeout`` sends) unwinds like Ctrl-C
+    (workers killed, transaction rolled back, staging removed), and the echo of an OS fault
+    already reported (a half-written zip closed at exit on a full disk) is not printed again
+    as "Exception ignored in ..."."""
+    stop_on_sigterm()
+    default = sys.unraisablehook
+
+    def hook(unraisable: Any) -> None:
+        if isinstance(unraisable.exc_value, OSError) and unraisable.exc_value.errno in ENVIRONMENT_ERRNOS:
+            return
+        default(unraisable)
+
+    sys.unraisablehook = hook
+
+
+def os_error_message(exc: OSError) -> str:
+    """What the operating system refused, where, and what to do: one line, no traceback."""
+    where = f" {exc.filename}" if exc.filename else ""
+    what = exc.strerror or str(exc)
+    advice = ADVICE.get(exc.errno or 0, "check the disk, the file and its permissions")
+    return (
+        f"cannot write or read{where}: {what}. Nothing was half-written (the previous files are as they were); "
+        f"{advice}, then run the command again."
+    )
 
 
 def raise_bug(exc: Exception, debug: bool) -> NoReturn:

@@ -28,7 +28,6 @@ import multiprocessing
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -49,6 +48,7 @@ from consult.fileio import staged_writes
 from consult.forms.fit import BODY_SIZE, DEFAULT_WIDTH, FONT_NAME, height_for, height_of
 from consult.forms.layout import FIRST_ROW, FORMAT, HEADER_ROW, LISTS_SHEET, META_SHEET, Layout, joined
 from consult.seal import seal
+from consult.workers import worker_pool
 from consult.workspace import Workspace, remember_definition
 
 # Every font is named: a cell whose font has no name prints in the viewer's fallback (often serif).
@@ -762,5 +762,5 @@ def _render_all(
         _init_worker(*init)
         yield from map(_render, pairs)
         return
-    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=init) as pool:
-        yield from pool.map(_render, pairs, chunksize=2)  # small: the progress bar moves from the start
+    with worker_pool(workers, _init_worker, init) as pool:
+        yield from pool.imap(_render, pairs, ahead=workers * 2)  # few ahead: the progress bar moves from the start

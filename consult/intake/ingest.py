@@ -7,20 +7,13 @@ this process, serially, each return in its own ``BEGIN IMMEDIATE`` transaction, 
 
 from __future__ import annotations
 
-import ctypes
 import datetime as dt
 import errno
 import json
 import os
-import signal
 import sqlite3
 import stat
-import sys
-import threading
-import time
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
@@ -33,6 +26,7 @@ from consult.intake.safety import MAX_SIZE, local_problem
 from consult.intake.submissions import is_export, read_exports
 from consult.seal import SealKey
 from consult.store import Store, compare_returns
+from consult.workers import worker_pool
 from consult.workspace import Workspace, known_definitions
 
 
@@ -138,33 +132,6 @@ def _init_worker(
     _WORKER.update(definitions=definitions, round_id=round_id, invited=invited, max_size=max_size, seal_key=seal_key)
 
 
-def _init_reader_process(*args: Any) -> None:
-    """A reader process: exit as soon as the ingesting process dies (even by ``kill -9``),
-    instead of waiting forever on its task queue."""
-    _init_worker(*args)
-    parent = os.getppid()
-    if sys.platform.startswith("linux"):
-        try:  # the kernel sends SIGKILL when the parent goes: immediate, no polling
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        except (OSError, AttributeError):
-            pass
-    if os.getppid() != parent:  # the parent died before the call above took effect
-        os._exit(1)
-    # and a watchdog where prctl is missing (or the forking thread ended before the parent)
-    threading.Thread(target=_watch_parent, args=(parent,), name="consult-parent-watch", daemon=True).start()
-
-
-def _watch_parent(parent: int, every: float = 1.0) -> None:
-    while True:
-        time.sleep(every)
-        if os.getppid() != parent:
-            os._exit(1)
-
-
-PR_SET_PDEATHSIG = 1
-
-
 def _read(path: Path) -> ReadReturn:
     return read_return(
         path,
@@ -213,15 +180,9 @@ def _read_all(files: list[Path], workers: int) -> Iterator[ReadReturn]:
     init = (_WORKER["definitions"], _WORKER["round_id"], _WORKER["invited"], _WORKER["max_size"], _WORKER["seal_key"])
     size = max(1, min(8, len(files) // (workers * 8)))
     batches = (files[i : i + size] for i in range(0, len(files), size))
-    with ProcessPoolExecutor(max_workers=workers, initializer=_init_reader_process, initargs=init) as pool:
-        pending: deque[Future[list[tuple]]] = deque()
-        for batch in batches:
-            pending.append(pool.submit(_read_batch, batch))
-            if len(pending) >= workers * 3:
-                for packed in pending.popleft().result():
-                    yield _unpack(packed)
-        while pending:
-            for packed in pending.popleft().result():
+    with worker_pool(workers, _init_worker, init) as pool:
+        for packed_batch in pool.imap(_read_batch, batches, ahead=workers * 3):
+            for packed in packed_batch:
                 yield _unpack(packed)
 
 

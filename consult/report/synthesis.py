@@ -16,12 +16,10 @@ are counted, never quoted twice.
 from __future__ import annotations
 
 import datetime as dt
-import multiprocessing
 import os
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,11 +34,12 @@ from consult.definitions import Definition
 from consult.definitions.framework import Framework, text
 from consult.definitions.questionnaire import Question, Section
 from consult.errors import ConsultError, UsageError
-from consult.fileio import write_atomic
+from consult.fileio import Staging, staged_writes
 from consult.report import markdown, word
 from consult.report.document import Bullets, Document, Figure, Heading, Paragraph, Quote, Run, Table
 from consult.report.translations import quote_id, translation_lookup
 from consult.store import AnswerRow, Store
+from consult.workers import can_fork, result, worker_pool
 from consult.workspace import Workspace
 
 FORMATS = ("md", "docx")
@@ -887,14 +886,19 @@ def check_language(definition: Definition, lang: str) -> list[str]:
     return definition.missing_labels(lang) if lang != "en" else []
 
 
-def write_document(doc: Document, figures: list[Figure], stem: str, out: Path, formats: list[str]) -> list[Path]:
+def write_document(
+    doc: Document, figures: list[Figure], stem: str, out: Path, formats: list[str], staging: Staging
+) -> list[Path]:
+    """Write one document's files into ``staging`` (moved to ``out`` when the run is done)."""
     paths = []
     if "md" in formats:
         for figure in figures:
-            write_atomic(out / figure.name, figure.png)
-        paths.append(write_atomic(out / f"{stem}.md", markdown.render(doc)))
+            staging.write(out / figure.name, figure.png)
+        paths.append(staging.write(out / f"{stem}.md", markdown.render(doc)))
     if "docx" in formats:
-        paths.append(word.render(doc, out / f"{stem}.docx"))
+        target = out / f"{stem}.docx"
+        word.render(doc, staging.path(target))
+        paths.append(target)
     return paths
 
 
@@ -941,8 +945,13 @@ def synthesize(
         jobs.append(REGIONAL)
     elif regional and skipped is not None:
         skipped.append(REGIONAL)
-    for code, paths in _write_all(builder, jobs, out, formats, workers):
-        done(code, paths)
+    # every file of the run is staged, then all are moved into place together: a run that
+    # fails or is killed leaves the previous syntheses as they were, with no partial file
+    with staged_writes(out) as staging:
+        for code, paths in _write_all(builder, jobs, out, formats, workers, staging):
+            for path in paths:
+                staging.path(path)  # written by a worker process: this process moves it into place
+            done(code, paths)
     return written
 
 
@@ -954,33 +963,33 @@ def _write_one(code: str) -> tuple[str, list[Path]]:
     """Build and write one document (in this process, or a forked worker that inherited the
     builder: the round is loaded and scored once, in the parent)."""
     builder: Builder = _JOB["builder"]
-    out, formats = _JOB["out"], _JOB["formats"]
+    out, formats, staging = _JOB["out"], _JOB["formats"], _JOB["staging"]
     if code == REGIONAL:
         doc, figures = builder.regional_document()
-        return code, write_document(doc, figures, "regional-synthesis", out, formats)
+        return code, write_document(doc, figures, "regional-synthesis", out, formats, staging)
     doc, figures = builder.country_document(code)
-    return code, write_document(doc, figures, f"{code}-synthesis", out, formats)
+    return code, write_document(doc, figures, f"{code}-synthesis", out, formats, staging)
 
 
 def _write_all(
-    builder: Builder, jobs: list[str], out: Path, formats: list[str], workers: int | None
+    builder: Builder, jobs: list[str], out: Path, formats: list[str], workers: int | None, staging: Staging
 ) -> Iterator[tuple[str, list[Path]]]:
     """Documents are independent: with several, forked worker processes write some while this
     process writes the others (charts and Word building are CPU-bound; a forked worker shares
     the scored round for free, and this process working too keeps one process fewer in memory).
     Where processes cannot fork, or with few documents, one process writes them in order."""
-    _JOB.update(builder=builder, out=out, formats=formats)
+    _JOB.update(builder=builder, out=out, formats=formats, staging=staging)
     if workers is None:
         workers = min(os.cpu_count() or 1, 4) if len(jobs) >= 4 else 1
-    if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+    if workers <= 1 or not can_fork():
         yield from map(_write_one, jobs)
         return
     forked, here = jobs[: len(jobs) * (workers - 1) // workers], jobs[len(jobs) * (workers - 1) // workers :]
-    with ProcessPoolExecutor(max_workers=workers - 1, mp_context=multiprocessing.get_context("fork")) as pool:
+    with worker_pool(workers - 1, fork=True) as pool:
         pending = [pool.submit(_write_one, code) for code in forked]
         yield from map(_write_one, here)
         for future in pending:
-            yield future.result()
+            yield result(future)
 
 
 def countries_with_returns(store: Store, ws: Workspace) -> list[str]:

@@ -25,6 +25,7 @@ from consult.definitions.framework import text
 from consult.definitions.roles import QUOTED
 from consult.errors import ConsultError, Finding, finding
 from consult.fileio import save_atomic, write_atomic
+from consult.locks import file_lock
 from consult.report.document import clean
 from consult.workspace import Workspace
 
@@ -168,8 +169,11 @@ def import_quotes(ws: Workspace, data: RoundData, lang: str, source: Path) -> Im
             found[qid] = {"original": known[qid].original, "translation": translation}
     if errors:
         return ImportResult(0, errors)
-    merged = {**load_translations(ws, lang), **found}
-    write_atomic(translations_path(ws, lang), json.dumps(merged, ensure_ascii=False, indent=1, sort_keys=True))
+    target = translations_path(ws, lang)
+    # read, merge and write under one lock: two imports at once both keep their translations
+    with file_lock(target.with_name(f".{target.name}.lock"), str(target)):
+        merged = {**load_translations(ws, lang), **found}
+        write_atomic(target, json.dumps(merged, ensure_ascii=False, indent=1, sort_keys=True))
     return ImportResult(len(found), [])
 
 
