@@ -1,0 +1,246 @@
+"""Faults of the machine and of timing, tried with real processes (issue 25): two commands at
+once, a command killed (SIGKILL, SIGTERM as ``timeout`` sends), a file-size limit, a locked
+store. Each test runs the real ``consult`` command in a subprocess and checks what is left."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openpyxl import load_workbook
+
+from consult.intake.ingest import ingest
+from consult.workspace import Workspace, open_store
+
+LINUX_PROC = Path("/proc/self/stat").exists()
+needs_proc = pytest.mark.skipif(not LINUX_PROC, reason="needs /proc to find the worker processes")
+
+
+def consult(ws: Workspace, *args: str, **kwargs: Any) -> subprocess.Popen[str]:
+    """Start the real command (``python -m consult``) in its own process."""
+    env = {**os.environ, "COLUMNS": "200", **kwargs.pop("env", {})}
+    return subprocess.Popen(
+        [sys.executable, "-m", "consult", "-w", str(ws.root), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        **kwargs,
+    )
+
+
+def finish(proc: subprocess.Popen[str], timeout: float = 180) -> tuple[int, str, str]:
+    out, err = proc.communicate(timeout=timeout)
+    return proc.returncode, out, err
+
+
+def clean_stderr(err: str) -> None:
+    """No traceback, no bug report, no "Exception ignored" echo."""
+    assert "Traceback" not in err and "Exception ignored" not in err and "Internal error" not in err, err
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def tree(folder: Path) -> dict[str, int]:
+    """Every file under ``folder`` (hidden ones too) with its size."""
+    if not folder.exists():
+        return {}
+    return {str(p.relative_to(folder)): p.stat().st_size for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+# --- 1. two `consult quotes import` at once keep both sets of translations ----------------------
+
+# the real command, with the read-merge-write window held open: without a lock the two imports
+# both read the same old translations, and the second to write drops the first one's
+SLOW_MERGE = textwrap.dedent(
+    """
+    import sys, time
+    import consult.report.translations as t
+    load = t.load_translations
+    def slow(*args, **kwargs):
+        data = load(*args, **kwargs)
+        time.sleep(1.5)
+        return data
+    t.load_translations = slow
+    sys.argv = ["consult", *sys.argv[1:]]
+    from consult.cli import main
+    main()
+    """
+)
+
+
+@pytest.fixture
+def quoted(workspace, make_return):
+    """Two Russian answers to translate into English."""
+    paths = [
+        make_return("KZ", "MOH", {"DRUGS.challenges": "ВИЧ среди людей, употребляющих наркотики."}),
+        make_return("KG", "MOJ", {"DRUGS.challenges": "Нехватка кадров в пенитенциарной системе."}),
+    ]
+    assert all(r.status == "accepted" for r in ingest(paths, workspace))
+    return workspace
+
+
+def test_two_quotes_imports_at_once_keep_both_translations(quoted, tmp_path):
+    sheet = tmp_path / "quotes.xlsx"
+    code, _, err = finish(consult(quoted, "quotes", "export", "--lang", "en", "--out", str(sheet)))
+    assert code == 0, err
+    filled = []
+    wb = load_workbook(sheet)
+    ids = [row[0].value for row in wb["quotes"].iter_rows(min_row=2)][:2]
+    assert len(ids) == 2
+    for n, qid in enumerate(ids):  # each translator translated one quote
+        wb = load_workbook(sheet)
+        for row in wb["quotes"].iter_rows(min_row=2):
+            if row[0].value == qid:
+                row[7].value = f"translation {n}"
+        wb.save(tmp_path / f"filled-{n}.xlsx")
+        filled.append(tmp_path / f"filled-{n}.xlsx")
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", SLOW_MERGE, "-w", str(quoted.root), "quotes", "import", "--lang", "en", str(f)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for f in filled
+    ]
+    results = [finish(p) for p in procs]
+    assert [r[0] for r in results] == [0, 0], results
+    for _, out, err in results:
+        assert "Imported 1 translation(s)" in out
+        clean_stderr(err)
+    stored = json.loads((quoted.root / "translations" / "quotes-en.json").read_text(encoding="utf-8"))
+    assert {stored[qid]["translation"] for qid in ids} == {"translation 0", "translation 1"}
+    assert any("waiting for another consult command" in r[2] for r in results)  # the second one said it waited
+
+
+# --- 3, 4. a killed command: no worker outlives it, nothing written after, no partial file ------
+
+
+@pytest.fixture
+def three_countries(workspace, make_return):
+    paths = [make_return(c, i, seed=n) for n, (c, i) in enumerate([("KZ", "MOH"), ("KG", "MOJ"), ("TJ", "MFA")])]
+    assert all(r.status == "accepted" for r in ingest(paths, workspace))
+    return workspace
+
+
+def kill_when_working(proc: subprocess.Popen[str], sig: int, settle: float = 0.0) -> list[int]:
+    """Send ``sig`` to the command as soon as its worker processes run; their pids."""
+    deadline = time.monotonic() + 120
+    workers: list[int] = []
+    while time.monotonic() < deadline and not workers and proc.poll() is None:
+        workers = children(proc.pid)
+        time.sleep(0.01)
+    assert workers, f"the command finished before its workers were seen: {proc.communicate()}"
+    time.sleep(settle)
+    workers = sorted(set(workers) | set(children(proc.pid)))
+    proc.send_signal(sig)
+    return workers
+
+
+def gone(workers: list[int], within: float = 10) -> list[int]:
+    """The workers still alive after ``within`` seconds (killed, so as not to leave them)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline and any(alive(w) for w in workers):
+        time.sleep(0.05)
+    left = [w for w in workers if alive(w)]
+    for w in left:
+        os.kill(w, signal.SIGKILL)
+    return left
+
+
+def visible(folder: Path) -> dict[str, int]:
+    return {name: size for name, size in tree(folder).items() if not name.startswith(".consult-")}
+
+
+@needs_proc
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["kill-9", "sigterm"])
+def test_killed_synthesize_leaves_no_worker_no_late_file_and_no_partial_file(three_countries, tmp_path, sig):
+    out = tmp_path / "synthesis"
+    proc = consult(three_countries, "synthesize", "--all", "--regional", "--out", str(out))
+    workers = kill_when_working(proc, sig, settle=0.3)
+    code, _, err = finish(proc, timeout=30)
+    left = gone(workers)
+    assert not left, "worker processes survived their command"
+    at_exit = tree(out)
+    time.sleep(1.5)
+    assert tree(out) == at_exit, "files were written after the command exited"
+    assert visible(out) == {}, "a killed run published part of its outputs"
+    if sig == signal.SIGTERM:
+        assert code == 143, err
+        assert "Stopped (SIGTERM)" in err
+        clean_stderr(err)
+        assert at_exit == {}, "SIGTERM: the staging folder is removed on the way out"
+    # the next run publishes every file and removes what the killed one left
+    code, _, err = finish(consult(three_countries, "synthesize", "--all", "--regional", "--out", str(out)))
+    assert code == 0, err
+    names = set(tree(out))
+    assert {"KZ-synthesis.md", "KG-synthesis.docx", "TJ-synthesis.md", "regional-synthesis.docx"} <= names
+    assert not [n for n in names if n.startswith(".consult-") or n.endswith(".tmp")], names
+
+
+@needs_proc
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["kill-9", "sigterm"])
+def test_killed_generate_leaves_no_worker_and_no_form(workspace, tmp_path, sig):
+    out = tmp_path / "forms"
+    proc = consult(workspace, "generate", "--all", "--out", str(out))
+    workers = kill_when_working(proc, sig)
+    code, _, err = finish(proc, timeout=30)
+    assert not gone(workers), "worker processes survived their command"
+    assert visible(out) == {}
+    if sig == signal.SIGTERM:
+        assert code == 143, err
+        clean_stderr(err)
+        assert tree(out) == {}
+    code, _, err = finish(consult(workspace, "generate", "-c", "KZ", "--out", str(out)))
+    assert code == 0, err
+    assert not [n for n in tree(out) if ".consult-" in n], tree(out)
+
+
+@needs_proc
+def test_ingest_stopped_by_sigterm_stops_its_readers_and_keeps_whole_returns(workspace, make_return, tmp_path):
+    import shutil
+
+    folder = tmp_path / "many"
+    folder.mkdir()
+    source = make_return("KZ", "MFA")
+    for i in range(200):
+        shutil.copy(source, folder / f"{i:03d}.xlsx")
+    proc = consult(workspace, "ingest", "--workers", "2", str(folder))
+    workers = kill_when_working(proc, signal.SIGTERM)
+    code, _, err = finish(proc, timeout=30)
+    assert code == 143, err
+    clean_stderr(err)
+    assert not gone(workers), "reader processes survived their command"
+    with open_store(workspace) as store:
+        assert store.integrity_ok()
+        rows = store.returns()
+        assert len(rows) <= 1 and all(r.status == "accepted" for r in rows)  # copies: one return, whole
