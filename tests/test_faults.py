@@ -244,3 +244,137 @@ def test_ingest_stopped_by_sigterm_stops_its_readers_and_keeps_whole_returns(wor
         assert store.integrity_ok()
         rows = store.returns()
         assert len(rows) <= 1 and all(r.status == "accepted" for r in rows)  # copies: one return, whole
+
+
+# --- 5. every OS error is a clear exit 1 ----------------------------------------------------------
+
+
+def file_size_limit(limit: int) -> Any:
+    def apply() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return apply
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["synthesize", "--all", "--regional"],
+        ["generate", "--all"],
+    ],
+    ids=["synthesize", "generate"],
+)
+def test_a_file_size_limit_is_a_clear_error_not_a_bug(three_countries, tmp_path, args):
+    out = tmp_path / "out"
+    # EFBIG past 33 KB: SQLite's shared-memory file (32 KB) fits, a synthesis or a definition does not
+    proc = consult(three_countries, *args, "--out", str(out), preexec_fn=file_size_limit(33_000))
+    code, _, err = finish(proc)
+    assert code == 1, err
+    clean_stderr(err)
+    text = " ".join(err.split())
+    assert "File too large" in text and "raise the limit or write to another disk" in text
+    assert visible(out) == {}
+    assert not [n for n in tree(out) if ".consult-" in n or n.endswith(".tmp")]
+
+
+def test_a_full_disk_is_a_clear_error_without_an_echo(three_countries, tmp_path):
+    """A real full disk: a 120 KB tmpfs (where this test may mount one)."""
+    mount = tmp_path / "small"
+    mount.mkdir()
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=120k", "tmpfs", str(mount)], capture_output=True)
+    if made.returncode != 0:
+        pytest.skip("cannot mount a small file system here")
+    try:
+        code, _, err = finish(consult(three_countries, "synthesize", "--all", "--regional", "--out", str(mount)))
+        assert code == 1, err
+        clean_stderr(err)
+        assert "No space left on device" in err and "the disk is full: free some space" in " ".join(err.split())
+        assert visible(mount) == {} and not [n for n in tree(mount) if ".consult-" in n]
+    finally:
+        subprocess.run(["umount", str(mount)], check=False)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores file permissions")
+def test_a_read_only_output_folder_is_a_clear_error(three_countries, tmp_path):
+    out = tmp_path / "ro"
+    out.mkdir()
+    os.chmod(out, 0o555)
+    try:
+        code, _, err = finish(consult(three_countries, "synthesize", "--all", "--out", str(out)))
+    finally:
+        os.chmod(out, 0o755)
+    assert code == 1, err
+    clean_stderr(err)
+    assert "Permission denied" in err
+
+
+# --- 6. a locked store: waiting is said, then a clear error ----------------------------------------
+
+HOLD_LOCK = textwrap.dedent(
+    """
+    import sqlite3, sys, time
+    conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+    conn.execute("BEGIN IMMEDIATE")
+    print("locked", flush=True)
+    time.sleep(float(sys.argv[2]))
+    conn.execute("ROLLBACK")
+    """
+)
+
+
+def hold_lock(ws: Workspace, seconds: float) -> subprocess.Popen[str]:
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(ws.db_path), str(seconds)], stdout=subprocess.PIPE, text=True
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+    return holder
+
+
+def test_a_locked_store_says_it_waits_then_goes_on(workspace, make_return):
+    path = make_return("KZ", "MFA")
+    holder = hold_lock(workspace, 3)
+    started = time.monotonic()
+    code, _, err = finish(consult(workspace, "ingest", str(path)))
+    holder.wait()
+    assert code == 0, err
+    assert "waiting for another consult command (1 s)" in err
+    assert time.monotonic() - started >= 2.5
+
+
+def test_a_store_locked_too_long_is_a_clear_error(workspace, make_return):
+    path = make_return("KZ", "MFA")
+    holder = hold_lock(workspace, 30)
+    try:
+        code, _, err = finish(consult(workspace, "ingest", str(path), env={"CONSULT_LOCK_TIMEOUT": "3"}))
+    finally:
+        holder.kill()
+        holder.wait()
+    assert code == 1, err
+    clean_stderr(err)
+    text = " ".join(err.split())
+    assert "waiting for another consult command" in text
+    assert "is busy: another consult command has been writing to it for 3 s" in text
+    assert "CONSULT_LOCK_TIMEOUT=SECONDS waits longer" in text
+    with open_store(workspace) as store:
+        assert store.returns() == []
+
+
+# --- 2. one store snapshot per command ------------------------------------------------------------
+
+
+def test_a_read_command_sees_one_snapshot_while_an_ingest_commits(workspace, make_return):
+    from consult.analysis.data import load_round
+
+    first = make_return("KZ", "MFA", seed=1)
+    assert ingest([first], workspace)[0].status == "accepted"
+    later = [make_return("KZ", inst, seed=n) for n, inst in enumerate(["MOH", "GPO", "FIU"])]
+    with open_store(workspace) as store:
+        before = load_round(store, workspace)
+        code, _, err = finish(consult(workspace, "ingest", *map(str, later)))  # another process commits 3 returns
+        assert code == 0, err
+        after = load_round(store, workspace)  # the same command reads again: the same snapshot
+        assert len(after.countries["KZ"].returns) == len(before.countries["KZ"].returns) == 1
+        assert after.coverage.countries["KZ"].responded == 1
+        assert len(after.countries["KZ"].answers) == len(before.countries["KZ"].answers)
+    with open_store(workspace) as store:  # the next command sees them
+        assert len(load_round(store, workspace).countries["KZ"].returns) == 4
