@@ -378,3 +378,27 @@ def test_a_read_command_sees_one_snapshot_while_an_ingest_commits(workspace, mak
         assert len(after.countries["KZ"].answers) == len(before.countries["KZ"].answers)
     with open_store(workspace) as store:  # the next command sees them
         assert len(load_round(store, workspace).countries["KZ"].returns) == 4
+
+
+# --- issue 21: files colleagues may open get the umask's mode; personal data stays private ---------
+
+
+def test_outputs_follow_the_umask_and_feedback_workbooks_stay_private(workspace, make_return, cli, tmp_path):
+    import stat
+
+    incomplete = make_return("KZ", "MOH", drop=["DRUGS.priority"])
+    assert ingest([incomplete, make_return("KG", "MOJ")], workspace)[0].status == "incomplete"
+    old = os.umask(0o002)  # a team's shared drive: group-writable
+    try:
+        assert cli("synthesize", "--all", "--out", str(tmp_path / "syn")).exit_code == 0
+        assert cli("feedback", "--out", str(tmp_path / "fb")).exit_code == 0
+        assert cli("export", "--out", str(tmp_path / "answers.csv")).exit_code == 0
+    finally:
+        os.umask(old)
+
+    def mode(path: Path) -> int:
+        return stat.S_IMODE(path.stat().st_mode)
+
+    shared = [*(tmp_path / "syn").iterdir(), tmp_path / "answers.csv", tmp_path / "fb" / "KZ" / "KZ-MOH-feedback.txt"]
+    assert shared and all(mode(p) == 0o664 for p in shared), {p.name: oct(mode(p)) for p in shared}
+    assert mode(tmp_path / "fb" / "KZ" / "KZ-MOH-feedback.xlsx") == 0o600  # the institution's answers, contacts too

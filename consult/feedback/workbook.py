@@ -816,7 +816,7 @@ def write_feedback(
         built = _blank(row, country, institution, ws, langs, written_at)
     _first_sheet(built.wb, built.words, built.definition, ws, built.form, built.form_langs, built.intro, built.problems)
     target = out / country / f"{country}-{institution}{SUFFIX}.xlsx"
-    save_atomic(target, built.wb.save)
+    save_atomic(target, built.wb.save, private=True)  # the institution's answers, contacts included: owner only
     note = covering_note(
         built.note_words,
         ws,
