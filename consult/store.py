@@ -238,6 +238,10 @@ def explain(rows: Iterable[ReturnRow]) -> dict[int, str]:
     names the newer return and the date that decided; a current one that replaced others
     says why it is the newest; a rejected one gives its first error."""
     by_id = {r.id: r for r in rows}
+    replaced: dict[int, list[ReturnRow]] = {}  # current id -> the returns it superseded (one pass: linear)
+    for r in by_id.values():
+        if r.superseded_by is not None:
+            replaced.setdefault(r.superseded_by, []).append(r)
     why: dict[int, str] = {}
     for r in by_id.values():
         newer = by_id.get(r.superseded_by or 0)
@@ -250,7 +254,7 @@ def explain(rows: Iterable[ReturnRow]) -> dict[int, str]:
         if r.status in CURRENT and restored is not None:
             why[r.id] = str(restored.get("message", "restored by hand"))
             continue
-        older = [o for o in by_id.values() if o.superseded_by == r.id]
+        older = replaced.get(r.id, [])
         if r.status in CURRENT and older:
             latest = max(older, key=lambda o: NEWNESS(o.recency))
             why[r.id] = f"newest of {len(older) + 1}: {compare_returns(r.recency, latest.recency)[1]}"

@@ -240,31 +240,66 @@ def list_returns(
             ]
         )
         return
-    table = Table(title=f"{len(rows)} return(s), round {ws.round}")
-    for col in ("#", "File", "Channel", "Country", "Institution", "Received", "Status", "sha256"):
-        table.add_column(col)
+    columns = ("#", "File", "Channel", "Country", "Institution", "Received", "Status", "sha256")
+    cells = []
     for r in rows:
-        st = STATUS_STYLE.get(r.status, r.status)
+        st = r.status
         if r.superseded_by:
             st += f" by #{r.superseded_by}"
         if r.status == "rejected":
             st += f" ({len(r.errors)} error(s))"
         for f in sent.get(r.id, []):  # the history: when feedback was sent about this return
-            st += f"\n✉ sent {f['written_at'][:10]} ({f['problems']})"
-        table.add_row(
-            str(r.id),
-            escape(shown(r.file_name)),
-            channel_of(r.file_name),
-            r.country or "",
-            r.institution or "",
-            r.received_at[:10],
-            st,
-            r.sha256[:8],
+            st += f"; ✉ sent {f['written_at'][:10]} ({f['problems']})"
+        cells.append(
+            (
+                str(r.id),
+                shown(r.file_name),
+                channel_of(r.file_name),
+                r.country or "",
+                r.institution or "",
+                r.received_at[:10],
+                st,
+                r.sha256[:8],
+            )
         )
-    out.print(table)
-    for r in rows:  # below the table, whole: why a return counts or not, at any terminal width
-        if why.get(r.id):
-            out.print(f"#{r.id} {escape(r.file_name)}: {r.status}: {escape(why[r.id])}", soft_wrap=True)
+    title = f"{len(rows)} return(s), round {ws.round}"
+    if len(rows) <= RICH_TABLE_UP_TO:
+        table = Table(title=title)
+        for col in columns:
+            table.add_column(col)
+        for r, row in zip(rows, cells, strict=True):
+            status = STATUS_STYLE.get(r.status, r.status) + escape(row[6][len(r.status) :]).replace("; ✉", "\n✉")
+            table.add_row(*(escape(c) for c in row[:6]), status, row[7])
+        out.print(table)
+    else:  # a long history: aligned columns in one write, linear and fast (a rich table is ~1 ms a row)
+        write_columns(title, columns, cells)
+    lines = [  # below the table, whole: why a return counts or not, at any terminal width
+        f"#{r.id} {shown(r.file_name)}: {r.status}: {shown(why[r.id])}" for r in rows if why.get(r.id)
+    ]
+    if lines:
+        out.file.write("\n".join(lines) + "\n")
+        out.file.flush()
+
+
+RICH_TABLE_UP_TO = 500  # rows: beyond this, a listing is searched (grep, less) rather than read
+
+
+def write_columns(title: str, columns: tuple[str, ...], cells: list[tuple[str, ...]]) -> None:
+    """A plain table: one line per row, columns aligned, written at once."""
+    widths = [len(c) for c in columns]
+    for row in cells:
+        for i, value in enumerate(row):
+            if len(value) > widths[i]:
+                widths[i] = len(value)
+    last = len(columns) - 1
+
+    def line(values: tuple[str, ...]) -> str:
+        return "  ".join(v if i == last else v.ljust(widths[i]) for i, v in enumerate(values))
+
+    text = [title, line(columns), "  ".join("-" * w for w in widths)]
+    text += [line(row) for row in cells]
+    out.file.write("\n".join(text) + "\n")
+    out.file.flush()
 
 
 @app.command()
