@@ -7,7 +7,15 @@ table, ``respondents``, which nothing but :meth:`Store.respondent` reads, so no 
 leak it by joining the wrong table.
 
 Read commands open the store read-only (``mode=ro``: no WAL switch, no write lock), so a
-read-only copy of a workspace on a shared drive still serves the drafter. Every SQLite fault
+read-only copy of a workspace on a shared drive still serves the drafter, and in one read
+transaction for the whole command: a synthesis, a score or a status run while an ingest
+commits returns reads one snapshot, so coverage, scores and annexes of one document always
+describe the same returns.
+
+A command that finds the store locked by another (an ingest writing) waits, says so on
+stderr every few seconds ("waiting for another consult command (5 s)", through
+:mod:`consult.locks`), and after ``CONSULT_LOCK_TIMEOUT`` seconds (default 60) gives up with
+a clear error. Every SQLite fault
 (disk full, read-only file, damaged page, dropped table, busy) becomes a :class:`StoreError`
 that says what happened and what to do; a transaction that fails is rolled back whole.
 
