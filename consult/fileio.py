@@ -232,8 +232,11 @@ def staged_writes(root: Path, private: bool = False) -> Iterator[Staging]:
         targets = {target.parent for _, target in pending}
         for parent in sorted(targets):
             parent.mkdir(parents=True, exist_ok=True)
-        for staged, target in pending:
-            os.replace(staged, target)
+        from consult.workers import uninterrupted
+
+        with uninterrupted():  # all of them or none, also when SIGTERM arrives now
+            for staged, target in pending:
+                os.replace(staged, target)
         if (per_file or not _syncfs(root)) and os.name != "nt":  # Windows cannot open a folder to fsync it
             for parent in sorted(targets):
                 _fsync(parent)

@@ -52,8 +52,31 @@ class WorkerDied(ConsultError):
     """A worker process ended without finishing its work (killed by the system, say)."""
 
 
+_held = 0  # > 0 while files are being moved into place: SIGTERM waits until they all are
+_pending: list[int] = []
+
+
 def _terminate(signum: int, _frame: object) -> None:
+    if _held:
+        _pending.append(signum)
+        return
     raise Terminated(f"stopped by signal {signum}")
+
+
+@contextmanager
+def uninterrupted() -> Iterator[None]:
+    """Hold SIGTERM for the few milliseconds a run's outputs are moved into place, so that a
+    stopped run publishes all of them or none; the signal takes effect right after."""
+    global _held
+    _held += 1
+    try:
+        yield
+    finally:
+        _held -= 1
+        if not _held and _pending:
+            signum = _pending.pop()
+            _pending.clear()
+            raise Terminated(f"stopped by signal {signum}")
 
 
 def stop_on_sigterm() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
@@ -284,7 +285,7 @@ def list_returns(
 RICH_TABLE_UP_TO = 500  # rows: beyond this, a listing is searched (grep, less) rather than read
 
 
-def write_columns(title: str, columns: tuple[str, ...], cells: list[tuple[str, ...]]) -> None:
+def write_columns(title: str, columns: tuple[str, ...], cells: Sequence[tuple[str, ...]]) -> None:
     """A plain table: one line per row, columns aligned, written at once."""
     widths = [len(c) for c in columns]
     for row in cells:
