@@ -89,11 +89,12 @@ def feedback_state(
     latest: dict[tuple[str, str], dict[str, Any]] = {}
     for written in store.feedback(countries):
         latest[(written.country, written.institution)] = written.to_dict()
-    for key, fb in latest.items():
-        fb["answered"] = any(
-            (r.country, r.institution) == key and r.received_at >= fb["written_at"] and r.id > fb["return_id"]
-            for r in rows
-        )
+    for fb in latest.values():
+        fb["answered"] = False
+    for row in rows:  # one pass over the returns: linear however long the history
+        sent = latest.get((row.country or "", row.institution or ""))
+        if sent is not None and row.received_at >= sent["written_at"] and row.id > sent["return_id"]:
+            sent["answered"] = True
     return latest
 
 
@@ -104,9 +105,12 @@ def coverage(store: Store, ws: Workspace, countries: list[str] | None = None) ->
     sent = feedback_state(store, rows, countries)
     codes = countries or ws.countries
     result = Coverage(ws.round, {})
+    by_country: dict[str | None, list[ReturnRow]] = {}
+    for row in rows:
+        by_country.setdefault(row.country, []).append(row)
     for code in codes:
         invited = ws.invited_for(code)
-        mine = [r for r in rows if r.country == code]
+        mine = by_country.get(code, [])
         current: dict[str, ReturnRow] = {}
         for row in mine:  # the newest, should a mapped return and a new one share an institution
             key = row.institution or ""
