@@ -169,20 +169,18 @@ class Staging:
         self.root = root
         self.folder = folder
         self.mode = file_mode(private)
-        self.pending: dict[Path, Path] = {}  # target -> staged file
 
     def path(self, target: Path) -> Path:
         """Where to write the new ``target`` (a path under the root); it is moved into place
         when the ``with`` block ends without an error. The staged path depends only on the
-        target, so a worker process writing there and this process calling ``path`` again
-        for what it wrote agree."""
+        target, so a worker process (forked with this object) may write there too: every
+        file in the staging folder is moved into place."""
         absolute = target.absolute()
         root = self.root.absolute()
         if not absolute.is_relative_to(root) or not target.resolve().is_relative_to(self.root.resolve()):
             raise ValueError(f"{target} is outside {self.root}: a rename would not be atomic")
         staged = self.folder / absolute.relative_to(root)
         staged.parent.mkdir(parents=True, exist_ok=True)
-        self.pending[target] = staged
         return staged
 
     def write(self, target: Path, data: bytes | str, encoding: str = "utf-8") -> Path:
@@ -220,7 +218,13 @@ def staged_writes(root: Path, private: bool = False) -> Iterator[Staging]:
     try:
         staging = Staging(root, folder, private)
         yield staging
-        pending = [(staged, target) for target, staged in staging.pending.items() if staged.exists()]
+        # every file in the folder is an output of this run: also those that worker processes
+        # wrote there (a forked worker's registrations stay in its own copy of ``staging``)
+        pending = [
+            (staged, root / staged.relative_to(folder))
+            for staged in sorted(folder.rglob("*"))
+            if staged.is_file() and not staged.name.startswith(TMP_PREFIX)
+        ]
         if not pending:
             return
         for staged, _ in pending:

@@ -204,6 +204,10 @@ def test_killed_synthesize_leaves_no_worker_no_late_file_and_no_partial_file(thr
     names = set(tree(out))
     assert {"KZ-synthesis.md", "KG-synthesis.docx", "TJ-synthesis.md", "regional-synthesis.docx"} <= names
     assert not [n for n in names if n.startswith(".consult-") or n.endswith(".tmp")], names
+    import re
+
+    figures = {f for md in out.glob("*.md") for f in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md.read_text("utf-8"))}
+    assert figures and figures <= names, figures - names  # also those a worker process drew
 
 
 @needs_proc

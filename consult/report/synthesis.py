@@ -949,8 +949,6 @@ def synthesize(
     # fails or is killed leaves the previous syntheses as they were, with no partial file
     with staged_writes(out) as staging:
         for code, paths in _write_all(builder, jobs, out, formats, workers, staging):
-            for path in paths:
-                staging.path(path)  # written by a worker process: this process moves it into place
             done(code, paths)
     return written
 
