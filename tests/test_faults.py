@@ -86,7 +86,7 @@ SLOW_MERGE = textwrap.dedent(
     load = t.load_translations
     def slow(*args, **kwargs):
         data = load(*args, **kwargs)
-        time.sleep(1.5)
+        time.sleep(3)  # long enough to overlap however late the other process starts on a busy machine
         return data
     t.load_translations = slow
     sys.argv = ["consult", *sys.argv[1:]]
