@@ -1,7 +1,8 @@
 """What every command shares: consoles, global state, error handling, output helpers.
 
 Results go to stdout, messages and progress to stderr, so ``--json`` output can be piped.
-Exit codes: 0 success, 1 the data is wrong, 2 usage error, 70 an unexpected crash (a bug).
+Exit codes: 0 success, 1 the data is wrong (or the machine refused), 2 usage error, 130
+interrupted, 143 stopped by SIGTERM, 70 an unexpected crash (a bug).
 """
 
 from __future__ import annotations
