@@ -211,6 +211,26 @@ def test_killed_synthesize_leaves_no_worker_no_late_file_and_no_partial_file(thr
 
 
 @needs_proc
+def test_a_worker_killed_by_the_system_fails_the_command_instead_of_hanging_it(three_countries, tmp_path):
+    """The out-of-memory killer takes a synthesis worker: exit 1 with what to do, nothing published."""
+    out = tmp_path / "synthesis"
+    proc = consult(three_countries, "synthesize", "--all", "--regional", "--out", str(out))
+    deadline = time.monotonic() + 120
+    workers: list[int] = []
+    while time.monotonic() < deadline and not workers and proc.poll() is None:
+        workers = children(proc.pid)
+        time.sleep(0.01)
+    assert workers, f"the command finished before its workers were seen: {proc.communicate()}"
+    for w in workers:
+        os.kill(w, signal.SIGKILL)
+    code, _, err = finish(proc, timeout=60)  # never blocks forever
+    assert code == 1, err
+    clean_stderr(err)
+    assert "a worker process of this command ended unexpectedly" in " ".join(err.split())
+    assert visible(out) == {} and tree(out) == {}
+
+
+@needs_proc
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["kill-9", "sigterm"])
 def test_killed_generate_leaves_no_worker_and_no_form(workspace, tmp_path, sig):
     out = tmp_path / "forms"
