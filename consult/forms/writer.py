@@ -616,6 +616,10 @@ def _write_cover(
         sheet.fit(r)
         r += 1
     r += 1
+    for lang in langs:  # what the form is for, the time it takes, how answers are quoted (column B:
+        sheet.put(r, 2, tx.msg("cover_purpose", lang), "body")  # the cover's keys in A stay as they were)
+        sheet.fit(r)
+        r += 1
     for lang in langs:
         sheet.merge(r, 1, 2, tx.msg("cover_instructions", lang), "body")
         sheet.fit(r)

@@ -425,7 +425,8 @@ class Builder:
             else None
         )
         rate_ = fmt_pct(rate(cov.responded, cov.invited))
-        sentences = [t("sum_coverage", responded=cov.responded, invited=cov.invited, rate=rate_)]
+        # the non-response sentence states the response rate; without it, the coverage does
+        sentences = [] if nonresp else [t("sum_coverage", responded=cov.responded, invited=cov.invited, rate=rate_)]
         if ranked:
             sentences += self.stability_sentences(cs, ranked)
         else:
@@ -444,12 +445,7 @@ class Builder:
         low = [self.name(a.short) for a in cs.areas if a.evidence == "low"]
         if low:
             sentences.append(t("sum_low", count=len(low), areas=self.join(low), n=LOW_EVIDENCE_N))
-        lead_missing = [self.name(a.short) for a in cs.areas if self.lead_status(a.id, cs.code)[0]]
-        if lead_missing:
-            sentences.append(t("sum_lead_missing", areas=self.join(lead_missing)))
-        if cov.incomplete:
-            sentences.append(t("sum_incomplete", count=cov.incomplete))
-        doc.add(Heading(t("h_summary")), Bullets.of(sentences))
+        doc.add(Heading(t("h_summary")), Bullets.of(sentences))  # incomplete returns: in the limitations
 
     def disagreement(self, cs: CountryScore) -> list[str]:
         """ "Views differ most" only where they do: the widest range of ratings (2 points or
@@ -460,8 +456,8 @@ class Builder:
         if not ranges:
             return []
         widest = max(hi - lo for lo, hi in ranges.values())
-        if widest < 2:
-            return [self.t("sum_no_disagreement")]
+        if widest < 2:  # no area's ratings are 2 points apart: nothing to single out on page 1
+            return []
         items = [
             f"{self.join([self.area_name(aid, short=True)])} ({lo}–{hi})"
             for aid, (lo, hi) in ranges.items()

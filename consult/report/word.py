@@ -43,6 +43,7 @@ TABLE_STYLE = "Light Grid Accent 1"
 A4 = (Cm(21.0), Cm(29.7))
 MARGIN = Cm(2.0)
 FONT = "Calibri"
+TABLE_PT = Pt(9.5)
 LANG_TAGS = {"en": "en-GB", "ru": "ru-RU", "kk": "kk-KZ", "ky": "ky-KG", "tg": "tg-TJ", "uz": "uz-Latn-UZ"}
 
 
@@ -208,9 +209,11 @@ def _table(docx: DocxDocument, block: Table) -> DocxTable:
     for row in table.rows:
         for cell, width in zip(row.cells, widths, strict=True):
             cell.width = width
-            for p in cell.paragraphs:  # compact rows: no paragraph spacing inside a cell
+            for p in cell.paragraphs:  # compact rows: no paragraph spacing inside a cell, 9.5 pt text
                 p.paragraph_format.space_after = Pt(0)
                 p.paragraph_format.line_spacing = 1.0
+                for run in p.runs:
+                    run.font.size = TABLE_PT
     if block.note:
         note = para(docx, "Caption")
         note.add_run(clean(block.note)).italic = True
