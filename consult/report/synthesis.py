@@ -970,8 +970,15 @@ class Builder:
                 countries=", ".join(names),
                 missing=t("reg_missing", countries=", ".join(absent)) if absent else t("reg_no_missing"),
             ),
-            t("reg_sum_institutions", responded=responded, invited=asked, rate=fmt_pct(rate(responded, asked))),
         ]
+        rrob = self.result.robustness.regional if self.result.robustness else None
+        said_by_method = rrob is not None and any(  # the method's non-response sentence gives the rate
+            a.non_response and a.non_response.tier_could_change for a in rrob.ranked
+        )
+        if not said_by_method or responded >= asked:
+            summary.append(
+                t("reg_sum_institutions", responded=responded, invited=asked, rate=fmt_pct(rate(responded, asked)))
+            )
         shared = [self.area_name(a) for a in reg.shared]
         summary.append(t("reg_sum_shared", areas=", ".join(shared)) if shared else t("reg_sum_no_shared"))
         summary += self.regional_ranking_sentences()  # the method's words (consult.analysis.findings)
