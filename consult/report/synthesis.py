@@ -1129,15 +1129,16 @@ class Builder:
         threats (a few quotes per country, the rest in the country syntheses), cross-cutting issues."""
         t = self.t
         doc.add(Heading(t("h_qualitative")))
-        self.quote_legend(
+        self.quote_legend(  # the quotes shown below: at most three per country and question
             doc,
             [
                 q
                 for c in codes
                 for role in ("proposal", "emerging")
+                if self.has_role(role)
                 for q in self.quotes(
                     self.data.countries[c], [a for a in self.data.countries[c].by_role(role) if not a.area]
-                )
+                )[:3]
             ],
         )
         scores = {c: {a.id: a for a in self.result.countries[c].areas} for c in codes}
