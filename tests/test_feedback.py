@@ -3,6 +3,7 @@ a respondent would (in the marked cells only), and ingested again."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 import sqlite3
@@ -171,7 +172,16 @@ def test_missing_answers_come_back_marked_and_the_correction_supersedes(ws, cli,
     parts = {part for iid, part, _v, _n in marks.values() if iid == "DRUGS.assistance"}
     assert parts == {c.code for c in assistance.choices}  # every row of a multi-row question
     notes = [n for _i, _p, _v, n in marks.values() if n]
-    assert len(notes) == 3 and all("A required answer is blank." in n and "Заполните ответ." in n for n in notes)
+    assert len(notes) == 3 and all("A required answer is blank." in n for n in notes)
+    # what to do says which options and how many cells, per question type
+    by_item = {i: n for i, _p, _v, n in marks.values() if n}
+    assert "1 (not a priority) to 5 (top priority)" in by_item["DRUGS.priority"]
+    cells = len(assistance.choices)
+    assert (
+        f"In the {cells} yellow cells" in by_item["DRUGS.assistance"]
+        and f"В {cells} жёлтых" in by_item["DRUGS.assistance"]
+    )
+    assert "Choose up to 5 components" in by_item["top5"] and "Выберите до 5 компонентов" in by_item["top5"]
     assert all(value is None for _i, _p, value, _n in marks.values())
 
     fixed = correct(target)
@@ -231,7 +241,10 @@ def test_covering_note_says_what_by_when_and_whom_and_nothing_else(ws, cli, make
     ru, en = note.split("-" * 60)
     assert "Министерство иностранных дел" in ru and "Ministry of Foreign Affairs" in en
     assert ru.index("Уважаемые коллеги") < len(ru) and "Dear colleagues" in en
-    assert "30.09.2020" in ru and "30 September 2020" in en
+    # the round's deadline (30 September 2020) has passed: corrections are asked for in two weeks
+    due = dt.date.today() + dt.timedelta(days=14)
+    assert due.strftime("%d.%m.%Y") in ru and f"{due.day} {due.strftime('%B')} {due.year}" in en
+    assert "30.09.2020" not in ru and "30 September 2020" not in en
     (where,) = [
         f"'{sheet}'!{ref}" for (sheet, ref), m in marked(feedback_of(ws, "KZ", "MFA")).items() if m[0] == "TOC.priority"
     ]
@@ -446,3 +459,12 @@ def test_a_second_programme_in_a_third_language_needs_no_code(tmp_path, runner):
     choice = display(rated, rated.choices[0].code, langs)
     fixed = correct(Path(done["path"]), {rated.id: choice}, ws.definition)
     assert ingest([fixed], ws)[0].status == "accepted"
+
+
+def test_corrections_are_due_by_a_date_ahead():
+    from consult.feedback.workbook import feedback_due
+
+    today = dt.date(2026, 12, 4)
+    assert feedback_due("2020-09-30", today) == "2026-12-18"  # past: two weeks from today
+    assert feedback_due("2027-01-15", today) == "2027-01-15"  # ahead: the round's own deadline
+    assert feedback_due(None, today) is None

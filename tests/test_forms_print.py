@@ -275,3 +275,34 @@ def test_questionnaire_prints_within_a_page_bound(printed, kind, tmp_path):
     pages = pdf_pages((tmp_path / path.with_suffix(".pdf").name).read_bytes())
     sheets = len([s for s in openpyxl.load_workbook(path).worksheets if s.sheet_state == "visible"])
     assert sheets <= pages <= (12 if kind == "bi" else 11), pages
+
+
+def test_printout_shows_the_choices_a_dropdown_hides_and_one_date_format(printed):
+    """A printed form cannot open a drop-down: the top-5 ranking and the single-answer South
+    Caucasus question list their options in the guidance; the date guidance follows the cell's
+    format (ISO) in every language; the cover says what the form is for, how long it takes, and
+    that free-text answers are quoted with attribution to the institution."""
+    d = bundled_definition()
+    questions = {q.id: q for s in d.questionnaire.sections for q in s.questions}
+    sc = questions["sc_inclusion"]
+    sc_options = d.questionnaire.choice_lists[str(sc.choices)]
+    for key, lang in (("bi", "en"), ("bi", "ru"), ("ru", "ru")):
+        texts = respondent_texts(printed[key])
+        word = {"en": "Options: ", "ru": "Варианты: "}[lang]
+        assert word + "; ".join(c.label[lang] for c in sc_options) in texts, (key, lang)
+        top5 = next(t for t in texts.split("\n") if t.startswith(word) and t.count(";") >= 5)
+        assert len(top5.split("; ")) >= 6  # the components of the institution's areas
+        assert {"en": "Time needed", "ru": "Время заполнения"}[lang] in texts
+        assert {"en": "attributed to your institution", "ru": "со ссылкой на ваше ведомство"}[lang] in texts
+        assert "ДД.ММ.ГГГГ" not in texts
+    wb = openpyxl.load_workbook(printed["ru"])
+    date_cells = {
+        c.number_format
+        for ws in visible_sheets(wb)
+        for row in ws.iter_rows()
+        for c in row
+        if "yy" in str(c.number_format).lower()
+    }
+    assert date_cells == {"yyyy-mm-dd"}, date_cells  # the cell shows what the guidance says
+    bi = respondent_texts(printed["bi"])
+    assert "Format YYYY-MM-DD" in bi and "Формат ГГГГ-ММ-ДД" in bi

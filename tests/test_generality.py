@@ -98,7 +98,7 @@ def test_synthesis_in_the_third_language_falls_back_to_english(other, tmp_path) 
     assert "have no 'uz' text; English is used" in result.stderr
     md = (out / "UZ-synthesis.md").read_text(encoding="utf-8")
     assert "O'zbekiston" in md and "Suv resurslarini kompleks boshqarish" in md  # uz names where given
-    assert "Priorities by programme area" in md  # report wording: English fallback
+    assert "Findings by programme area" in md  # report wording: English fallback
     assert "Annex C" in md and "Partners you already work with" in md  # no role: shown in the annex
     assert md.count("> — ") == sum(1 for a in _quotable(other, "UZ"))  # every challenge and idea, once
     doc = Document(str(out / "KZ-synthesis.docx"))

@@ -87,7 +87,7 @@ def test_country_docx_has_styles_ranking_chart_and_annexes(consulted, cli, tmp_p
     doc = Document(str(out / "KZ-synthesis.docx"))
     heads = headings(doc)
     assert heads[0] == ("Title", "National consultation: Kazakhstan")
-    assert ("Heading 1", t("h_ranking", "en")) in heads
+    assert ("Heading 1", t("h_findings", "en")) in heads
     assert ("Heading 1", t("h_annex_method", "en")) in heads
     assert ("Heading 1", t("h_annex_returns", "en")) in heads
     assert any(style == "Heading 2" for style, _ in heads)
@@ -100,11 +100,15 @@ def test_country_docx_has_styles_ranking_chart_and_annexes(consulted, cli, tmp_p
         assert row[1].rstrip(" †") == area["name"]["en"]
         assert row[1].endswith(" †") == (area["evidence"] == "low")
         assert row[0] == (str(area["rank"]) if area["rank"] else "")  # low evidence: listed, not ranked
-        assert row[2] == ("–" if area["score"] is None else f"{area['score']:.0f}")
-        assert row[5] == str(area["n"])
         robust = next(r for r in robustness["areas"] if r["area"] == area["id"])
-        if area["rank"]:  # how sure the rank is, from the same analysis as `consult score --json`
-            assert row[3] == f"{robust['tier_label']} ({robust['p_top3']:.2f})"
+        score = "–" if area["score"] is None else f"{area['score']:.0f}" + (" †" if area["evidence"] == "low" else "")
+        if robust["score_interval"] and area["evidence"] != "low":  # the 90% interval beside the score
+            score += f" ({robust['score_interval'][0]:.0f}–{robust['score_interval'][1]:.0f})"
+        assert row[2] == score
+        assert row[5] == str(area["n"])
+        # the tier and P(top 3), from the same analysis as `consult score --json`
+        assert row[3] == (robust["tier_label"] if robust["tier"] else "")
+        assert row[4] == (f"{robust['p_top3']:.2f}" if robust["tier"] and robust["p_top3"] is not None else "")
     drugs = next(a for a in scores["areas"] if a["id"] == "DRUGS")
     assert drugs["score"] == pytest.approx((100 * 2 + 25 * 1 + 75 * 2) / 5)  # MOH 5, CUSTOMS 2, DCA 4
     assert doc.inline_shapes and doc.inline_shapes[0].width > 0
@@ -131,7 +135,8 @@ def test_markdown_carries_the_same_facts(consulted, cli, tmp_path):
     scores = json.loads(cli("score", "--json", "-c", "KZ").stdout)["countries"]["KZ"]
     for area in scores["areas"]:
         line = next(x for x in md.splitlines() if x.startswith(f"| {area['rank'] or ' '} | {area['name']['en']}"))
-        assert f"| {area['score']:.0f} |" in line if area["score"] is not None else "| – |" in line
+        low = " †" if area["evidence"] == "low" else ""
+        assert f"| {area['score']:.0f}{low}" in line if area["score"] is not None else "| – |" in line
     assert "![" in md and (out / "KZ-area-scores.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "> ВИЧ среди людей, употребляющих наркотики." in md
     assert "> — Ministry of Health [ru]" in md  # a quote in the other language is marked, kept verbatim
@@ -147,7 +152,7 @@ def test_russian_headings_and_names(consulted, cli, tmp_path):
     md = (out / "KG-synthesis.md").read_text(encoding="utf-8")
     fw = bundled_definition().framework
     assert md.startswith(f"# {t('country_title', 'ru', country='Кыргызстан')}")
-    assert f"## {t('h_ranking', 'ru')}" in md and f"## {t('h_annex_method', 'ru')}" in md
+    assert f"## {t('h_findings', 'ru')}" in md and f"## {t('h_annex_method', 'ru')}" in md
     assert fw.area_by_id["JUSTICE"].name["ru"] in md
     doc = Document(str(out / "KG-synthesis.docx"))
     assert ("Heading 1", t("h_annex_returns", "ru")) in headings(doc)
@@ -183,7 +188,10 @@ def test_regional_synthesis(consulted, cli, tmp_path):
         low = " †" if toc["low_evidence"][code] else ""
         return f"{toc['scores'][code]:.0f} ({toc['n'][code]}){low}"
 
-    assert row == f"| Organized crime | {shown('KZ')} | {shown('KG')} | {toc['mean']:.0f} |"
+    # the regional mean leaves out the scores marked † (they are not country positions)
+    solid = [toc["scores"][c] for c in ("KZ", "KG") if toc["scores"][c] is not None and not toc["low_evidence"][c]]
+    mean = f"{sum(solid) / len(solid):.0f}" if solid else "–"
+    assert row == f"| Organized crime | {shown('KZ')} | {shown('KG')} | {mean} |"
     assert "| Ministry of Health | ✓ |" in md  # the institution x country coverage table
     doc = Document(str(out / "regional-synthesis.docx"))
     assert doc.inline_shapes, "the heat map is embedded"
@@ -294,7 +302,7 @@ def test_hostile_answers_and_file_names_cannot_change_the_document(workspace, ma
     assert all(line.startswith(">") for line in quote.splitlines())  # every line stays in the blockquote
     assert "> \\# not a heading" in quote
     row = next(line for line in md.splitlines() if "red" in line and "pipe.xlsx" in line)
-    assert row.count(" | ") == 5 and "\x1b" not in row  # 6 cells: the pipe is escaped, ESC dropped
+    assert row.count(" | ") == 3 and "\x1b" not in row  # 4 cells (audit annex): the pipe is escaped, ESC dropped
     doc = Document(str(out / "KZ-synthesis.docx"))
     assert any("<script>" in p.text for p in doc.paragraphs if p.style.name == "Quote")  # plain text in Word
 

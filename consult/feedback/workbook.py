@@ -44,6 +44,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from consult.definitions import Definition, form_for
 from consult.definitions.framework import text
+from consult.definitions.plurals import plurals
 from consult.definitions.questionnaire import TEXT_LIMIT, Form, Item
 from consult.fileio import save_atomic, write_atomic
 from consult.forms.fit import FONT_NAME, fit_row
@@ -322,7 +323,7 @@ class _Words:
         return key in self.definition.feedback_texts
 
     def one(self, key: str, lang: str, **fmt: Any) -> str:
-        return self.definition.feedback_msg(key, lang).format(**fmt)
+        return plurals(self.definition.feedback_msg(key, lang), lang, fmt).format(**fmt)
 
     def each(self, key: str, **fmt: Any) -> dict[str, str]:
         return {lang: self.one(key, lang, **fmt) for lang in self.langs}
@@ -361,6 +362,32 @@ def _expected(item: Item, words: _Words, form_langs: list[str]) -> tuple[dict[st
             exp, fix = words.one("expect_text", lang, limit=TEXT_LIMIT), words.one("fix_text", lang)
         out_expected[lang], out_fix[lang] = exp, fix
     return out_expected, out_fix
+
+
+def _missing_fix(item: Item, words: _Words, form_langs: list[str], cells: int, optional: bool) -> dict[str, str]:
+    """What to fill in, and in how many cells: the options a drop-down offers, "Yes" beside
+    each option that applies, or up to N components, one per cell."""
+    yes = joined({lang: words.definition.msg("choice_yes", lang) for lang in form_langs}, form_langs)
+    out: dict[str, str] = {}
+    for lang in words.langs:
+        if item.type == "rating":
+            na = next((c.label for c in item.choices if c.code == "na"), {})
+            fix = words.one("fix_fill_rating", lang, na=text(na, lang) if na else "—")
+        elif item.type == "single":
+            options = "; ".join(text(c.label, lang) for c in item.choices)
+            fix = words.one("fix_fill_single", lang, options=options)
+        elif item.type == "multiple":
+            fix = words.one("fix_fill_multiple", lang, yes=yes, cells=max(cells, len(item.choices)))
+        elif item.type == "rank":
+            fix = words.one("fix_fill_rank", lang, size=item.size or cells)
+        elif item.type == "date":
+            fix = words.one("fix_date", lang)
+        else:
+            fix = words.one("fix_missing-answer", lang)
+        if optional:
+            fix += " " + words.one("fix_if_applies", lang)
+        out[lang] = fix
+    return out
 
 
 def _num(value: float | None) -> str:
@@ -477,6 +504,8 @@ def _problems(
             odd = f"fix_odd-{params.get('odd')}"  # a range, a spreadsheet error, a control character
             if words.has(odd):
                 p.fix = words.each(odd)
+        elif code in ("missing-answer", "row-deleted") and item is not None:
+            p.fix = _missing_fix(item, words, returned.langs, len(p.cells), code == "row-deleted")
         elif words.has(f"fix_{code}"):
             p.fix = words.each(f"fix_{code}")
         else:
@@ -538,8 +567,25 @@ def _print_setup(sheet: Worksheet, form: Form, definition: Definition, langs: li
         part.text, part.font, part.size = value, f"{FONT_NAME},Regular", 8
 
 
+FEEDBACK_DAYS = 14  # time given to correct a return once the round's deadline has passed
+
+
+def feedback_due(deadline: str | None, today: dt.date | None = None) -> str | None:
+    """The date corrections are asked for: the round's deadline while it is ahead, else two
+    weeks from today (a workbook never asks for corrections by a date already past)."""
+    if not deadline:
+        return None
+    today = today or dt.date.today()
+    try:
+        due = dt.date.fromisoformat(deadline[:10])
+    except ValueError:
+        return deadline
+    return (due if due >= today else today + dt.timedelta(days=FEEDBACK_DAYS)).isoformat()
+
+
 def _deadline(ws: Workspace, lang: str) -> str | None:
-    return format_date(ws.deadline, lang) if ws.deadline else None
+    due = feedback_due(ws.deadline)
+    return format_date(due, lang) if due else None
 
 
 def _first_sheet(

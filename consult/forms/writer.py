@@ -66,7 +66,6 @@ STYLES: dict[str, dict[str, Any]] = {
     "small": {**_FONT, **_WRAP, "font_size": 9, "font_color": "#404040"},
     "input": {**_FONT, **_WRAP, **_BOX, "bg_color": "#FFF2CC", "locked": False},  # yellow, unlocked
     "input_date": {**_FONT, **_WRAP, **_BOX, "bg_color": "#FFF2CC", "locked": False, "num_format": "yyyy-mm-dd"},
-    "input_date_ru": {**_FONT, **_WRAP, **_BOX, "bg_color": "#FFF2CC", "locked": False, "num_format": "dd.mm.yyyy"},
     "locked": {**_FONT, **_WRAP, **_BOX, "bg_color": "#EDEDED"},  # the title row of a multi-row question
 }
 # The same look as openpyxl objects, for sheets added with openpyxl to a generated workbook
@@ -272,6 +271,17 @@ def choice_label(choice: Choice, langs: list[str]) -> str:
     return joined(choice.label, langs)
 
 
+def _options_hint(item: Item, langs: list[str], tx: Texts) -> str:
+    """The options of a top-N ranking or a single-answer question, for the printout (a
+    drop-down list is not printed; ratings are explained on the cover)."""
+    if item.type not in ("rank", "single") or not item.choices:
+        return ""
+    return "\n".join(
+        tx.msg("options_hint", lang).format(options="; ".join(text(c.label, lang) for c in item.choices))
+        for lang in langs
+    )
+
+
 def _when_hint(item: Item, form: Form, langs: list[str], tx: Texts) -> str:
     """ "Required if the answer to 2.9 is: Other", each language naming the choices in its own words."""
     when = item.when
@@ -330,14 +340,17 @@ def _write_section(
     sheet.fit(HEADER_ROW)
 
     yes = tx.message("choice_yes", langs)
-    date_style = "input_date_ru" if langs == ["ru"] else "input_date"
+    date_style = "input_date"  # ISO in every language, as the guidance says
     row = FIRST_ROW
     shown_hint: tuple[str, str] | None = None  # a guidance text is written once per run of rows
     for n, item in enumerate(section.items, start=1):
         number = f"{index}.{n}"
         item._number = number  # type: ignore[attr-defined]  # used by later 'required if' hints
         mark = "\u00a0*" if item.required else ""  # no-break space: the star never wraps alone
-        hint = "\n".join(filter(None, [joined(item.hint, langs, "\n"), _when_hint(item, form, langs, tx)]))
+        # a date's guidance follows the cell's format (ISO in every language); a choice the
+        # printout cannot show as a drop-down is listed in the guidance (top-5, single answers)
+        guidance = tx.message("date_hint", langs, sep="\n") if item.type == "date" else joined(item.hint, langs, "\n")
+        hint = "\n".join(filter(None, [guidance, _options_hint(item, langs, tx), _when_hint(item, form, langs, tx)]))
         if item.component and (item.qid, hint) == shown_hint:
             hint = ""  # the same guidance on every component row only repeats itself
         else:
@@ -603,6 +616,10 @@ def _write_cover(
         sheet.fit(r)
         r += 1
     r += 1
+    for lang in langs:  # what the form is for, the time it takes, how answers are quoted (column B:
+        sheet.put(r, 2, tx.msg("cover_purpose", lang), "body")  # the cover's keys in A stay as they were)
+        sheet.fit(r)
+        r += 1
     for lang in langs:
         sheet.merge(r, 1, 2, tx.msg("cover_instructions", lang), "body")
         sheet.fit(r)

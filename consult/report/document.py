@@ -46,7 +46,9 @@ class Heading:
 @dataclass
 class Paragraph:
     parts: list[Run]
-    style: str = "body"  # body, note (small italic), caption
+    style: str = (
+        "body"  # body, note (small italic), caption, source (under a table or figure), draft (the office edits it)
+    )
 
     @classmethod
     def of(cls, *parts: Inline, style: str = "body") -> Paragraph:
@@ -71,6 +73,8 @@ class Table:
     caption: str = ""  # above the table (UN style)
     note: str = ""  # below the table (e.g. what † means)
     landscape: bool = False  # too wide for a portrait A4 page
+    source: str = ""  # "Source: ..." line under the table (and its note)
+    sort: tuple[int, str] | None = None  # (column, "desc"/"asc"): the order the caption promises, checked by tests
 
 
 @dataclass
@@ -87,6 +91,16 @@ class Figure:
     name: str  # file name beside the Markdown
     caption: str  # above the figure, like a table caption
     width_cm: float = 15.0
+    alt: str = ""  # alternative text for screen readers (Word: the picture's description)
+    source: str = ""
+
+
+@dataclass
+class Contents:
+    """The list of sections (level-1 headings that follow it); Word gets a TOC field the reader
+    can update for page numbers, with the headings already filled in."""
+
+    title: str
 
 
 @dataclass
@@ -94,7 +108,7 @@ class PageBreak:
     pass
 
 
-Block = Heading | Paragraph | Bullets | Table | Quote | Figure | PageBreak
+Block = Heading | Paragraph | Bullets | Table | Quote | Figure | PageBreak | Contents
 
 
 @dataclass
@@ -104,10 +118,17 @@ class Document:
     lang: str
     page_label: str  # "Page", "Стр."
     header: str = ""  # running header of printed pages
+    status: str = ""  # the cover line under the title: status, version, date
+    purpose: str = ""  # one sentence under it: what the document is for
     blocks: list[Block] = field(default_factory=list)
 
     def add(self, *blocks: Block) -> None:
         self.blocks.extend(blocks)
+
+    def sections(self) -> list[str]:
+        """The level-1 headings after the contents block (what the contents list)."""
+        at = next((i for i, b in enumerate(self.blocks) if isinstance(b, Contents)), -1)
+        return [b.text for b in self.blocks[at + 1 :] if isinstance(b, Heading) and b.level == 1]
 
     def quotes(self) -> list[Quote]:
         return [b for b in self.blocks if isinstance(b, Quote)]
@@ -123,9 +144,11 @@ class Document:
             elif isinstance(b, Bullets):
                 out += ["".join(r.text for r in item) for item in b.items]
             elif isinstance(b, Table):
-                out += [b.caption, *b.header, *(c for row in b.rows for c in row), b.note]
+                out += [b.caption, *b.header, *(c for row in b.rows for c in row), b.note, b.source]
             elif isinstance(b, Quote):
                 out += [b.text, b.attribution, b.translation or ""]
             elif isinstance(b, Figure):
-                out.append(b.caption)
+                out += [b.caption, b.source]
+            elif isinstance(b, Contents):
+                out += [b.title, *self.sections()]
         return [t for t in out if t]

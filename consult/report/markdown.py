@@ -14,7 +14,19 @@ from functools import cache
 
 import jinja2
 
-from consult.report.document import Bullets, Document, Figure, Heading, PageBreak, Paragraph, Quote, Run, Table, clean
+from consult.report.document import (
+    Bullets,
+    Contents,
+    Document,
+    Figure,
+    Heading,
+    PageBreak,
+    Paragraph,
+    Quote,
+    Run,
+    Table,
+    clean,
+)
 from consult.resources import data_dir
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")  # emphasis, code, links/images, tables, strike-through
@@ -86,6 +98,7 @@ def kind(block: object) -> str:
         Quote: "quote",
         Figure: "figure",
         PageBreak: "pagebreak",
+        Contents: "contents",
     }[type(block)]
 
 

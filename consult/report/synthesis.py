@@ -16,6 +16,7 @@ are counted, never quoted twice.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import re
 from collections import Counter
@@ -32,11 +33,23 @@ from consult.analysis.robustness import SEED, CountryRobustness
 from consult.analysis.scoring import LOW_EVIDENCE_N, score_round
 from consult.definitions import Definition
 from consult.definitions.framework import Framework, text
+from consult.definitions.plurals import plurals
 from consult.definitions.questionnaire import Question, Section
+from consult.definitions.roles import QUOTED
 from consult.errors import ConsultError, UsageError
 from consult.fileio import Staging, staged_writes
 from consult.report import markdown, word
-from consult.report.document import Bullets, Document, Figure, Heading, Paragraph, Quote, Run, Table
+from consult.report.document import (
+    Bullets,
+    Contents,
+    Document,
+    Figure,
+    Heading,
+    Paragraph,
+    Quote,
+    Run,
+    Table,
+)
 from consult.report.translations import quote_id, translation_lookup
 from consult.store import AnswerRow, Store
 from consult.workers import can_fork, result, worker_pool
@@ -69,9 +82,11 @@ class Texts:
     def __call__(self, key: str, **fmt: Any) -> str:
         texts = self.definition.report_texts[key]
         value = texts.get(self.lang)
+        lang = self.lang
         if not value:
             self.fallbacks.add(key)
-            value = texts["en"]
+            value, lang = texts["en"], "en"
+        value = plurals(value, lang, fmt)
         return value.format(**fmt) if fmt else value
 
 
@@ -106,6 +121,25 @@ def quote_language(value: str, lang: str) -> str | None:
     return script if script != doc_script else None
 
 
+_SPECIFY = re.compile(r"\s*\((?:please specify|specify|укажите|уточните)[^)]*\)", re.IGNORECASE)
+
+
+def plain_label(label: str) -> str:
+    """A choice label as a report shows it: "Other (please specify)" is an instruction to the
+    respondent, so the report says "Other"."""
+    return _SPECIFY.sub("", label).strip()
+
+
+def rate(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def rating_words(label: str) -> str:
+    """ "5 - Very high priority" -> "5 – very high priority" (the level, as a sentence says it)."""
+    match = re.match(r"^\s*(\d+)\s*[-–—]\s*(.+)$", label)
+    return f"{match.group(1)} – {match.group(2)[:1].lower()}{match.group(2)[1:]}" if match else label
+
+
 class Builder:
     """Builds the documents of one round in one language."""
 
@@ -117,8 +151,11 @@ class Builder:
         title: dict[str, str] | None = None,
         deadline: str | None = None,
         translations: dict[str, str] | None = None,
+        invited_countries: list[str] | None = None,
     ):
         self.translations = translations or {}
+        self.invited_countries = invited_countries or []
+        self.abbreviations: list[dict[str, Any]] = data.definition.data_file("report").get("abbreviations") or []
         self.data = data
         self.title = title or {}
         self.deadline = deadline
@@ -181,7 +218,10 @@ class Builder:
             return {a.id: self.name(a.short) for a in self.fw.areas}
         if q.choices == "@components":
             return {c.id: self.name(c.name) for a in self.fw.areas for c in a.components}
-        return {c.code: self.name(c.label) for c in self.definition.questionnaire.choice_lists.get(q.choices or "", [])}
+        return {
+            c.code: plain_label(self.name(c.label))
+            for c in self.definition.questionnaire.choice_lists.get(q.choices or "", [])
+        }
 
     def label_of(self, answer: AnswerRow) -> str:
         found = self.questions.get(answer.question_id or "")
@@ -243,6 +283,77 @@ class Builder:
                 para.append(stripped)
         flush()
 
+    # --- shared pieces ---------------------------------------------------------------------
+    def join(self, names: list[str], quoted: bool = True) -> str:
+        """Names in a sentence: «A», «B» и «C» in Russian, A, B and C in English."""
+        if quoted and self.lang == "ru":
+            names = [f"«{n}»" for n in names]
+        if len(names) <= 1:
+            return "".join(names)
+        return f"{', '.join(names[:-1])} {self.t('and')} {names[-1]}"
+
+    def lead_institutions(self, area_id: str, invited: Iterable[str]) -> list[str]:
+        """The institutions that lead an area in a country: the invited ones with the highest
+        weight for it, when that weight is above the default (the framework's lead roles)."""
+        weights = {
+            i: self.fw.institution_by_id[i].areas[area_id].weight
+            for i in invited
+            if i in self.fw.institution_by_id and area_id in self.fw.institution_by_id[i].areas
+        }
+        top = max(weights.values(), default=1.0)
+        return [i for i, w in weights.items() if w == top and top > 1.0]
+
+    def lead_status(self, area_id: str, code: str) -> tuple[list[str], list[str]]:
+        """(lead institutions that did not respond, lead institutions whose return is incomplete)."""
+        cov = self.data.coverage.countries[code]
+        leads = self.lead_institutions(area_id, cov.institutions)
+        missing = [i for i in leads if cov.institutions[i].status == "missing"]
+        incomplete = [i for i in leads if cov.institutions[i].status == "incomplete"]
+        return missing, incomplete
+
+    def cover(self, doc: Document, stamp: str) -> None:
+        doc.status = self.t("status_line", version=stamp, date=self.date(dt.date.today().isoformat()))
+        doc.purpose = self.t("cover_purpose")
+
+    def front_matter(self, doc: Document) -> None:
+        """After page 1: the contents and the abbreviations (report.yaml ``abbreviations``)."""
+        doc.add(Contents(self.t("h_contents")))
+        rows = sorted([self.name(a["code"]), self.name(a["meaning"])] for a in self.abbreviations)
+        if rows:
+            doc.add(
+                Heading(self.t("h_abbreviations")),
+                Table(
+                    [self.t("col_abbreviation"), self.t("col_meaning")],
+                    rows,
+                    widths=[3.0, 14.0],
+                    caption=self.t("abbreviations_caption"),
+                    sort=(0, "asc"),
+                ),
+            )
+
+    def quote_legend(self, doc: Document, quotes: list[Quote]) -> None:
+        """Says what the [ru]/[en] tags mean and whether the translation is pending or done."""
+        other = [q for q in quotes if q.lang]
+        if not other:
+            return
+        code = Counter(q.lang for q in other).most_common(1)[0][0] or ""
+        names = dict(pair.split("=", 1) for pair in self.t("other_lang_name").split())
+        done = sum(1 for q in other if q.translation)
+        texts = [self.t("quote_legend", count=len(other), other=names.get(code, code), code=code)]
+        if done == 0:
+            texts.append(self.t("quote_pending"))
+        elif done < len(other):
+            texts.append(self.t("quote_partial", done=done))
+        else:
+            texts.append(self.t("quote_done"))
+        doc.add(Paragraph.of(" ".join(texts)))
+
+    def stamp(self, returns: Iterable[Any]) -> str:
+        """The document's version: a short digest of the returns it rests on (a new or replaced
+        return gives a new version; the same returns the same one)."""
+        digest = hashlib.sha256("".join(sorted(r.sha256 for r in returns)).encode()).hexdigest()
+        return digest[:6]
+
     # --- the country document --------------------------------------------------------------
     def country_document(self, code: str) -> tuple[Document, list[Figure]]:
         from consult.report.charts import area_chart
@@ -261,11 +372,15 @@ class Builder:
             header=t("country_title", country=country),
         )
         self.tables = self.figures = 0
+        self.cover(doc, self.stamp(cdata.returns))
         self.summary(doc, cs, cdata)
+        self.ranking(doc, cs, country)
+        self.next_steps(doc, cs)
+        self.front_matter(doc)
         self.facts(doc, cs, cdata)
-        figure = self.ranking(doc, cs, country, area_chart)
+        self.limitations(doc, cs)
         extra = [f for section in self.sections for f in section(self, doc, code)]
-        self.area_by_area(doc, cs, cdata)
+        figure = self.area_by_area(doc, cs, cdata, country, area_chart)
         for role, heading in (("emerging", "h_emerging"), ("proposal", "h_proposals")):
             if self.has_role(role):
                 doc.add(Heading(t(heading)))
@@ -275,6 +390,7 @@ class Builder:
         self.assistance(doc, cdata, country)
         self.crosscutting(doc, cdata)
         self.regional_views(doc, cdata)
+        self.conclusions(doc, cs, cdata, country)
         doc.add(Heading(t("h_annex_method")))
         self.methodology(doc)
         rob = self.robustness(code)
@@ -289,48 +405,68 @@ class Builder:
         doc.add(Paragraph.of(t("round_numbers", returns=len(cdata.returns), ratings=ratings, low=low)))
         self.returns_annex(doc, cdata)
         self.other_answers(doc, cdata)
+        self.audit_annex(doc, cdata)
         return doc, [figure, *extra]
+
+    def source(self, cdata: CountryData) -> str:
+        return self.t("source_returns", count=len(cdata.returns), country=self.country(cdata.code))
 
     def summary(self, doc: Document, cs: CountryScore, cdata: CountryData) -> None:
         t = self.t
         cov = cs.coverage
-        sentences = [t("sum_coverage", responded=cov.responded, invited=cov.invited)]
-        rob = self.robustness(cs.code)
         ranked = [a for a in cs.areas if a.rank is not None]
-        sentences += self.stability_sentences(cs, ranked)  # the summary leads with the tiers
-        if len(ranked) >= 2:
-            first, second = ranked[0], ranked[1]
-            sentences.append(
-                t(
-                    "sum_top_two",
-                    first=self.name(first.name),
-                    s1=fmt_score(first.score),
-                    second=self.name(second.name),
-                    s2=fmt_score(second.score),
-                )
-            )
-        elif ranked:
-            sentences.append(t("sum_top_one", first=self.name(ranked[0].name), s1=fmt_score(ranked[0].score)))
+        rob = self.robustness(cs.code)
+        # the ranking words are the method's (consult.analysis.findings): tiers, first place, ties,
+        # with their probabilities; the response rate comes with what non-response could change
+        nonresp = (
+            findings.non_response_sentence(rob.ranked, cov.responded, cov.invited, t, self.short_name)
+            if rob is not None
+            else None
+        )
+        rate_ = fmt_pct(rate(cov.responded, cov.invited))
+        # the non-response sentence states the response rate; without it, the coverage does
+        sentences = [] if nonresp else [t("sum_coverage", responded=cov.responded, invited=cov.invited, rate=rate_)]
+        if ranked:
+            sentences += self.stability_sentences(cs, ranked)
         else:
             sentences.append(t("sum_no_rank", n=LOW_EVIDENCE_N))
-        if rob is not None:
-            nonresp = findings.non_response_sentence(rob.ranked, cov.responded, cov.invited, t, self.short_name)
-            alpha = findings.agreement_sentence(rob.agreement, t)
-            sentences += [s for s in (nonresp, alpha) if s]
-        if ranked:
-            best = max(ranked, key=lambda a: (a.agreement or 0, a.score or 0))
-            sentences.append(t("sum_agreement", area=self.name(best.short), pct=fmt_pct(best.agreement)))
-        spread = [a for a in cs.areas if a.n >= 2 and a.spread]
-        if spread:
-            widest = max(spread, key=lambda a: a.spread or 0)
-            values = [r.rating for r in widest.ratings]
-            sentences.append(t("sum_disagreement", area=self.name(widest.short), low=min(values), high=max(values)))
+        if nonresp:
+            sentences.append(nonresp)
+        rated = [a for a in ranked if a.agreement is not None]
+        if rated:
+            best = max(a.agreement or 0 for a in rated)
+            tops = [self.name(a.short) for a in rated if a.agreement == best]
+            if len(tops) == 1:
+                sentences.append(t("sum_agreement_one", areas=self.join(tops), pct=fmt_pct(best)))
+            else:
+                sentences.append(t("sum_agreement_tie", count=len(tops), areas=self.join(tops), pct=fmt_pct(best)))
+        sentences += self.disagreement(cs)
         low = [self.name(a.short) for a in cs.areas if a.evidence == "low"]
         if low:
-            sentences.append(t("sum_low", areas=", ".join(low), n=LOW_EVIDENCE_N))
-        if cov.incomplete:
-            sentences.append(t("sum_incomplete", count=cov.incomplete))
-        doc.add(Heading(t("h_summary")), Bullets.of(sentences))
+            sentences.append(t("sum_low", count=len(low), areas=self.join(low), n=LOW_EVIDENCE_N))
+        doc.add(Heading(t("h_summary")), Bullets.of(sentences))  # incomplete returns: in the limitations
+
+    def disagreement(self, cs: CountryScore) -> list[str]:
+        """ "Views differ most" only where they do: the widest range of ratings (2 points or
+        more), naming every area that shares it."""
+        ranges = {
+            a.id: (min(r.rating for r in a.ratings), max(r.rating for r in a.ratings)) for a in cs.areas if a.n >= 2
+        }
+        if not ranges:
+            return []
+        widest = max(hi - lo for lo, hi in ranges.values())
+        if widest < 2:  # no area's ratings are 2 points apart: nothing to single out on page 1
+            return []
+        items = [
+            f"{self.join([self.area_name(aid, short=True)])} ({lo}–{hi})"
+            for aid, (lo, hi) in ranges.items()
+            if hi - lo == widest
+        ]
+        lo, hi = next((lo, hi) for lo, hi in ranges.values() if hi - lo == widest)
+        if len(items) == 1:
+            name = self.join([self.area_name(next(a for a, (x, y) in ranges.items() if y - x == widest), short=True)])
+            return [self.t("sum_disagreement", area=name, low=lo, high=hi)]
+        return [self.t("sum_disagreement_many", items=self.join(items, quoted=False))]
 
     def robustness(self, code: str) -> CountryRobustness | None:
         rob = self.result.robustness
@@ -351,12 +487,51 @@ class Builder:
             out.append(t("sum_rests_on", institutions=" / ".join(self.institution(i) for i in rob.changes_top)))
         return out
 
+    def next_steps(self, doc: Document, cs: CountryScore) -> None:
+        t = self.t
+        ranked = [a for a in cs.areas if a.rank is not None]
+        items = []
+        if ranked:
+            items.append(t("next_focus", areas=self.join([self.name(a.short) for a in ranked[:2]])))
+        missing = [self.institution(i) for i in cs.coverage.with_status("missing")]
+        if missing:
+            items.append(t("next_missing", count=len(missing), institutions=", ".join(missing)))
+        items.append(t("next_validate"))
+        doc.add(Heading(t("h_next_steps"), 2), Bullets.of(items))
+
     def facts(self, doc: Document, cs: CountryScore, cdata: CountryData) -> None:
+        """The consultation: how forms were sent, in which languages, the follow-up, the
+        response rate (the method narrative), then the facts as a list."""
         t = self.t
         cov = cs.coverage
         names = {i: self.institution(i) for i in cov.institutions}
-        dates = [str(a.value) for a in cdata.by_role("completion_date") if a.value]
+        dates = sorted(str(a.value)[:10] for a in cdata.by_role("completion_date") if a.value)
         responded = [names[i] for i in cov.with_status("accepted", "incomplete")]
+        doc.add(Heading(t("h_facts")))
+        doc.add(
+            Paragraph.of(
+                t(
+                    "method_sent",
+                    languages=t("doc_languages"),
+                    invited=cov.invited,
+                    country=self.country(cdata.code),
+                    deadline=self.date(self.deadline),
+                )
+            )
+        )
+        if dates:
+            doc.add(
+                Paragraph.of(
+                    t(
+                        "method_response",
+                        responded=cov.responded,
+                        invited=cov.invited,
+                        rate=fmt_pct(rate(cov.responded, cov.invited)),
+                        first=self.date(dates[0]),
+                        last=self.date(dates[-1]),
+                    )
+                )
+            )
         items: list[list[str | Run]] = [
             [Run(f"{t('facts_deadline')}: ", bold=True), self.date(self.deadline)],
             [Run(f"{t('facts_invited')}: ", bold=True), str(cov.invited)],
@@ -371,110 +546,185 @@ class Builder:
             ],
         ]
         if self.has_role("completion_date"):
-            items.insert(1, [Run(f"{t('facts_latest')}: ", bold=True), self.date(max(dates, default=None))])
-        doc.add(Heading(t("h_facts")), Bullets.of(items))
+            items.insert(1, [Run(f"{t('facts_latest')}: ", bold=True), self.date(dates[-1] if dates else None)])
+        doc.add(Bullets.of(items))
+        quotes = [q for q in (self.quote(cdata, a) for a in cdata.by_role(*QUOTED)) if q is not None]
+        self.quote_legend(doc, quotes)
 
-    def ranking(self, doc: Document, cs: CountryScore, country: str, chart: Callable[..., bytes]) -> Figure:
+    def limitations(self, doc: Document, cs: CountryScore) -> None:
         t = self.t
-        doc.add(Heading(t("h_ranking")), Paragraph.of(t("ranking_intro", n=LOW_EVIDENCE_N)))
+        cov = cs.coverage
+        items = [
+            t(
+                "lim_nonresponse",
+                missing=cov.invited - cov.responded,
+                invited=cov.invited,
+                rate=fmt_pct(rate(cov.responded, cov.invited)),
+            )
+        ]
+        lead_missing = [self.name(a.short) for a in cs.areas if self.lead_status(a.id, cs.code)[0]]
+        if lead_missing:
+            items[0] += " " + t("lim_lead", areas=self.join(lead_missing))
+        if cov.incomplete:
+            items.append(t("lim_incomplete", count=cov.incomplete))
+        items += [t("lim_self"), t("lim_weak", n=LOW_EVIDENCE_N), t("lim_keywords")]
+        rob = self.robustness(cs.code)
+        alpha = findings.agreement_sentence(rob.agreement, t) if rob is not None else None
+        if alpha:
+            items.append(alpha)
+        doc.add(Heading(t("h_limitations")), Bullets.of(items))
+
+    def ranking(self, doc: Document, cs: CountryScore, country: str) -> None:
+        t = self.t
         rob = self.robustness(cs.code)
 
-        def kept(a: AreaScore) -> str:
-            if rob is None or a.rank is None:
-                return ""
-            ar = rob.area(a.id)
-            if ar.tier is None or ar.p_top3 is None:
-                return ""
-            return f"{t('tier_' + ar.tier_label)} ({findings.fmt_p(ar.p_top3, t)})"
+        def cells(a: AreaScore) -> list[str]:
+            ar = rob.area(a.id) if rob is not None and a.score is not None else None
+            score = fmt_score(a.score) + (" †" if a.evidence == "low" else "")
+            if ar is not None and ar.score_interval and a.evidence != "low":
+                lo, hi = ar.score_interval
+                score += f" ({lo:.0f}–{hi:.0f})"
+            tier = t(f"tier_{ar.tier_label}") if ar is not None and ar.tier else ""
+            p3 = findings.fmt_p(ar.p_top3, t) if ar is not None and ar.tier and ar.p_top3 is not None else ""
+            return [score, tier, p3]
 
         rows = [
             [
                 str(a.rank) if a.rank else "",
                 self.name(a.name) + (" †" if a.evidence == "low" else ""),
-                fmt_score(a.score),
-                kept(a),
-                fmt_pct(a.agreement),
+                *cells(a),
                 str(a.n),
-                str(a.borda),
-                str(a.mentions),
             ]
             for a in cs.areas
         ]
         any_low = any(a.evidence == "low" for a in cs.areas)
+        cdata = self.data.countries[cs.code]
         doc.add(
             Table(
                 [
                     t("col_rank"),
                     t("col_area"),
                     t("col_score"),
-                    t("col_stability"),
-                    t("col_agreement"),
+                    t("col_tier"),
+                    t("col_p_top3"),
                     t("col_n"),
-                    t("col_borda"),
-                    t("col_mentions"),
                 ],
                 rows,
-                widths=[1.3, 5.4, 1.4, 1.9, 2.2, 0.9, 2.2, 1.7],
-                align="rlrrrrrr",
+                widths=[1.2, 9.0, 2.4, 2.0, 1.6, 0.8],
+                align="rlrlrr",
                 caption=t("table_caption", n=self.next_table(), country=country),
-                note=" ".join([t("stability_note")] + ([t("low_evidence_note", n=LOW_EVIDENCE_N)] if any_low else [])),
+                note=" ".join(
+                    [t("ranking_note", n=LOW_EVIDENCE_N)]
+                    + ([t("low_evidence_note", n=LOW_EVIDENCE_N)] if any_low else [])
+                ),
+                source=self.source(cdata),
+                sort=(2, "desc"),
             )
         )
-        png = chart([(self.name(a.short), a.score, a.evidence == "low") for a in cs.areas if a.score is not None])
-        figure = Figure(png, f"{cs.code}-area-scores.png", t("chart_caption", n=self.next_figure(), country=country))
-        doc.add(figure)
-        return figure
 
-    def area_by_area(self, doc: Document, cs: CountryScore, cdata: CountryData) -> None:
+    def area_by_area(
+        self, doc: Document, cs: CountryScore, cdata: CountryData, country: str, chart: Callable[..., bytes]
+    ) -> Figure:
         t = self.t
-        doc.add(Heading(t("h_areas")))
+        doc.add(Heading(t("h_findings")))
+        png = chart([(self.name(a.short), a.score, a.evidence == "low") for a in cs.areas if a.score is not None])
+        figure = Figure(
+            png,
+            f"{cs.code}-area-scores.png",
+            t("chart_caption", n=self.next_figure(), country=country),
+            alt=t("chart_alt", country=country),
+            source=self.source(cdata),
+        )
+        doc.add(figure)
+        if any(a.evidence == "low" for a in cs.areas) or any(c.evidence == "low" for c in cs.components):
+            doc.add(Paragraph.of(t("low_evidence_note", n=LOW_EVIDENCE_N), style="note"))
         comps = {c.id: c for c in cs.components}
         assist = [a for a in cdata.by_role("assistance") if a.area]
         details = cdata.by_role("assistance_detail")
         challenges = cdata.by_role("challenge")
+        levels = self.rating_labels()
         for a in cs.areas:
             heading = (f"{a.rank}. " if a.rank else "") + self.name(a.name) + (" †" if a.evidence == "low" else "")
             doc.add(Heading(heading, 2))
+            words: list[str] = []
             if a.score is None:
-                doc.add(Paragraph.of(t("not_rated"), style="note"))
+                words.append(t("not_rated"))
             else:
-                rob = self.robustness(cs.code)
-                interval = rob.area(a.id).score_interval if rob else None
-                low, high = (fmt_score(interval[0]), fmt_score(interval[1])) if interval else ("–", "–")
-                doc.add(
-                    Paragraph.of(
-                        t(
-                            "area_figures",
-                            score=fmt_score(a.score),
-                            low=low,
-                            high=high,
-                            agreement=fmt_pct(a.agreement),
-                            n=a.n,
-                        )
-                        + (" †" if a.evidence == "low" else "")
+                words.append(
+                    t(
+                        "finding_rated",
+                        area=self.name(a.short),
+                        score=fmt_score(a.score),
+                        n=a.n,
+                        agreement=fmt_pct(a.agreement),
                     )
                 )
+                words.append(t("finding_votes", borda=a.borda, mentions=a.mentions))
+                if a.evidence == "low":
+                    words.append(t("finding_weak"))
+            ar = rob.area(a.id) if (rob := self.robustness(cs.code)) is not None else None
+            nr = ar.non_response if ar is not None else None
+            if nr is not None and nr.missing_asked:
+                words.append(
+                    t("nonresponse_range", count=nr.missing_asked, low=fmt_score(nr.low), high=fmt_score(nr.high))
+                )
+                if nr.tier_could_change:
+                    words.append(t("nonresponse_tier"))
+            missing, incomplete = self.lead_status(a.id, cs.code)
+            if missing:
+                words.append(t("lead_missing", institution=", ".join(self.institution(i) for i in missing)))
+            if incomplete:
+                words.append(t("lead_incomplete", institution=", ".join(self.institution(i) for i in incomplete)))
+            counted = (
+                self.counts([x for x in assist if x.area == a.id], self.choice_labels("assistance"))
+                if self.has_role("assistance")
+                else []
+            )
+            if counted:
+                words.append(
+                    t(
+                        "finding_assist",
+                        list=self.join([label.lower() if self.lang == "en" else label for label, _ in counted[:2]]),
+                    )
+                )
+            area_quotes = (
+                self.quotes(cdata, [x for x in challenges if x.area == a.id]) if self.has_role("challenge") else []
+            )
+            if area_quotes:
+                words.append(t("finding_quotes", count=len({q.attribution for q in area_quotes})))
+            doc.add(Paragraph.of(" ".join(words)))
+            if a.score is not None:
                 self.top_components(doc, a, comps)
                 top = max((r.rating for r in a.ratings), default=None)
-                highest = [f"{self.institution(r.institution)} ({r.rating})" for r in a.ratings if r.rating == top]
-                if highest:
-                    doc.add(Paragraph.of(Run(f"{t('highest_raters')}: ", bold=True), ", ".join(highest)))
+                highest = [self.institution(r.institution) for r in a.ratings if r.rating == top]
+                if highest and top is not None:
+                    level = levels.get(str(top), str(top))
+                    doc.add(Paragraph.of(Run(f"{t('highest_raters', level=level)}: ", bold=True), ", ".join(highest)))
             if self.has_role("assistance"):
                 doc.add(Heading(t("asks"), 3))
-                counted = self.counts([x for x in assist if x.area == a.id], self.choice_labels("assistance"))
                 if counted:
                     listed = "; ".join(t("count_item", label=label, count=n) for label, n in counted)
                     doc.add(Paragraph.of(t("asks_counts", list=listed)))
                 else:
                     doc.add(Paragraph.of(t("asks_none"), style="note"))
-                doc.add(*self.quotes(cdata, [x for x in details if x.area == a.id]))
+                other = self.quotes(cdata, [x for x in details if x.area == a.id])
+                if other:
+                    doc.add(Paragraph.of(Run(t("other_assistance"), bold=True)), *other)
             if self.has_role("challenge"):
                 doc.add(Heading(t("h_challenges"), 3))
-                quotes = self.quotes(cdata, [x for x in challenges if x.area == a.id])
-                doc.add(*quotes) if quotes else doc.add(Paragraph.of(t("no_quotes"), style="note"))
+                doc.add(*area_quotes) if area_quotes else doc.add(Paragraph.of(t("no_quotes"), style="note"))
                 elsewhere = sum(1 for e in a.excerpts if not e.question.startswith(f"{a.id}."))
                 if elsewhere:
                     doc.add(Paragraph.of(t("mentions_elsewhere", count=elsewhere), style="note"))
+        return figure
+
+    def rating_labels(self) -> dict[str, str]:
+        """Rating code -> its words without the number ("5" -> "very high priority")."""
+        found = self.question_of("area_priority")
+        if not found:
+            return {}
+        labels = self.choice_labels("area_priority")
+        return {code: rating_words(label) for code, label in labels.items()}
 
     def top_components(self, doc: Document, a: AreaScore, comps: dict[str, Any]) -> None:
         scored = [comps[c] for c in a.top_components]
@@ -487,7 +737,36 @@ class Builder:
             + (" †" if c.evidence == "low" else "")
             for c in scored
         ]
-        doc.add(Paragraph.of(Run(f"{self.t('top_components')}:", bold=True)), Bullets.of(lines))
+        all_weak = all(c.evidence == "low" for c in scored)
+        title = self.t("top_components_weak", n=LOW_EVIDENCE_N) if all_weak else self.t("top_components")
+        doc.add(Paragraph.of(Run(f"{title}:", bold=True)), Bullets.of(lines))
+
+    def conclusions(self, doc: Document, cs: CountryScore, cdata: CountryData, country: str) -> None:
+        """Drafted from the figures, marked as a draft: the office rewrites these paragraphs."""
+        t = self.t
+        ranked = [a for a in cs.areas if a.rank is not None]
+        paras = []
+        if ranked:
+            paras.append(
+                t("rec_priorities", country=country, areas=self.join([self.name(a.short) for a in ranked[:3]]))
+            )
+        low = [self.name(a.short) for a in cs.areas if a.evidence == "low"]
+        if low:
+            paras.append(t("rec_weak", areas=self.join(low)))
+        if self.has_role("assistance"):
+            counted = self.counts(cdata.by_role("assistance"), self.choice_labels("assistance"))
+            if counted:
+                paras.append(
+                    t(
+                        "rec_assist",
+                        list=self.join([label.lower() if self.lang == "en" else label for label, _ in counted[:3]]),
+                    )
+                )
+        if cs.coverage.with_status("missing"):
+            paras.append(t("rec_missing"))
+        doc.add(Heading(t("h_conclusions")))
+        for text_ in paras:
+            doc.add(Paragraph([Run(t("draft_mark"), bold=True), Run(text_)], style="draft"))
 
     def initiatives(self, doc: Document, cdata: CountryData) -> None:
         if not self.has_role("initiative"):
@@ -535,6 +814,8 @@ class Builder:
                 align="l" + "r" * (len(shown) + 1),
                 caption=t("assistance_caption", n=self.next_table(), country=country),
                 landscape=wide,
+                source=self.source(self.data.countries[cdata.code]),
+                sort=(len(shown) + 1, "desc"),
             )
         )
 
@@ -556,18 +837,16 @@ class Builder:
 
     def regional_views(self, doc: Document, cdata: CountryData) -> None:
         roles = ("regional_view", "regional_comment", "cooperation_areas", "cooperation_comment")
-        found = next((self.question_of(r) for r in roles if self.has_role(r)), None)
-        if found is None:
+        if not any(self.has_role(r) for r in roles):
             return
         t = self.t
-        doc.add(Heading(self.name(found[0].title)))
+        doc.add(Heading(t("h_regional_views")))
         for role in ("regional_view", "cooperation_areas"):
             view = self.question_of(role)
             if view is None:
                 continue
-            intro = self.name(view[1].label) if role == "regional_view" else t("cooperation_intro")
             counted = self.counts(cdata.by_role(role), self.choice_labels(role))
-            doc.add(Paragraph.of(Run(intro, bold=role == "regional_view")))
+            doc.add(Paragraph.of(t("question_asked", question=self.name(view[1].label))))
             doc.add(Bullets.of([t("count_item", label=label, count=n) for label, n in counted] or [t("none")]))
             comment = "regional_comment" if role == "regional_view" else "cooperation_comment"
             quotes = self.quotes(cdata, cdata.by_role(comment))
@@ -575,35 +854,45 @@ class Builder:
                 doc.add(Heading(t("comments"), 3), *quotes)
 
     def returns_annex(self, doc: Document, cdata: CountryData) -> None:
+        """Annex B: who answered and when they completed the form (the respondent's date,
+        not the date the office ingested the file)."""
         t = self.t
         given = {a.return_id: str(a.value) for a in cdata.by_role("completion_date")}
         status = {"accepted": t("status_accepted"), "incomplete": t("status_incomplete")}
+        order = {i.id: n for n, i in enumerate(self.fw.institutions)}
+        returns = sorted(cdata.returns, key=lambda r: order.get(r.institution or "", 999))
         rows = [
-            [
-                self.institution(r.institution or ""),
-                self.date(given.get(r.id)),
-                self.date(r.received_at[:10]),
-                status.get(r.status, r.status),
-                r.file_name,
-                r.sha256[:12],
-            ]
-            for r in cdata.returns
+            [self.institution(r.institution or ""), self.date(given.get(r.id)), status.get(r.status, r.status)]
+            for r in returns
         ]
         doc.add(
             Heading(t("h_annex_returns")),
             Paragraph.of(t("returns_intro")),
             Table(
-                [
-                    t("col_institution"),
-                    t("col_date_given"),
-                    t("col_received"),
-                    t("col_status"),
-                    t("col_file"),
-                    t("col_fingerprint"),
-                ],
+                [t("col_institution"), t("col_date_given"), t("col_status")],
                 rows,
-                widths=[5.2, 2.6, 2.4, 2.0, 4.4, 3.0],
+                widths=[9.0, 4.0, 3.0],
                 caption=t("returns_caption", n=self.next_table(), country=self.country(cdata.code)),
+                source=self.source(cdata),
+            ),
+        )
+
+    def audit_annex(self, doc: Document, cdata: CountryData) -> None:
+        """The last annex: file names, dates of receipt and SHA-256 fingerprints (for audit only)."""
+        t = self.t
+        returns = sorted(cdata.returns, key=lambda r: (r.received_at, r.id))
+        rows = [
+            [self.institution(r.institution or ""), self.date(r.received_at[:10]), r.file_name, r.sha256[:12]]
+            for r in returns
+        ]
+        doc.add(
+            Heading(t("h_annex_audit")),
+            Paragraph.of(t("audit_intro")),
+            Table(
+                [t("col_institution"), t("col_received"), t("col_file"), t("col_fingerprint")],
+                rows,
+                widths=[5.2, 2.6, 5.6, 3.2],
+                caption=t("audit_caption", n=self.next_table(), country=self.country(cdata.code)),
             ),
             Paragraph.of(t("provenance", version=__version__), style="note"),
         )
@@ -620,7 +909,13 @@ class Builder:
             for a in mine:
                 values = a.value if isinstance(a.value, list) else [a.value]
                 shown = ", ".join(labels.get(str(v), str(v)) for v in values)
-                lines.append([Run(f"{self.institution(cdata.institution(a))}: ", bold=True), shown])
+                tag = quote_language(shown, self.lang)  # the same [ru]/[en] tag as the quotes
+                lines.append(
+                    [
+                        Run(f"{self.institution(cdata.institution(a))}: ", bold=True),
+                        shown + (f" [{tag}]" if tag else ""),
+                    ]
+                )
             doc.add(Heading(self.label_of(mine[0]), 3), Bullets.of(lines))
 
     def regional_ranking_sentences(self) -> list[str]:
@@ -661,25 +956,56 @@ class Builder:
             page_label=t("page"),
             header=self.name(self.title) if self.title else "",
         )
-        summary = [t("reg_sum_countries", count=len(codes), countries=", ".join(names))]
+        self.cover(doc, self.stamp(r for c in codes for r in self.data.countries[c].returns))
+        invited = list(self.invited_countries or codes)
+        absent = [self.country(c) for c in invited if c not in codes]
+        covs = [self.data.coverage.countries[c] for c in codes]
+        responded, asked = sum(c.responded for c in covs), sum(c.invited for c in covs)
+        summary = [
+            t(
+                "reg_sum_countries",
+                responded=len(codes),
+                invited=len(invited),
+                countries=", ".join(names),
+                missing=t("reg_missing", countries=", ".join(absent)) if absent else t("reg_no_missing"),
+            ),
+        ]
+        rrob = self.result.robustness.regional if self.result.robustness else None
+        said_by_method = rrob is not None and any(  # the method's non-response sentence gives the rate
+            a.non_response and a.non_response.tier_could_change for a in rrob.ranked
+        )
+        if not said_by_method or responded >= asked:
+            summary.append(
+                t("reg_sum_institutions", responded=responded, invited=asked, rate=fmt_pct(rate(responded, asked)))
+            )
         shared = [self.area_name(a) for a in reg.shared]
         summary.append(t("reg_sum_shared", areas=", ".join(shared)) if shared else t("reg_sum_no_shared"))
-        summary += self.regional_ranking_sentences()
-        if reg.outliers:
-            o = reg.outliers[0]
-            summary.append(
-                t(
-                    "reg_sum_outlier",
-                    country=self.country(o.country),
-                    area=self.area_name(o.area, short=True),
-                    score=fmt_score(o.score),
-                    others=fmt_score(o.others_mean),
-                )
+        summary += self.regional_ranking_sentences()  # the method's words (consult.analysis.findings)
+        solid = [
+            (o, others)
+            for o in sorted(reg.outliers, key=lambda o: -abs(o.difference))
+            if not self.weak_cell(o.country, o.area)
+            and (others := self.solid_others_mean(o.country, o.area)) is not None
+            and abs(o.score - others) >= 25
+        ]
+        if solid:
+            o, others = solid[0]
+            sentence = t(
+                "reg_sum_outlier",
+                country=self.country(o.country),
+                area=self.join([self.area_name(o.area, short=True)]),
+                score=fmt_score(o.score),
+                others=fmt_score(others),
             )
+            missing = self.lead_status(o.area, o.country)[0]
+            if missing:
+                sentence += t("reg_outlier_caveat", institution=", ".join(self.institution(i) for i in missing))
+            summary.append(sentence)
+        summary.append(t("reg_next"))
         doc.add(Heading(t("h_summary")), Bullets.of(summary))
-        ordered = sorted(reg.areas, key=lambda a: reg.ranking.index(a.id))
+        ordered = sorted(reg.areas, key=lambda a: (self.regional_mean(a) is None, -(self.regional_mean(a) or 0)))
         wide = len(codes) > 4
-        doc.add(Heading(t("h_matrix")))
+        source = t("source_regional", count=len(codes))
 
         def cellv(score: float | None, n: int, low: bool) -> str:
             return "–" if score is None else f"{fmt_score(score)} ({n})" + (" †" if low else "")
@@ -690,29 +1016,40 @@ class Builder:
                 [
                     [self.name(a.short)]
                     + [cellv(a.scores.get(c), a.n.get(c, 0), a.low_evidence.get(c, False)) for c in codes]
-                    + [fmt_score(a.mean)]
+                    + [fmt_score(self.regional_mean(a))]
                     for a in ordered
                 ],
-                widths=[5.0, *([2.3] * len(codes)), 1.6],
+                widths=[5.0, *([2.3] * len(codes)), 2.2],
                 align="l" + "r" * (len(codes) + 1),
                 caption=t("matrix_caption", n=self.next_table()),
                 note=t("low_evidence_note", n=LOW_EVIDENCE_N),
                 landscape=wide,
+                source=source,
+                sort=(len(codes) + 1, "desc"),
             )
         )
+        self.front_matter(doc)
+        doc.add(Heading(t("h_matrix")))
         png = heatmap(
             [self.name(a.short) for a in ordered],
             names,
             [[a.scores.get(c) for c in codes] for a in ordered],
             [[a.low_evidence.get(c, False) for c in codes] for a in ordered],
         )
-        figure = Figure(png, "regional-area-scores.png", t("heatmap_caption", n=self.next_figure()))
-        doc.add(figure)
+        figure = Figure(
+            png,
+            "regional-area-scores.png",
+            t("heatmap_caption", n=self.next_figure()),
+            alt=t("heatmap_alt"),
+            source=source,
+        )
+        doc.add(figure, Paragraph.of(t("low_evidence_note", n=LOW_EVIDENCE_N), style="note"))
         extra = [f for section in self.sections for f in section(self, doc, REGIONAL)]
         doc.add(Heading(t("h_shared")), Paragraph.of(t("shared_intro", count=len(codes))))
         doc.add(Bullets.of(shared or [t("none")]))
         doc.add(Heading(t("h_outliers")), Paragraph.of(t("outliers_intro")))
         if reg.outliers:
+            outliers = sorted(reg.outliers, key=lambda o: -abs(o.difference))
             doc.add(
                 Table(
                     [t("col_country"), t("col_area"), t("col_score"), t("col_others"), t("col_difference")],
@@ -720,29 +1057,155 @@ class Builder:
                         [
                             self.country(o.country),
                             self.area_name(o.area, short=True),
-                            fmt_score(o.score),
-                            fmt_score(o.others_mean),
+                            fmt_score(o.score) + (" †" if self.weak_cell(o.country, o.area) else ""),
+                            fmt_score(o.others_mean) + (" †" if self.others_weak(o.country, o.area) else ""),
                             f"{o.difference:+.0f}",
                         ]
-                        for o in reg.outliers
+                        for o in outliers
                     ],
                     widths=[3.5, 6.0, 1.8, 3.2, 2.4],
                     align="llrrr",
                     caption=t("outliers_caption", n=self.next_table()),
+                    note=t("outliers_note", n=LOW_EVIDENCE_N),
+                    source=source,
+                    sort=(4, "absdesc"),
                 )
             )
         else:
             doc.add(Bullets.of([t("none")]))
-        self.components_compared(doc, codes, names, wide)
-        self.assistance_compared(doc, codes, names, wide)
-        self.views_compared(doc, codes, names, wide)
-        self.coverage_compared(doc, codes, names, wide)
+        self.components_compared(doc, codes, names, wide, source)
+        self.assistance_compared(doc, codes, names, wide, source)
+        self.views_compared(doc, codes, names, wide, source)
+        self.qualitative(doc, codes, names, wide, source)
+        self.coverage_compared(doc, codes, names, wide, source)
+        doc.add(
+            Heading(t("h_limitations")), Bullets.of([t("reg_lim", n=LOW_EVIDENCE_N), t("lim_self"), t("lim_keywords")])
+        )
+        recs = []
+        if shared:
+            recs.append(t("reg_rec_shared", areas=self.join([self.area_name(a, short=True) for a in reg.shared])))
+        recs.append(t("reg_rec_country"))
+        if absent:
+            recs.append(t("rec_missing"))
+        doc.add(Heading(t("h_conclusions")))
+        for text_ in recs:
+            doc.add(Paragraph([Run(t("draft_mark"), bold=True), Run(text_)], style="draft"))
         doc.add(Heading(t("h_annex_method")))
         self.methodology(doc)
-        doc.add(Paragraph.of(t("provenance", version=__version__), style="note"))
+        doc.add(Paragraph.of(t("reg_method_note")), Paragraph.of(t("provenance", version=__version__), style="note"))
         return doc, [figure, *extra]
 
-    def components_compared(self, doc: Document, codes: list[str], names: list[str], wide: bool) -> None:
+    def weak_cell(self, code: str, area_id: str) -> bool:
+        reg = self.result.regional
+        area = next((a for a in reg.areas if a.id == area_id), None) if reg else None
+        return bool(area and area.low_evidence.get(code, False))
+
+    def others_weak(self, code: str, area_id: str) -> bool:
+        reg = self.result.regional
+        area = next((a for a in reg.areas if a.id == area_id), None) if reg else None
+        return bool(
+            area and any(v for c, v in area.low_evidence.items() if c != code and area.scores.get(c) is not None)
+        )
+
+    def solid_others_mean(self, code: str, area_id: str) -> float | None:
+        """The mean of the other countries' scores on sufficient evidence (None: there is none)."""
+        reg = self.result.regional
+        area = next((a for a in reg.areas if a.id == area_id), None) if reg else None
+        if area is None:
+            return None
+        values = [
+            v for c, v in area.scores.items() if c != code and v is not None and not area.low_evidence.get(c, False)
+        ]
+        return sum(values) / len(values) if values else None
+
+    def regional_mean(self, area: Any) -> float | None:
+        """The mean of the countries' scores on sufficient evidence (a † cell is not averaged)."""
+        values = [v for c, v in area.scores.items() if v is not None and not area.low_evidence.get(c, False)]
+        return sum(values) / len(values) if values else None
+
+    def qualitative(self, doc: Document, codes: list[str], names: list[str], wide: bool, source: str) -> None:
+        """What the countries said: mentions of each area in free text, proposals, emerging
+        threats (a few quotes per country, the rest in the country syntheses), cross-cutting issues."""
+        t = self.t
+        doc.add(Heading(t("h_qualitative")))
+        self.quote_legend(  # the quotes shown below: at most three per country and question
+            doc,
+            [
+                q
+                for c in codes
+                for role in ("proposal", "emerging")
+                if self.has_role(role)
+                for q in self.quotes(
+                    self.data.countries[c], [a for a in self.data.countries[c].by_role(role) if not a.area]
+                )[:3]
+            ],
+        )
+        scores = {c: {a.id: a for a in self.result.countries[c].areas} for c in codes}
+        rows = [
+            [self.name(area.short), *(str(scores[c][area.id].mentions) if area.id in scores[c] else "–" for c in codes)]
+            for area in self.fw.areas
+        ]
+        doc.add(
+            Heading(t("h_shared_challenges"), 2),
+            Paragraph.of(t("shared_challenges_intro")),
+            Table(
+                [t("col_area"), *names],
+                rows,
+                widths=[6.0, *([2.3] * len(codes))],
+                align="l" + "r" * len(codes),
+                caption=t("mentions_caption", n=self.next_table()),
+                landscape=wide,
+                source=source,
+            ),
+        )
+        for role, heading in (("proposal", "h_reg_proposals"), ("emerging", "h_reg_emerging")):
+            if not self.has_role(role):
+                continue
+            doc.add(Heading(t(heading), 2))
+            any_quote = False
+            for code, name in zip(codes, names, strict=True):
+                cdata = self.data.countries[code]
+                quotes = self.quotes(cdata, [a for a in cdata.by_role(role) if not a.area])
+                if not quotes:
+                    continue
+                any_quote = True
+                for q in quotes:
+                    q.attribution = f"{q.attribution}, {name}"
+                doc.add(Heading(name, 3), *quotes[:3])
+                if len(quotes) > 3:
+                    doc.add(Paragraph.of(t("reg_quotes_more", count=len(quotes) - 3), style="note"))
+            if not any_quote:
+                doc.add(Paragraph.of(t("none_given"), style="note"))
+        if self.has_role("crosscutting"):
+            labels = self.choice_labels("crosscutting")
+            counts = {
+                c: Counter(
+                    str(v)
+                    for a in self.data.countries[c].by_role("crosscutting")
+                    for v in (a.value if isinstance(a.value, list) else [a.value])
+                )
+                for c in codes
+            }
+            rows = [
+                [label, *(str(counts[c][k]) for c in codes)]
+                for k, label in labels.items()
+                if any(counts[c][k] for c in codes)
+            ]
+            if rows:
+                doc.add(
+                    Heading(t("h_reg_crosscutting"), 2),
+                    Table(
+                        [t("col_issue"), *names],
+                        rows,
+                        widths=[6.0, *([2.3] * len(codes))],
+                        align="l" + "r" * len(codes),
+                        caption=t("crosscutting_caption", n=self.next_table()),
+                        landscape=wide,
+                        source=source,
+                    ),
+                )
+
+    def components_compared(self, doc: Document, codes: list[str], names: list[str], wide: bool, source: str) -> None:
         t = self.t
         table: dict[str, dict[str, ComponentScore]] = {}
         for code in codes:
@@ -784,10 +1247,11 @@ class Builder:
                 caption=t("components_caption", n=self.next_table()),
                 note=t("low_evidence_note", n=LOW_EVIDENCE_N),
                 landscape=wide,
+                source=source,
             ),
         )
 
-    def assistance_compared(self, doc: Document, codes: list[str], names: list[str], wide: bool) -> None:
+    def assistance_compared(self, doc: Document, codes: list[str], names: list[str], wide: bool, source: str) -> None:
         if not self.has_role("assistance"):
             return
         t = self.t
@@ -816,10 +1280,12 @@ class Builder:
                 align="l" + "r" * len(codes),
                 caption=t("assistance_compared_caption", n=self.next_table()),
                 landscape=wide,
+                source=source,
             ),
         )
 
-    def views_compared(self, doc: Document, codes: list[str], names: list[str], wide: bool) -> None:
+    def views_compared(self, doc: Document, codes: list[str], names: list[str], wide: bool, source: str) -> None:
+        first = True
         for role in ("regional_view", "cooperation_areas"):
             found = self.question_of(role)
             if found is None:
@@ -834,21 +1300,24 @@ class Builder:
                 for code in codes
             }
             rows = [[label, *(str(counts[c][k]) for c in codes)] for k, label in labels.items()]
-            if role == "regional_view":
-                doc.add(Heading(self.name(found[0].title)))
+            if first:
+                doc.add(Heading(self.t("h_regional_views")))
+                first = False
+            header = self.t("col_area") if role == "cooperation_areas" else self.t("col_view")
             doc.add(
-                Paragraph.of(Run(self.name(found[1].label), bold=True)),
+                Paragraph.of(self.t("question_asked", question=self.name(found[1].label))),
                 Table(
-                    [self.t("col_view"), *names],
+                    [header, *names],
                     rows,
                     widths=[6.0, *([2.3] * len(codes))],
                     align="l" + "r" * len(codes),
-                    caption=self.t("views_caption", n=self.next_table()),
+                    caption=self.t("views_caption", n=self.next_table(), question=self.t(f"views_{role}")),
                     landscape=wide,
+                    source=source,
                 ),
             )
 
-    def coverage_compared(self, doc: Document, codes: list[str], names: list[str], wide: bool) -> None:
+    def coverage_compared(self, doc: Document, codes: list[str], names: list[str], wide: bool, source: str) -> None:
         t = self.t
         mark = {"accepted": "✓", "incomplete": "◐", "missing": "–"}
         covs = [self.data.coverage.countries[c] for c in codes]
@@ -868,6 +1337,7 @@ class Builder:
                 caption=t("coverage_caption", n=self.next_table()),
                 note=t("coverage_note"),
                 landscape=wide,
+                source=source,
             ),
         )
 
@@ -927,7 +1397,7 @@ def synthesize(
     # one load and one scoring pass serve every document (the regional one needs every country)
     data = load_round(store, ws, None if regional else codes or None, definition)
     result = score_round(data, seed=seed)
-    builder = Builder(data, result, lang, ws.title, ws.deadline, translation_lookup(ws, lang))
+    builder = Builder(data, result, lang, ws.title, ws.deadline, translation_lookup(ws, lang), list(ws.countries))
     builder.sections += sections or []
     written: list[Written] = []
 

@@ -25,7 +25,9 @@ from docx.text.paragraph import Paragraph as DocxParagraph
 
 from consult.fileio import save_atomic
 from consult.report.document import (
+    Block,
     Bullets,
+    Contents,
     Document,
     Figure,
     Heading,
@@ -41,6 +43,29 @@ TABLE_STYLE = "Light Grid Accent 1"
 A4 = (Cm(21.0), Cm(29.7))
 MARGIN = Cm(2.0)
 FONT = "Calibri"
+TABLE_PT = Pt(9.5)
+LANG_TAGS = {"en": "en-GB", "ru": "ru-RU", "kk": "kk-KZ", "ky": "ky-KG", "tg": "tg-TJ", "uz": "uz-Latn-UZ"}
+
+
+def lang_tag(lang: str) -> str:
+    """The proofing language Word declares for the text (UN English is British)."""
+    return LANG_TAGS.get(lang, lang)
+
+
+def _declare_language(docx: DocxDocument, lang: str) -> None:
+    """``w:lang`` of the document defaults and of every style that sets one: Word proofs the
+    text in the document's language (a Russian synthesis declared en-US is all red underlines)."""
+    tag = lang_tag(lang)
+    styles = docx.styles.element
+    for el in styles.iter(qn("w:lang")):
+        el.set(qn("w:val"), tag)
+        el.set(qn("w:eastAsia"), tag)
+    normal = docx.styles["Normal"].element.get_or_add_rPr()
+    if normal.find(qn("w:lang")) is None:
+        el = OxmlElement("w:lang")
+        el.set(qn("w:val"), tag)
+        el.set(qn("w:eastAsia"), tag)
+        normal.append(el)
 
 
 def text_width(landscape: bool) -> float:
@@ -184,24 +209,130 @@ def _table(docx: DocxDocument, block: Table) -> DocxTable:
     for row in table.rows:
         for cell, width in zip(row.cells, widths, strict=True):
             cell.width = width
+            for p in cell.paragraphs:  # compact rows: no paragraph spacing inside a cell, 9.5 pt text
+                p.paragraph_format.space_after = Pt(0)
+                p.paragraph_format.line_spacing = 1.0
+                for run in p.runs:
+                    run.font.size = TABLE_PT
     if block.note:
         note = para(docx, "Caption")
         note.add_run(clean(block.note)).italic = True
+    if block.source:
+        _source(docx, block.source)
     return table
 
 
+def _source(docx: DocxDocument, text: str) -> None:
+    p = para(docx)
+    run = p.add_run(clean(text))
+    run.font.size = Pt(8.5)
+    run.italic = True
+
+
 def _quote(docx: DocxDocument, block: Quote) -> None:
+    """A quote's text is kept with its attribution (never an attribution alone at a page top)."""
     if block.translation:
         p = para(docx, "Quote")
         p.add_run(clean(block.translation))
+        _keep_with_next(p)
         original = para(docx, "Quote")
         original.add_run(clean(block.text)).italic = True
+        _keep_with_next(original)
     else:
         p = para(docx, "Quote")
         p.add_run(clean(block.text))
+        _keep_with_next(p)
     who = para(docx, "Quote")
     who.add_run(f"— {clean(block.attribution)}" + (f" [{block.lang}]" if block.lang else "")).italic = True
     who.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+
+
+def orientations(blocks: list[Block]) -> list[bool]:
+    """Landscape or not, per block: a wide table is landscape, and so are the headings and
+    short paragraphs (intro, caption) right before it, so that a section break never strands
+    a heading at the foot of a portrait page above a table that starts on the next one."""
+    wide = [isinstance(b, Table) and needs_landscape(b) for b in blocks]
+    for i, b in enumerate(blocks):
+        if not wide[i] or not isinstance(b, Table):
+            continue
+        j = i - 1
+        while (
+            j >= 0
+            and not wide[j]
+            and (
+                isinstance(blocks[j], Heading)
+                or (isinstance(blocks[j], Paragraph) and len("".join(r.text for r in blocks[j].parts)) < 400)  # type: ignore[union-attr]
+            )
+        ):
+            wide[j] = True
+            j -= 1
+    return wide
+
+
+def _contents(docx: DocxDocument, doc: Document, block: Contents) -> None:
+    """A TOC field with the section titles already in it: printed as is, or updated in Word
+    (F9) to get page numbers."""
+    _keep_with_next(para(docx, "Heading 1", clean(block.title)))
+    entries = doc.sections() or [""]
+    for i, entry in enumerate(entries):
+        p = para(docx)
+        p.paragraph_format.space_after = Pt(2)
+        if i == 0:
+            run = p.add_run()
+            for kind, text in (("begin", None), (None, 'TOC \\o "1-1" \\h \\z \\u'), ("separate", None)):
+                if kind:
+                    el = OxmlElement("w:fldChar")
+                    el.set(qn("w:fldCharType"), kind)
+                else:
+                    el = OxmlElement("w:instrText")
+                    el.set(qn("xml:space"), "preserve")
+                    el.text = text
+                run._r.append(el)
+        p.add_run(clean(entry))
+        if i == len(entries) - 1:
+            end = OxmlElement("w:fldChar")
+            end.set(qn("w:fldCharType"), "end")
+            p.add_run()._r.append(end)
+
+
+def _figure(docx: DocxDocument, block: Figure) -> None:
+    _keep_with_next(para(docx, "Caption", clean(block.caption)))
+    docx.add_picture(io.BytesIO(block.png), width=Cm(min(block.width_cm, text_width(False))))
+    picture = docx.paragraphs[-1]
+    picture.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    if block.source:
+        _keep_with_next(picture)
+    for doc_pr in picture._p.iter(qn("wp:docPr")):
+        doc_pr.set("descr", clean(block.alt or block.caption))
+        doc_pr.set("title", clean(block.caption))
+    if block.source:
+        _source(docx, block.source)
+
+
+def _paragraph(docx: DocxDocument, block: Paragraph) -> None:
+    style = {"caption": "Caption", "note": None, "body": None, "source": None, "draft": None}[block.style]
+    p = para(docx, style)
+    _runs(p, block.parts)
+    text = "".join(r.text for r in block.parts).rstrip()
+    if text.endswith(":") or block.style == "caption":  # an intro line belongs to what follows it
+        _keep_with_next(p)
+    if block.style in ("note", "source"):
+        for run in p.runs:
+            run.italic = True
+            run.font.size = Pt(9 if block.style == "note" else 8.5)
+    elif block.style == "draft":  # shaded, with a left rule: the drafter sees what to edit
+        p_pr = p._p.get_or_add_pPr()
+        shd = OxmlElement("w:shd")
+        shd.set(qn("w:val"), "clear")
+        shd.set(qn("w:color"), "auto")
+        shd.set(qn("w:fill"), "FFF2CC")
+        borders = OxmlElement("w:pBdr")
+        left = OxmlElement("w:left")
+        for key, value in (("w:val", "single"), ("w:sz", "18"), ("w:space", "6"), ("w:color", "BF8F00")):
+            left.set(qn(key), value)
+        borders.append(left)
+        p_pr.append(borders)
+        p_pr.append(shd)
 
 
 def build(doc: Document) -> DocxDocument:
@@ -209,10 +340,13 @@ def build(doc: Document) -> DocxDocument:
     docx.core_properties.title = clean(doc.title)
     docx.core_properties.author = ""
     docx.core_properties.comments = clean(doc.subtitle)
-    docx.core_properties.language = doc.lang
+    docx.core_properties.language = lang_tag(doc.lang)
+    _declare_language(docx, doc.lang)
     normal = docx.styles["Normal"]
     normal.font.name = FONT
     normal.font.size = Pt(10.5)
+    normal.paragraph_format.space_after = Pt(6)
+    docx.styles["List Bullet"].paragraph_format.space_after = Pt(2)
     normal.element.rPr.rFonts.set(qn("w:eastAsia"), FONT)
     for name in ("Title", "Heading 1", "Heading 2", "Heading 3", "Caption", "Quote"):
         docx.styles[name].font.name = FONT
@@ -220,22 +354,19 @@ def build(doc: Document) -> DocxDocument:
     _header_footer(docx, doc)
     para(docx, "Title", clean(doc.title))
     docx.add_paragraph().add_run(clean(doc.subtitle)).italic = True
+    if doc.status:
+        para(docx).add_run(clean(doc.status)).bold = True
+    if doc.purpose:
+        para(docx, None, clean(doc.purpose))
     landscape = False
-    for block in doc.blocks:
-        wide = isinstance(block, Table) and needs_landscape(block)
+    for block, wide in zip(doc.blocks, orientations(doc.blocks), strict=True):
         if wide != landscape:
             _page_setup(docx.add_section(WD_SECTION.NEW_PAGE), doc, landscape=wide)
             landscape = wide
         if isinstance(block, Heading):
             _keep_with_next(para(docx, f"Heading {block.level}", clean(block.text)))
         elif isinstance(block, Paragraph):
-            style = {"caption": "Caption", "note": None, "body": None}[block.style]
-            p = para(docx, style)
-            _runs(p, block.parts)
-            if block.style == "note":
-                for run in p.runs:
-                    run.italic = True
-                    run.font.size = Pt(9)
+            _paragraph(docx, block)
         elif isinstance(block, Bullets):
             for item in block.items:
                 _runs(para(docx, "List Bullet"), item)
@@ -244,9 +375,9 @@ def build(doc: Document) -> DocxDocument:
         elif isinstance(block, Quote):
             _quote(docx, block)
         elif isinstance(block, Figure):
-            _keep_with_next(para(docx, "Caption", clean(block.caption)))
-            docx.add_picture(io.BytesIO(block.png), width=Cm(min(block.width_cm, text_width(False))))
-            docx.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
+            _figure(docx, block)
+        elif isinstance(block, Contents):
+            _contents(docx, doc, block)
         elif isinstance(block, PageBreak):
             docx.add_page_break()
     return docx
