@@ -215,7 +215,9 @@ def run(n: int, work: Path, workers: int | None, sample: int, repeat: int) -> di
     jobs = []
     for i in range(n):
         c, inst = pairs[i % len(pairs)]
-        jobs.append((work / "forms" / c / f"{c}-{inst}.xlsx", work / "returns" / c / f"{i:05d}-{c}-{inst}.xlsx", i))
+        jobs.append(
+            (work / "forms" / c / f"{c}-{inst}.en-ru.xlsx", work / "returns" / c / f"{i:05d}-{c}-{inst}.xlsx", i)
+        )
     t = time.perf_counter()
     if not reuse:
         with ProcessPoolExecutor() as pool:

@@ -73,17 +73,17 @@ def test_demo_runs_the_whole_path(tmp_path, monkeypatch):
     # the numbers in the syntheses are those of `consult score --json`
     scores = json.loads(runner.invoke(app, ["-w", str(demo), "score", "--json"]).stdout)
     for code in ("KZ", "KG", "TJ"):
-        md = (demo / "synthesis" / f"{code}-synthesis.md").read_text(encoding="utf-8")
+        md = (demo / "synthesis" / f"{code}-synthesis.en.md").read_text(encoding="utf-8")
         top = scores["countries"][code]["areas"][0]
         assert top["rank"] == 1
         assert top["name"]["en"] in md
         assert f"{top['score']:.0f}" in md
-        doc = Document(str(demo / "synthesis" / f"{code}-synthesis.docx"))
+        doc = Document(str(demo / "synthesis" / f"{code}-synthesis.en.docx"))
         assert any(p.style.name.startswith("Heading") for p in doc.paragraphs)
         assert doc.inline_shapes, "the area chart is embedded"
         assert "Focal point" not in md  # respondents' names never reach a synthesis
-    regional = (demo / "synthesis" / "regional-synthesis.md").read_text(encoding="utf-8")
+    regional = (demo / "synthesis" / "regional-synthesis.en.md").read_text(encoding="utf-8")
     assert all(name in regional for name in ("Kazakhstan", "Kyrgyzstan", "Tajikistan"))
-    assert (demo / "synthesis" / "regional-synthesis.docx").is_file()
+    assert (demo / "synthesis" / "regional-synthesis.en.docx").is_file()
     assert (demo / "scores.csv").read_text(encoding="utf-8-sig").startswith("country,level,id")
     assert "synthesis" in result.stdout

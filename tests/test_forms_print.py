@@ -165,7 +165,7 @@ def check_print_settings(path: Path, country: str, institution: str) -> None:
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
 def test_example_returns_keep_print_settings(path):
     d = bundled_definition()
-    country, institution = path.stem.split("-")[:2]
+    country, institution = path.name.split(".")[0].split("-")[:2]
     check_print_settings(
         path,
         d.framework.country_by_code[country].name["en"],

@@ -32,7 +32,7 @@ from consult.intake.reader import Answer, ReadReturn, read_return
 from consult.intake.safety import MAX_SIZE, local_problem
 from consult.intake.submissions import is_export, read_exports
 from consult.seal import SealKey
-from consult.store import Store, compare_returns
+from consult.store import ReturnRow, Store, compare_returns
 from consult.workspace import Workspace, known_definitions
 
 
@@ -60,7 +60,8 @@ class IngestResult:
 
     @property
     def ok(self) -> bool:
-        return self.status == "accepted" or (self.status == "duplicate" and not self.errors)
+        """Accepted, or a file already ingested (whatever its verdict then: it was reported then)."""
+        return self.status in ("accepted", "duplicate")
 
     def to_dict(self) -> dict[str, Any]:
         data = {k: v for k, v in self.__dict__.items() if k not in ("errors", "missing", "warnings")}
@@ -225,6 +226,13 @@ def _read_all(files: list[Path], workers: int) -> Iterator[ReadReturn]:
                 yield _unpack(packed)
 
 
+def _same_again(previous: ReturnRow | None, result: IngestResult) -> bool:
+    """One rule for every status: a file already stored is "already ingested". The one
+    exception is a rejected file that reads differently now (consult.yaml gained its country,
+    say): it is stored as the new verdict."""
+    return previous is not None and (previous.status != "rejected" or result.status == "rejected")
+
+
 def _held(store: Store, rr: ReadReturn) -> Finding | None:
     """Why a web submission is held: the current version of the same submission (same root
     id, so same stored name) has more answers, and this one would replace it. A misread
@@ -291,17 +299,14 @@ def record(store: Store, rr: ReadReturn, strict: bool, dry_run: bool, accept_few
         result.errors = list(rr.missing)
     if dry_run:
         previous = store.find_sha(store.conn, rr.sha256) if rr.sha256 else None
-        if previous and previous.status != "rejected":
-            result.status, result.duplicate_of = "duplicate", previous.id
+        if _same_again(previous, result):
+            result.status, result.duplicate_of, result.return_id = "duplicate", previous.id, previous.id  # type: ignore[union-attr]
         return result
     with store.transaction() as conn:
         previous = store.find_sha(conn, rr.sha256) if rr.sha256 else None
-        if previous is not None and (previous.status != "rejected" or result.status == "rejected"):
-            # the same bytes again: nothing to do (a rejected file stays rejected)
-            result.duplicate_of = previous.id
-            result.return_id = previous.id
-            if previous.status != "rejected":
-                result.status = "duplicate"
+        if _same_again(previous, result):
+            # the same bytes again, whatever their verdict then: "already ingested", nothing to do
+            result.status, result.duplicate_of, result.return_id = "duplicate", previous.id, previous.id  # type: ignore[union-attr]
             return result
         meta = rr.meta
         fields = {

@@ -37,6 +37,7 @@ from consult.definitions.framework import Framework, text
 from consult.definitions.questionnaire import Question, Section
 from consult.errors import ConsultError, UsageError
 from consult.fileio import write_atomic
+from consult.naming import tagged
 from consult.report import markdown, word
 from consult.report.document import Bullets, Document, Figure, Heading, Paragraph, Quote, Run, Table
 from consult.report.translations import quote_id, translation_lookup
@@ -887,14 +888,20 @@ def check_language(definition: Definition, lang: str) -> list[str]:
     return definition.missing_labels(lang) if lang != "en" else []
 
 
-def write_document(doc: Document, figures: list[Figure], stem: str, out: Path, formats: list[str]) -> list[Path]:
+def write_document(
+    doc: Document, figures: list[Figure], stem: str, out: Path, formats: list[str], lang: str = "en"
+) -> list[Path]:
+    """One document model, rendered to every format; every file carries the language in its name
+    (``KZ-synthesis.en.md``, its chart ``KZ-area-scores.en.png``), so Russian never overwrites English."""
     paths = []
+    for figure in figures:
+        figure.name = tagged(figure.name.removesuffix(".png"), lang, ".png")
     if "md" in formats:
         for figure in figures:
             write_atomic(out / figure.name, figure.png)
-        paths.append(write_atomic(out / f"{stem}.md", markdown.render(doc)))
+        paths.append(write_atomic(out / tagged(stem, lang, ".md"), markdown.render(doc)))
     if "docx" in formats:
-        paths.append(word.render(doc, out / f"{stem}.docx"))
+        paths.append(word.render(doc, out / tagged(stem, lang, ".docx")))
     return paths
 
 
@@ -957,9 +964,9 @@ def _write_one(code: str) -> tuple[str, list[Path]]:
     out, formats = _JOB["out"], _JOB["formats"]
     if code == REGIONAL:
         doc, figures = builder.regional_document()
-        return code, write_document(doc, figures, "regional-synthesis", out, formats)
+        return code, write_document(doc, figures, "regional-synthesis", out, formats, builder.lang)
     doc, figures = builder.country_document(code)
-    return code, write_document(doc, figures, f"{code}-synthesis", out, formats)
+    return code, write_document(doc, figures, f"{code}-synthesis", out, formats, builder.lang)
 
 
 def _write_all(
