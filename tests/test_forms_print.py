@@ -118,10 +118,10 @@ def printed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     generate(d, ws, targets(d, ws, None, None), base / "bi", ["en", "ru"])
     generate(d, ws, targets(d, ws, ["KZ"], ["MOIA"]), base / "ru", ["ru"])
     return {
-        "bi": base / "bi" / "KZ" / "KZ-MOIA.xlsx",
-        "bi_fiu": base / "bi" / "KZ" / "KZ-FIU.xlsx",
-        "bi_az": base / "bi" / "AZ" / "AZ-MFA.xlsx",
-        "ru": base / "ru" / "KZ" / "KZ-MOIA.xlsx",
+        "bi": base / "bi" / "KZ" / "KZ-MOIA.en-ru.xlsx",
+        "bi_fiu": base / "bi" / "KZ" / "KZ-FIU.en-ru.xlsx",
+        "bi_az": base / "bi" / "AZ" / "AZ-MFA.en-ru.xlsx",
+        "ru": base / "ru" / "KZ" / "KZ-MOIA.ru.xlsx",
     }
 
 

@@ -4,6 +4,7 @@ for what the store holds afterwards, not only for exit codes."""
 from __future__ import annotations
 
 import json
+import re
 import os
 import shutil
 import signal
@@ -340,10 +341,19 @@ def test_cli_ingest_table_json_and_exit_codes(cli, make_return, workspace):
     data = json.loads(result.stdout)
     assert [d["status"] for d in data] == ["duplicate", "rejected"]
     assert data[1]["errors"][0]["question"] == "JUSTICE.priority"
-    result = cli("ingest", str(bad))
+    # a rejected return's screen output lists every problem, its missing answers too (as --json does)
+    both = make_return("KZ", "MOH", {"JUSTICE.priority": "9"}, drop=["emerging"], seed=3)
+    result = cli("ingest", str(both))
     assert result.exit_code == 1
-    _sheet, cell = cell_of(bad, "JUSTICE.priority")
+    _sheet, cell = cell_of(both, "JUSTICE.priority")
     assert f"{cell} (JUSTICE.priority): found '9'" in result.stdout
+    assert "(emerging)" in result.stdout and "1 error(s), 1 missing" in result.stdout
+    # the same files again: one word and one rule whatever their verdict then, no problem listed twice
+    result = cli("ingest", str(good), str(bad))
+    assert result.exit_code == 0
+    assert result.stdout.count("already ingested") == 2 and "found '9'" not in result.stdout
+    assert re.search(r"as #\d+, rejected", result.stdout)
+    assert result.stderr.strip().endswith("2 already ingested")
 
 
 def test_status_and_returns_commands(cli, make_return, workspace):

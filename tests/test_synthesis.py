@@ -338,7 +338,14 @@ def test_quotes_translation_round_trip(consulted, cli, tmp_path):
         ("quote-unknown", f"A{bad['quotes'].max_row}"),
     }
     assert not (consulted.root / "translations" / "quotes-en.json").exists()
+    # a file exported for English, imported as Russian: one line naming the file's language
+    wrong = cli("quotes", "import", str(filled), "--lang", "ru")
+    assert wrong.exit_code == 1 and "no quote has the id" not in wrong.stderr
+    assert "this file is for English (en), not Russian (ru)" in " ".join(wrong.stderr.split())
     assert cli("quotes", "import", str(filled), "--lang", "en").exit_code == 0
+    # the default name carries the language, as every output does
+    assert cli("quotes", "export", "--lang", "ru").exit_code == 0
+    assert (consulted.root / "translations" / "quotes.ru.xlsx").is_file()
     out = tmp_path / "tr"
     assert cli("synthesize", "-c", "KZ", "--out", str(out)).exit_code == 0
     md = (out / "KZ-synthesis.en.md").read_text(encoding="utf-8")

@@ -117,8 +117,7 @@ def ingest(
         for r in results:
             problems = []
             if r.status == "duplicate":
-                was = f"#{r.duplicate_of}" + (", rejected: 'consult feedback' writes its problems" if r.errors else "")
-                problems.append(f"as {was}")
+                problems.append(f"as #{r.duplicate_of}" + (", rejected" if r.errors else ""))
             else:
                 if r.errors:
                     problems.append(f"{len(r.errors)} error(s)")

@@ -1,0 +1,169 @@
+"""Everyday use of the command line: it starts without the heavy libraries, its help shows what
+a user types, option values complete from the workspace, and its messages name the real state.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from consult.cli import app
+
+HEAVY = ("matplotlib", "docx", "lxml", "numpy", "jsonschema", "openpyxl", "xlsxwriter", "pandas", "jinja2")
+COMMANDS = [
+    [],
+    ["init"],
+    ["validate"],
+    ["generate"],
+    ["xlsform"],
+    ["ingest"],
+    ["status"],
+    ["returns"],
+    ["export"],
+    ["feedback"],
+    ["score"],
+    ["synthesize"],
+    ["demo"],
+    ["quotes"],
+    ["quotes", "export"],
+    ["quotes", "import"],
+]
+
+
+def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, cwd=cwd, env={**os.environ, **(env or {})}
+    )
+
+
+def heavy_after(code: str, cwd: Path | None = None) -> list[str]:
+    """The heavy modules loaded once ``code`` has run in a fresh interpreter."""
+    probe = f"import sys\n{code}\nprint('HEAVY:' + ','.join(m for m in {HEAVY!r} if m in sys.modules))"
+    done = run("-c", probe, cwd=cwd)
+    assert done.returncode == 0, done.stderr
+    line = next(x for x in done.stdout.splitlines() if x.startswith("HEAVY:"))
+    return [m for m in line.removeprefix("HEAVY:").split(",") if m]
+
+
+def test_importing_the_cli_imports_no_heavy_library() -> None:
+    assert heavy_after("import consult.cli") == []
+
+
+def test_help_and_status_import_no_heavy_library(tmp_path: Path) -> None:
+    """What every command pays before doing anything: `--help` and `status` (the commands a user
+    runs most) need none of the document, workbook or numeric libraries."""
+    assert run("-m", "consult", "init", str(tmp_path / "ws")).returncode == 0
+    calls = "from consult.cli import app\n"
+    for args in (["--help"], ["-w", str(tmp_path / "ws"), "status"], ["-w", str(tmp_path / "ws"), "generate", "-h"]):
+        calls += f"try:\n    app({args!r}, prog_name='consult')\nexcept SystemExit as e:\n    assert e.code == 0, e\n"
+    assert heavy_after(calls) == []
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "consult")
+def test_help_shows_what_a_user_types(command: list[str]) -> None:
+    result = CliRunner().invoke(app, [*command, "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    text = result.stdout
+    assert not re.search(r"<(bool|str|int|path|list\[[^]]*\])>", text), text  # no Python types
+    assert "{" not in text.split("\n\n")[0] + text.split("Usage:")[1].splitlines()[0]  # no {paths}... in usage
+
+
+def test_repeatable_options_say_how_to_repeat() -> None:
+    text = CliRunner().invoke(app, ["generate", "--help"], env={"COLUMNS": "200"}).stdout
+    assert "-c KZ -c KG" in text and "-i MOH -i MFA" in text and "LANG[,LANG]" in text
+    assert "Usage: consult ingest [OPTIONS] PATH..." in CliRunner().invoke(app, ["ingest", "--help"]).stdout
+    ingest = " ".join(CliRunner().invoke(app, ["ingest", "--help"], env={"COLUMNS": "200"}).stdout.split())
+    assert "web exports (KoboToolbox, ODK Central)" in ingest
+
+
+def test_validate_help_and_description_agree() -> None:
+    text = " ".join(CliRunner().invoke(app, ["validate", "--help"], env={"COLUMNS": "200"}).stdout.split())
+    assert "the workspace's definitions and its consult.yaml, else the bundled definitions" in text
+    assert "Without PATH: the workspace's definitions" in text
+
+
+def complete(words: str, cwd: Path) -> list[str]:
+    """What the shell gets on Tab after ``words`` (bash protocol, as `--install-completion` sets up)."""
+    done = run(
+        "-m",
+        "consult",
+        cwd=cwd,
+        env={"_CONSULT_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": str(len(words.split()) - (not words.endswith(" ")))},
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()
+
+
+def test_option_values_complete_from_the_workspace(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    assert run("-m", "consult", "init", str(ws), "-c", "KZ", "-c", "TJ").returncode == 0
+    config = ws / "consult.yaml"
+    config.write_text(config.read_text(encoding="utf-8") + "invited:\n  TJ: [MFA, MOH]\n", encoding="utf-8")
+    assert complete("consult generate -c ", ws) == ["KZ", "TJ"]
+    assert complete(f"consult -w {ws} status -c ", tmp_path) == ["KZ", "TJ"]  # -w typed before
+    assert complete("consult generate -c TJ -i M", ws) == ["MFA", "MOH"]  # TJ's invited ones
+    assert "MOJ" in complete("consult generate -c KZ -i M", ws)
+    assert complete("consult synthesize --lang ", ws) == ["en", "ru"]
+    assert complete("consult synthesize -c KZ,", ws) == ["KZ,KZ", "KZ,TJ"]
+
+
+def write_settings(ws: Path, text: str) -> None:
+    (ws / "consult.yaml").write_text(text, encoding="utf-8")
+
+
+def test_validate_checks_consult_yaml_with_lines(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    assert run("-m", "consult", "init", str(ws), "-c", "KZ", "--bundled").returncode == 0
+    runner = CliRunner()
+    assert runner.invoke(app, ["-w", str(ws), "validate"]).exit_code == 0
+    write_settings(ws, "round: r1\ncountries: [KZ, KG]\ninstitutions: [MFA, NOPE]\ninvited:\n  UZ: [MFA]\n")
+    result = runner.invoke(app, ["-w", str(ws), "validate"])
+    assert result.exit_code == 1
+    assert re.search(r"consult\.yaml:3:\d+: .*NOPE", result.stdout), result.stdout
+    assert re.search(r"consult\.yaml:5:\d+: .*UZ", result.stdout), result.stdout
+    listed = json.loads(runner.invoke(app, ["-w", str(ws), "validate", "--json"]).stdout)
+    assert {(Path(f["file"]).name, f["line"]) for f in listed if f["severity"] == "error"} == {("consult.yaml", 3), ("consult.yaml", 5)}
+
+
+def test_countries_outside_the_round_are_refused(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    assert run("-m", "consult", "init", str(ws), "-c", "KZ", "-c", "KG").returncode == 0
+    runner = CliRunner()
+    for command in (["generate", "-c", "UZ"], ["xlsform", "-c", "UZ"], ["generate", "-c", "KZ,UZ", "-i", "MFA"]):
+        result = runner.invoke(app, ["-w", str(ws), *command])
+        assert result.exit_code == 2, (command, result.stdout)
+        said = " ".join(result.stderr.split())
+        assert "country UZ is not in round roca-2021-2025 (KZ, KG)" in said
+        assert "add it to 'countries' in consult.yaml" in said
+    assert not (ws / "forms").exists() and not (ws / "xlsform").exists()
+    assert runner.invoke(app, ["-w", str(ws), "generate", "-c", "XX"]).exit_code == 2  # not a country at all
+
+
+def test_a_deadline_in_the_past_is_warned_about(tmp_path: Path) -> None:
+    runner = CliRunner()
+    past = runner.invoke(app, ["init", str(tmp_path / "old"), "--deadline", "2020-09-30"])
+    assert past.exit_code == 0 and "the deadline 2020-09-30 is in the past" in " ".join(past.stderr.split())
+    soon = (dt.date.today() + dt.timedelta(days=30)).isoformat()
+    future = runner.invoke(app, ["init", str(tmp_path / "new"), "--deadline", soon])
+    assert future.exit_code == 0 and "in the past" not in future.stderr
+
+
+def test_feedback_score_and_status_on_an_empty_round(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    assert run("-m", "consult", "init", str(ws), "-c", "KZ").returncode == 0
+    runner = CliRunner()
+    fb = runner.invoke(app, ["-w", str(ws), "feedback"])
+    assert fb.exit_code == 0
+    assert "No returns yet" in fb.stdout and "accepted" not in fb.stdout
+    score = runner.invoke(app, ["-w", str(ws), "score"])
+    assert score.exit_code == 0 and "First place" not in score.stdout
+    status = " ".join(runner.invoke(app, ["-w", str(ws), "status"], env={"COLUMNS": "200"}).stdout.split())
+    assert "✗ rejected" in status and "blank: not invited" in status
