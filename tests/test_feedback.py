@@ -36,8 +36,9 @@ def ws(workspace: Workspace) -> Workspace:
     return open_workspace(workspace.root)
 
 
-def feedback_of(ws: Workspace, country: str, institution: str) -> Path:
-    return ws.root / "feedback" / country / f"{country}-{institution}{SUFFIX}.xlsx"
+def feedback_of(ws: Workspace, country: str, institution: str, langs: str = "en-ru") -> Path:
+    """Where feedback is written: the languages are in the name (KZ-MFA-feedback.en-ru.xlsx)."""
+    return ws.root / "feedback" / country / f"{country}-{institution}{SUFFIX}.{langs}.xlsx"
 
 
 def marked(path: Path) -> dict[tuple[str, str], tuple[str, str | None, Any, str | None]]:
@@ -303,22 +304,24 @@ def test_russian_only_form_and_lang_option(ws, cli, tmp_path):
     from consult.forms.writer import generate
 
     generate(d, ws, [("TJ", "MOH")], tmp_path / "ru", ["ru"])
-    blank = tmp_path / "ru" / "TJ" / "TJ-MOH.xlsx"
+    blank = tmp_path / "ru" / "TJ" / "TJ-MOH.ru.xlsx"
     form, langs = form_of(blank, d)
     answers = sample_answers(form, langs, __import__("random").Random(2))
     answers["DRUGS.priority"] = "высокий"
     ingest([fill_workbook(blank, answers, tmp_path / "TJ-MOH.xlsx")], ws)
     assert cli("feedback").exit_code == 0
-    target = feedback_of(ws, "TJ", "MOH")
+    target = feedback_of(ws, "TJ", "MOH", "ru")
     wb = openpyxl.load_workbook(target)
     assert wb.worksheets[0].title == "Исправления" and wb.worksheets[0]["A1"].value == "Требуются исправления"
     (note,) = [n for _i, _p, _v, n in marked(target).values()]
     assert note.startswith("Ответ 'высокий' недопустим.") and "Expected" not in note
     text = target.with_suffix(".txt").read_text(encoding="utf-8")
     assert "Уважаемые коллеги" in text and "Dear colleagues" in text  # the form's language, and English
+    russian = target.read_bytes()
     assert cli("feedback", "--lang", "en").exit_code == 0
-    (note,) = [n for _i, _p, _v, n in marked(target).values()]
+    (note,) = [n for _i, _p, _v, n in marked(feedback_of(ws, "TJ", "MOH", "en")).values()]
     assert note.startswith("The answer 'высокий' is not valid.")
+    assert target.read_bytes() == russian  # the English feedback is written beside the Russian one
     assert cli("feedback", "--lang", "xx").exit_code == 2
 
 

@@ -49,7 +49,7 @@ def other(tmp_path_factory: pytest.TempPathFactory) -> dict:
 def test_generated_forms_are_in_the_third_language(other) -> None:
     from openpyxl import load_workbook
 
-    wb = load_workbook(other["root"] / "forms" / "UZ" / "UZ-MINENV.xlsx", read_only=True)
+    wb = load_workbook(other["root"] / "forms" / "UZ" / "UZ-MINENV.uz-ru.xlsx", read_only=True)
     cells = [str(c) for ws in wb.worksheets for row in ws.iter_rows(values_only=True) for c in row if c]
     wb.close()
     assert any("Bu mavzu muassasangiz uchun qanchalik muhim?" in c for c in cells)  # uz label

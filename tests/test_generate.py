@@ -109,7 +109,7 @@ def test_english_only_workbook(cli, tmp_path):
     out = tmp_path / "en"
     result = cli("generate", "--country", "KZ", "--institution", "MFA", "--lang", "en", "--out", str(out))
     assert result.exit_code == 0, result.stdout
-    wb = openpyxl.load_workbook(out / "KZ" / "KZ-MFA.xlsx")
+    wb = openpyxl.load_workbook(out / "KZ" / "KZ-MFA.en.xlsx")
     texts = " ".join(
         str(c.value)
         for ws in wb.worksheets
@@ -125,7 +125,7 @@ def test_regenerate_overwrites_atomically(cli, tmp_path):
     out = tmp_path / "o"
     for _ in range(2):
         assert cli("generate", "-c", "KG", "-i", "BORDER", "--out", str(out)).exit_code == 0
-    assert [p.name for p in (out / "KG").iterdir()] == ["KG-BORDER.xlsx"]  # no temp files left
+    assert [p.name for p in (out / "KG").iterdir()] == ["KG-BORDER.en-ru.xlsx"]  # no temp files left
 
 
 @pytest.mark.parametrize(

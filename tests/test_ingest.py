@@ -537,7 +537,7 @@ def test_russian_only_workbook(cli, workspace, tmp_path):
     from consult.definitions import bundled_definition
     from consult.example.filler import fill_workbook, form_of, sample_answers
 
-    blank = out / "KZ" / "KZ-MOE.xlsx"
+    blank = out / "KZ" / "KZ-MOE.ru.xlsx"
     form, langs = form_of(blank, bundled_definition())
     assert langs == ["ru"]
     import random

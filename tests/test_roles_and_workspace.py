@@ -159,7 +159,7 @@ def test_an_extra_area_rating_without_a_role_changes_no_score(workspace, make_re
     from consult.example.filler import fill_workbook, form_of, sample_answers
 
     ws = open_workspace(workspace.root)
-    blank = tmp_path / "f" / "KZ" / "KZ-MOH.xlsx"
+    blank = tmp_path / "f" / "KZ" / "KZ-MOH.en-ru.xlsx"
     form, langs = form_of(blank, ws.definition)
     answers = sample_answers(form, langs, random.Random(1), definition=ws.definition)
     answers["DRUGS.priority"] = "5"

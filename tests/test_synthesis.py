@@ -229,7 +229,7 @@ def test_word_file_opens_in_libreoffice(consulted, cli, tmp_path):
         timeout=240,
         env={**os.environ, "HOME": str(tmp_path)},
     )
-    pdf = (out / "KZ-synthesis.pdf").read_bytes()
+    pdf = (out / "KZ-synthesis.en.pdf").read_bytes()
     pages = pdf.count(b"/Type/Page") - pdf.count(b"/Type/Pages")
     assert pdf.startswith(b"%PDF") and 3 <= pages <= 25, pages  # the pages, not an error page or a runaway
 
