@@ -92,11 +92,12 @@ def test_validate_help_and_description_agree() -> None:
 
 def complete(words: str, cwd: Path) -> list[str]:
     """What the shell gets on Tab after ``words`` (bash protocol, as `--install-completion` sets up)."""
+    index = len(words.split()) - (not words.endswith(" "))  # the word being completed
     done = run(
         "-m",
         "consult",
         cwd=cwd,
-        env={"_CONSULT_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": str(len(words.split()) - (not words.endswith(" ")))},
+        env={"_CONSULT_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": str(index)},
     )
     assert done.returncode == 0, done.stderr
     return done.stdout.split()
@@ -130,7 +131,8 @@ def test_validate_checks_consult_yaml_with_lines(tmp_path: Path) -> None:
     assert re.search(r"consult\.yaml:3:\d+: .*NOPE", result.stdout), result.stdout
     assert re.search(r"consult\.yaml:5:\d+: .*UZ", result.stdout), result.stdout
     listed = json.loads(runner.invoke(app, ["-w", str(ws), "validate", "--json"]).stdout)
-    assert {(Path(f["file"]).name, f["line"]) for f in listed if f["severity"] == "error"} == {("consult.yaml", 3), ("consult.yaml", 5)}
+    errors = {(Path(f["file"]).name, f["line"]) for f in listed if f["severity"] == "error"}
+    assert errors == {("consult.yaml", 3), ("consult.yaml", 5)}
 
 
 def test_countries_outside_the_round_are_refused(tmp_path: Path) -> None:

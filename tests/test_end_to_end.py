@@ -87,3 +87,14 @@ def test_demo_runs_the_whole_path(tmp_path, monkeypatch):
     assert (demo / "synthesis" / "regional-synthesis.en.docx").is_file()
     assert (demo / "scores.csv").read_text(encoding="utf-8-sig").startswith("country,level,id")
     assert "synthesis" in result.stdout
+    # the demo lists what it wrote, not SQLite's working files, and points to a guide the user has
+    said = " ".join(result.stdout.split())
+    assert "consult.db-wal" not in said and "consult.db-shm" not in said and "Workflow" in said
+    assert str(demo / "export" / "answers.en.csv") in said
+    # the README's next line, in the same folder: the Russian syntheses beside the English ones
+    english = {p.name: p.read_bytes() for p in (demo / "synthesis").iterdir()}
+    ru = runner.invoke(app, ["-w", str(demo), "synthesize", "--all", "--regional", "--lang", "ru"])
+    assert ru.exit_code == 0, ru.stderr
+    after = {p.name: p.read_bytes() for p in (demo / "synthesis").iterdir()}
+    assert {name: after[name] for name in english} == english  # no English file lost or changed
+    assert {n.replace(".ru.", ".en.") for n in after if ".ru." in n} == set(english)

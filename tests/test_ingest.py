@@ -4,8 +4,8 @@ for what the store holds afterwards, not only for exit codes."""
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import shutil
 import signal
 import sqlite3

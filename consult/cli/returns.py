@@ -163,7 +163,11 @@ def status(ctx: typer.Context, country: CountryOption = None, as_json: JsonOptio
     codes = [c.upper() for c in split_csv(country)] or None
     with open_store(ws) as store:
         cov = coverage(store, ws, codes).to_dict()
-        rejected = {(r.country, r.institution) for r in store.returns(countries=codes) if r.status == "rejected"}
+        rejected = (  # institutions whose only files were rejected: ✗, not · (read only when there are any)
+            {(r.country, r.institution) for r in store.returns(countries=codes) if r.status == "rejected"}
+            if cov["totals"]["rejected"]
+            else set()
+        )
     if as_json:
         print_json(cov)
         return

@@ -888,20 +888,14 @@ def check_language(definition: Definition, lang: str) -> list[str]:
     return definition.missing_labels(lang) if lang != "en" else []
 
 
-def write_document(
-    doc: Document, figures: list[Figure], stem: str, out: Path, formats: list[str], lang: str = "en"
-) -> list[Path]:
-    """One document model, rendered to every format; every file carries the language in its name
-    (``KZ-synthesis.en.md``, its chart ``KZ-area-scores.en.png``), so Russian never overwrites English."""
+def write_document(doc: Document, figures: list[Figure], stem: str, out: Path, formats: list[str]) -> list[Path]:
     paths = []
-    for figure in figures:
-        figure.name = tagged(figure.name.removesuffix(".png"), lang, ".png")
     if "md" in formats:
         for figure in figures:
             write_atomic(out / figure.name, figure.png)
-        paths.append(write_atomic(out / tagged(stem, lang, ".md"), markdown.render(doc)))
+        paths.append(write_atomic(out / f"{stem}.md", markdown.render(doc)))
     if "docx" in formats:
-        paths.append(word.render(doc, out / tagged(stem, lang, ".docx")))
+        paths.append(word.render(doc, out / f"{stem}.docx"))
     return paths
 
 
@@ -964,9 +958,20 @@ def _write_one(code: str) -> tuple[str, list[Path]]:
     out, formats = _JOB["out"], _JOB["formats"]
     if code == REGIONAL:
         doc, figures = builder.regional_document()
-        return code, write_document(doc, figures, "regional-synthesis", out, formats, builder.lang)
+        return code, write_document(
+            doc, _tagged(figures, builder.lang), "regional-synthesis." + builder.lang, out, formats
+        )
     doc, figures = builder.country_document(code)
-    return code, write_document(doc, figures, f"{code}-synthesis", out, formats, builder.lang)
+    return code, write_document(doc, _tagged(figures, builder.lang), f"{code}-synthesis.{builder.lang}", out, formats)
+
+
+def _tagged(figures: list[Figure], lang: str) -> list[Figure]:
+    """Every file of a synthesis carries its language (KZ-synthesis.en.md, KZ-area-scores.en.png:
+    consult/naming.py), so the Russian run never overwrites the English one; the Markdown links
+    the renamed chart."""
+    for figure in figures:
+        figure.name = tagged(figure.name.removesuffix(".png"), lang, ".png")
+    return figures
 
 
 def _write_all(
