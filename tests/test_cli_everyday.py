@@ -169,3 +169,31 @@ def test_feedback_score_and_status_on_an_empty_round(tmp_path: Path) -> None:
     assert score.exit_code == 0 and "First place" not in score.stdout
     status = " ".join(runner.invoke(app, ["-w", str(ws), "status"], env={"COLUMNS": "200"}).stdout.split())
     assert "✗ rejected" in status and "blank: not invited" in status
+
+
+def test_a_whole_inbox_is_listed_as_aligned_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A few files get a table; hundreds get one aligned line each (a table of a thousand rows
+    takes a second to draw), with the same words."""
+    import io
+
+    from rich.console import Console
+
+    from consult.cli import returns
+
+    def listed(n: int) -> str:
+        buffer = io.StringIO()
+        monkeypatch.setattr(returns, "out", Console(file=buffer, width=200, highlight=False, soft_wrap=True))
+        rows = [(f"{i:04d}-KZ-MFA.xlsx", "KZ", "MFA", "accepted", "") for i in range(n - 2)]
+        rows += [
+            ("[x]-KG-MOJ.xlsx", "KG", "MOJ", "duplicate", "as #3, rejected"),
+            ("y.xlsx", "", "", "rejected", "2 error(s)"),
+        ]
+        returns._listing("Ingested into consult.db", rows)
+        return buffer.getvalue()
+
+    assert "┃" in listed(10)  # a table
+    many = listed(returns.TABLE_UP_TO + 1).splitlines()
+    assert "┃" not in "".join(many) and len(many) == returns.TABLE_UP_TO + 3  # title, header, one line per file
+    assert many[1].split() == ["File", "Country", "Institution", "Status", "Problems"]
+    assert many[-2].split() == ["[x]-KG-MOJ.xlsx", "KG", "MOJ", "already", "ingested", "as", "#3,", "rejected"]
+    assert len({line.index("accepted") for line in many if "accepted" in line}) == 1  # aligned

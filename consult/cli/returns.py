@@ -81,8 +81,6 @@ def ingest(
 
     Exit 0 when every file was accepted or already ingested, 1 when any was rejected or incomplete.
     """
-    from rich.table import Table
-
     from consult.intake.ingest import discover
     from consult.intake.ingest import ingest as run_ingest
 
@@ -111,9 +109,8 @@ def ingest(
                 f"[yellow]{held} web submission(s) held, not applied: fewer answers than the current version of "
                 "the same submission (see below; --accept-fewer applies them)[/]"
             )
-        table = Table(title="Dry run: nothing stored" if dry_run else f"Ingested into {ws.db_path}")
-        for col in ("File", "Country", "Institution", "Status", "Problems"):
-            table.add_column(col)
+        title = "Dry run: nothing stored" if dry_run else f"Ingested into {ws.db_path}"
+        rows = []
         for r in results:
             problems = []
             if r.status == "duplicate":
@@ -127,14 +124,8 @@ def ingest(
                 problems.append(f"supersedes #{', #'.join(map(str, r.superseded))} ({r.why})")
             if r.superseded_by:
                 problems.append(f"older than #{r.superseded_by}, which stays current ({r.why})")
-            table.add_row(
-                escape(shown(r.file)),
-                r.country or "",
-                r.institution or "",
-                STATUS_STYLE.get(r.status, r.status),
-                ", ".join(problems),
-            )
-        out.print(table)
+            rows.append((shown(r.file), r.country or "", r.institution or "", r.status, ", ".join(problems)))
+        _listing(title, rows)
         for r in results:  # every problem of every file, at once: what --json and 'consult feedback' show
             if r.status == "duplicate":
                 continue  # listed when it was first ingested
@@ -144,10 +135,42 @@ def ingest(
                 out.print(f"[yellow]…[/] {escape(shown(str(f)))}")
             for f in r.warnings:
                 out.print(f"[dim]! {escape(shown(str(f)))}[/]")
-        counts = {s: sum(1 for r in results if r.status == s) for s in STATUS_STYLE}
+        counts = {s: sum(1 for r in results if r.status == s) for s in STATUS_STYLE}  # the table's words
         err.print(", ".join(f"{n} {WORD.get(s, s)}" for s, n in counts.items() if n))
     if not all(r.ok for r in results):
         raise typer.Exit(EXIT_DATA)
+
+
+TABLE_UP_TO = 100  # files; a longer listing is printed as aligned lines (a rich table of 1,000 rows takes a second)
+
+
+def _listing(title: str, rows: list[tuple[str, str, str, str, str]]) -> None:
+    """One line per file: a table for a handful, aligned plain lines for a whole inbox."""
+    header = ("File", "Country", "Institution", "Status", "Problems")
+    if len(rows) <= TABLE_UP_TO:
+        from rich.table import Table
+
+        table = Table(title=title)
+        for col in header:
+            table.add_column(col)
+        for file, country, inst, state, problems in rows:
+            table.add_row(escape(file), country, inst, STATUS_STYLE.get(state, state), escape(problems))
+        out.print(table)
+        return
+    words = [(f, c, i, WORD.get(st, st), p) for f, c, i, st, p in rows]
+    widths = [max(len(h), *(len(w[k]) for w in words)) for k, h in enumerate(header[:4])]
+    lines = [title, "  ".join(h.ljust(w) for h, w in zip(header, [*widths, 0], strict=True)).rstrip()]
+    for (file, country, inst, state, problems), (*_, word, _p) in zip(rows, words, strict=True):
+        styled = STATUS_STYLE.get(state, state) + " " * (widths[3] - len(word))
+        cells = [
+            escape(file.ljust(widths[0])),
+            country.ljust(widths[1]),
+            inst.ljust(widths[2]),
+            styled,
+            escape(problems),
+        ]
+        lines.append("  ".join(cells).rstrip())
+    out.print("\n".join(lines))
 
 
 @app.command()

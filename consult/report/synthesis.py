@@ -19,10 +19,12 @@ import datetime as dt
 import multiprocessing
 import os
 import re
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
@@ -921,9 +923,14 @@ def synthesize(
     check_language(definition, lang)
     formats = list(formats)
     codes = list(countries)
+    # the renderers' libraries load in a thread while the round is loaded and scored (NumPy and
+    # SQLite release the interpreter lock): loaded once, here, before worker processes fork
+    warm = threading.Thread(target=_import_renderers, daemon=True)
+    warm.start()
     # one load and one scoring pass serve every document (the regional one needs every country)
     data = load_round(store, ws, None if regional else codes or None, definition)
     result = score_round(data, seed=seed)
+    warm.join()
     builder = Builder(data, result, lang, ws.title, ws.deadline, translation_lookup(ws, lang))
     builder.sections += sections or []
     written: list[Written] = []
@@ -949,6 +956,12 @@ def synthesize(
 
 REGIONAL = "regional"
 _JOB: dict[str, Any] = {}
+
+
+def _import_renderers() -> None:
+    """matplotlib (the charts): about half a second of imports that every process writing a
+    document would otherwise pay again after forking."""
+    import_module("consult.report.charts")
 
 
 def _write_one(code: str) -> tuple[str, list[Path]]:
