@@ -198,14 +198,18 @@ def status(ctx: typer.Context, country: CountryOption = None, as_json: JsonOptio
         {i for c in cov["countries"].values() for i in c["institutions"]},
         key=lambda i: ws.institutions.index(i) if i in ws.institutions else 999,
     )
-    table = Table(title=f"Round {ws.round}: returns per country and institution")
-    table.add_column("Country")
+    from rich import box
+
+    # no vertical rules, shared padding: twelve institutions and the counts fit 100 columns whole
+    table = Table(
+        title=f"Round {ws.round}: returns per country and institution", box=box.SIMPLE_HEAD, collapse_padding=True
+    )
+    table.add_column("", no_wrap=True)  # the country code
     for inst in institutions:
         table.add_column(inst, justify="center")
-    table.add_column("Accepted", justify="right")
-    table.add_column("Incomplete", justify="right")
-    table.add_column("Missing", justify="right")
-    table.add_column("Latest return")
+    for head in ("✓", "◐", "·"):  # the counts, headed by the legend's marks: twelve institutions fit 100 columns
+        table.add_column(head, justify="right", no_wrap=True)
+    table.add_column("latest", no_wrap=True)
     marks = {"accepted": "[green]✓[/]", "incomplete": "[yellow]◐[/]", "rejected": "[red]✗[/]", "missing": "[dim]·[/]"}
 
     def mark(code: str, inst_id: str, inst: dict) -> str:
@@ -216,7 +220,7 @@ def status(ctx: typer.Context, country: CountryOption = None, as_json: JsonOptio
 
     for code, c in cov["countries"].items():
         row = [code] + [mark(code, i, c["institutions"][i]) if i in c["institutions"] else "" for i in institutions]
-        row += [str(c["accepted"]), str(c["incomplete"]), str(c["missing"]), c["latest"] or "-"]
+        row += [str(c["accepted"]), str(c["incomplete"]), str(c["missing"]), (c["latest"] or "-")[:10]]
         table.add_row(*row)
     out.print(table)
     t = cov["totals"]

@@ -37,8 +37,6 @@ def xlsform(
 
     The respondent picks the institution from the country's invited ones and sees what its
     workbook asks; 'consult ingest' reads the server's CSV/XLS export of the submissions."""
-    from rich.table import Table
-
     from consult.forms.xlsform import write_xlsforms
     from consult.workspace import remember_definition
 
@@ -67,13 +65,11 @@ def xlsform(
             ]
         )
         return
-    table = Table(title=f"{len(written)} XLSForm(s) written to {dest}")
-    widest = max((len(xf.form_id) for xf, _ in written), default=7)
-    table.add_column("Country", no_wrap=True)
-    table.add_column("form_id", no_wrap=True, min_width=widest)  # the value a facilitator copies: whole
-    table.add_column("version", no_wrap=True)
-    table.add_column("Institutions", overflow="fold")
-    table.add_column("Questions", justify="right")
-    for xf, _path in written:
-        table.add_row(xf.country, xf.form_id, xf.version, ", ".join(xf.institutions), str(xf.questions))
-    out.print(table)
+    # lines, not a table: the form_id is what a facilitator copies into the server, whole at any width
+    out.print(f"{len(written)} XLSForm(s) written to {dest}")
+    width = max(len(xf.form_id) for xf, _ in written)
+    for xf, path in written:
+        out.print(
+            f"  {xf.country}  [bold]{xf.form_id.ljust(width)}[/]  version {xf.version}  {xf.questions} questions, "
+            f"{len(xf.institutions)} institution(s): {', '.join(xf.institutions)}  → {path.name}"
+        )
