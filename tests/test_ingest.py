@@ -299,6 +299,29 @@ def test_same_file_twice_is_a_no_op(workspace, make_return):
     assert len(rows) == 1
 
 
+def test_a_stored_file_is_not_read_again_unless_it_was_rejected(workspace, make_return, monkeypatch):
+    """One word and one rule: bytes the store holds are "already ingested" whatever their
+    verdict, found by their hash; only a rejected file is read again, since it may read
+    differently now (its country added to consult.yaml)."""
+    import consult.intake.ingest as module
+
+    good = make_return("KZ", "MFA")
+    bad = make_return("KZ", "MOJ", {"JUSTICE.priority": "9"})
+    first = {r.file: r for r in ingest([good, bad], workspace, workers=1)}
+    read: list[str] = []
+    real = module.read_return
+    monkeypatch.setattr(module, "read_return", lambda path, *a, **k: read.append(path.name) or real(path, *a, **k))
+    again = {r.file: r for r in ingest([good, bad], workspace, workers=1)}
+    assert read == [bad.name]  # the accepted file was recognised by its hash alone
+    assert {name: (r.status, r.duplicate_of) for name, r in again.items()} == {
+        good.name: ("duplicate", first[good.name].return_id),
+        bad.name: ("duplicate", first[bad.name].return_id),
+    }
+    assert all(r.ok for r in again.values())
+    rows, _ = stored(workspace)
+    assert len(rows) == 2
+
+
 def test_newer_return_supersedes_older(workspace, make_return):
     old = make_return("KZ", "GPO", {"JUSTICE.priority": "2"}, seed=1)
     new = make_return("KZ", "GPO", {"JUSTICE.priority": "5"}, seed=2)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import datetime as dt
 import errno
+import hashlib
 import json
 import os
 import signal
@@ -29,7 +30,7 @@ from typing import Any
 from consult.definitions import Definition, form_for
 from consult.errors import Finding, UsageError, finding, printable
 from consult.intake.reader import Answer, ReadReturn, read_return
-from consult.intake.safety import MAX_SIZE, local_problem
+from consult.intake.safety import MAX_SIZE, Refused, local_problem, read_bounded
 from consult.intake.submissions import is_export, read_exports
 from consult.seal import SealKey
 from consult.store import ReturnRow, Store, compare_returns
@@ -372,6 +373,33 @@ def record(store: Store, rr: ReadReturn, strict: bool, dry_run: bool, accept_few
     return result
 
 
+def _already_stored(store: Store, files: list[Path], max_size: int) -> list[IngestResult]:
+    """Files whose bytes the store already holds, as "already ingested" results, found by their
+    sha256 before any reading: ingesting the same inbox every day costs a hash per file. A file
+    stored as rejected is read again (see :func:`_same_again`): it may read differently now."""
+    known = []
+    for path in files:
+        try:
+            sha = hashlib.sha256(read_bounded(path, max_size)).hexdigest()
+        except Refused:
+            continue  # the reader reports it
+        previous = store.find_sha(store.conn, sha)
+        if previous is not None and previous.status != "rejected":
+            known.append(
+                IngestResult(
+                    file=path.name,
+                    path=str(path),
+                    status="duplicate",
+                    sha256=sha,
+                    country=previous.country,
+                    institution=previous.institution,
+                    return_id=previous.id,
+                    duplicate_of=previous.id,
+                )
+            )
+    return known
+
+
 def ingest(
     paths: Iterable[Path] | Discovery,
     workspace: Workspace,
@@ -403,6 +431,14 @@ def ingest(
         if on_file:
             on_file(problem)
     with Store(workspace.db_path) as store:
+        known = _already_stored(store, files, max_size)  # "already ingested", not read again
+        if known:
+            skip = {r.path for r in known}
+            files = [f for f in files if str(f) not in skip]
+        for result in known:
+            results.append(result)
+            if on_file:
+                on_file(result)
         web = read_exports(
             exports, workspace.definition, definitions, workspace.round, invited, max_size, include_rejected
         )
