@@ -142,6 +142,8 @@ def _as_nobody(call: Callable[[], Any]) -> Any:
     in CI, and root reads everything): the permission checks then really apply."""
     if os.geteuid() != 0:
         return call()
+    import jsonschema  # noqa: F401  (imported lazily by consult; as nobody, root's site-packages are unreadable)
+
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: drop to nobody, run, send the result back

@@ -113,6 +113,8 @@ def synthesize(
             err.print(f"[yellow]{no_returns_message(ws, code)}[/]")
     if as_json:
         print_json([{"path": str(w.path), "country": w.country, "format": w.format} for w in written])
+    elif not written:
+        err.print("Nothing written: ingest the returns first ('consult ingest inbox/'), then 'consult status'.")
     else:
         table = Table(title=f"{len(written)} file(s) written to {dest}")
         table.add_column("Country")
