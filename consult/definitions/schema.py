@@ -101,7 +101,7 @@ def check_schema(src: YamlSource, kind: str) -> list[Finding]:
         marker: Path | None = _passed_dir() / _passed_key(src.data, kind)
         if marker is not None and marker.exists():
             return []
-    except (OSError, TypeError, ValueError):
+    except (OSError, RuntimeError, TypeError, ValueError):  # no home, unreadable cache, odd data: check
         marker = None
     findings = _check_schema(src, kind)
     if not findings and marker is not None:
