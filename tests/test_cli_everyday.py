@@ -197,3 +197,21 @@ def test_a_whole_inbox_is_listed_as_aligned_lines(monkeypatch: pytest.MonkeyPatc
     assert many[1].split() == ["File", "Country", "Institution", "Status", "Problems"]
     assert many[-2].split() == ["[x]-KG-MOJ.xlsx", "KG", "MOJ", "already", "ingested", "as", "#3,", "rejected"]
     assert len({line.index("accepted") for line in many if "accepted" in line}) == 1  # aligned
+
+
+def test_a_schema_pass_is_remembered_a_problem_never(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Start-up skips jsonschema for content that passed once; content with a problem is
+    checked, and reported, every time."""
+    from consult.definitions.schema import check_schema
+    from consult.definitions.yamlsource import parse_yaml
+
+    monkeypatch.setenv("CONSULT_CACHE_DIR", str(tmp_path / "cache"))
+    passed = tmp_path / "cache" / "schema-passed"
+    good = parse_yaml("round: r1\ncountries: [KZ]\n", "consult.yaml")
+    assert check_schema(good, "consult") == [] and len(list(passed.iterdir())) == 1
+    assert check_schema(good, "consult") == []
+    bad = parse_yaml("round: r1\ncountries: [KZ]\nnope: 1\n", "consult.yaml")
+    for _ in range(2):
+        [problem] = check_schema(bad, "consult")
+        assert problem.line == 3 and "nope" in problem.message
+    assert len(list(passed.iterdir())) == 1
