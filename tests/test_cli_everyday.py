@@ -215,3 +215,12 @@ def test_a_schema_pass_is_remembered_a_problem_never(tmp_path: Path, monkeypatch
         [problem] = check_schema(bad, "consult")
         assert problem.line == 3 and "nope" in problem.message
     assert len(list(passed.iterdir())) == 1
+
+
+def test_xlsform_prints_each_form_id_whole_at_any_width(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    assert run("-m", "consult", "init", str(ws), "--round", "a-rather-long-round-name-2027", "-c", "KZ").returncode == 0
+    result = CliRunner().invoke(app, ["-w", str(ws), "xlsform"], env={"COLUMNS": "50"})
+    assert result.exit_code == 0
+    assert "consult_a_rather_long_round_name_2027_KZ" in result.stdout.replace("\n", "")  # wrapped, never cut
+    assert "…" not in result.stdout
