@@ -35,6 +35,9 @@ COMMANDS = [
     ["quotes"],
     ["quotes", "export"],
     ["quotes", "import"],
+    ["compare"],
+    ["definitions"],
+    ["definitions", "update"],
 ]
 
 

@@ -57,7 +57,10 @@ def synthesize(
     mapping: Annotated[
         Path | None,
         typer.Option(
-            "--mapping", metavar="FILE", dir_okay=False, help="Mapping YAML for --compare (default: the definitions' own)."
+            "--mapping",
+            metavar="FILE",
+            dir_okay=False,
+            help="Mapping YAML for --compare (default: the definitions' own).",
         ),
     ] = None,
 ) -> None:
