@@ -93,7 +93,10 @@ def test_demo_runs_the_whole_path(tmp_path, monkeypatch):
     assert "export/answers.en.csv" in said
     # the README's next line, in the same folder: the Russian syntheses beside the English ones
     english = {p.name: p.read_bytes() for p in (demo / "synthesis").iterdir()}
-    ru = runner.invoke(app, ["-w", str(demo), "synthesize", "--all", "--regional", "--lang", "ru"])
+    ru = runner.invoke(
+        app,
+        ["-w", str(demo), "synthesize", "--all", "--regional", "--compare", str(demo / "round-2016"), "--lang", "ru"],
+    )
     assert ru.exit_code == 0, ru.stderr
     after = {p.name: p.read_bytes() for p in (demo / "synthesis").iterdir()}
     assert {name: after[name] for name in english} == english  # no English file lost or changed
