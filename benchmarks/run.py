@@ -247,11 +247,17 @@ def measure_readers(files: list[Path], ws_path: Path, repeat: int) -> dict[str, 
 
 def run(n: int, work: Path, workers: int | None, sample: int, repeat: int) -> dict[str, Any]:
     reuse = len(list((work / "returns").rglob("*.xlsx"))) == n  # a kept folder (--keep) of this N
-    for old in ("ws", "ws-cli", "forms", "synth") if reuse else ():
+    key = work / "ws" / ".consult"
+    if reuse and key.is_dir():  # the kept returns are sealed with the kept workspace's key
+        shutil.copytree(key, work / "key", dirs_exist_ok=True)
+    for old in ("ws", "ws-cli", "forms", "synth", "synth-cli") if reuse else ():
         shutil.rmtree(work / old, ignore_errors=True)
     if not reuse:
         shutil.rmtree(work, ignore_errors=True)
     init_workspace(work / "ws", round_id="bench")
+    if reuse and (work / "key").is_dir():
+        shutil.rmtree(key)
+        shutil.copytree(work / "key", key)
     ws = open_workspace(work / "ws")
     d = bundled_definition()
     pairs = targets(d, ws, None, None)

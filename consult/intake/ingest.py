@@ -377,13 +377,16 @@ def _already_stored(store: Store, files: list[Path], max_size: int) -> list[Inge
     """Files whose bytes the store already holds, as "already ingested" results, found by their
     sha256 before any reading: ingesting the same inbox every day costs a hash per file. A file
     stored as rejected is read again (see :func:`_same_again`): it may read differently now."""
+    stored = {sha for (sha,) in store.conn.execute("SELECT sha256 FROM returns WHERE status != 'rejected'")}
+    if not stored:  # a first ingest: nothing to recognise, no file read twice
+        return []
     known = []
     for path in files:
         try:
             sha = hashlib.sha256(read_bounded(path, max_size)).hexdigest()
         except Refused:
             continue  # the reader reports it
-        previous = store.find_sha(store.conn, sha)
+        previous = store.find_sha(store.conn, sha) if sha in stored else None
         if previous is not None and previous.status != "rejected":
             known.append(
                 IngestResult(
