@@ -77,7 +77,7 @@ def make_return(forms: Path, tmp_path: Path, workspace: Workspace) -> Callable[.
         seed: int = 1,
         name: str | None = None,
     ) -> Path:
-        blank = forms / country / f"{country}-{institution}.xlsx"
+        blank = forms / country / f"{country}-{institution}.en-ru.xlsx"
         form, langs = form_of(blank, bundled_definition())
         answers = sample_answers(form, langs, random.Random(seed))
         for key in drop or []:

@@ -323,16 +323,16 @@ def test_synthesis_carries_the_change_section(rounds, tmp_path, lang):
     )
     assert result.exit_code == 0, result.output
     heading = {"en": "Change since the last consultation", "ru": "Изменения со времени предыдущих консультаций"}[lang]
-    md = (out / "TJ-synthesis.md").read_text(encoding="utf-8")
+    md = (out / f"TJ-synthesis.{lang}.md").read_text(encoding="utf-8")
     section = md.split(f"## {heading}", 1)[1].split("\n## ", 1)[0]
     other_respondents = {"en": "comes only from a different set of respondents", "ru": "лишь другим составом"}[lang]
     assert other_respondents in section
-    assert "TJ-change.png" in section and (out / "TJ-change.png").read_bytes()[:4] == b"\x89PNG"
+    assert f"TJ-change.{lang}.png" in section and (out / f"TJ-change.{lang}.png").read_bytes()[:4] == b"\x89PNG"
     assert "+26" in section  # organized crime, 70 -> 96
-    doc = Document(str(out / "TJ-synthesis.docx"))
+    doc = Document(str(out / f"TJ-synthesis.{lang}.docx"))
     assert any(p.text == heading and p.style.name.startswith("Heading") for p in doc.paragraphs)
     assert len(doc.inline_shapes) == 2  # the area chart and the slope chart
-    regional = (out / "regional-synthesis.md").read_text(encoding="utf-8")
+    regional = (out / f"regional-synthesis.{lang}.md").read_text(encoding="utf-8")
     assert heading in regional
 
 

@@ -73,17 +73,31 @@ def test_demo_runs_the_whole_path(tmp_path, monkeypatch):
     # the numbers in the syntheses are those of `consult score --json`
     scores = json.loads(runner.invoke(app, ["-w", str(demo), "score", "--json"]).stdout)
     for code in ("KZ", "KG", "TJ"):
-        md = (demo / "synthesis" / f"{code}-synthesis.md").read_text(encoding="utf-8")
+        md = (demo / "synthesis" / f"{code}-synthesis.en.md").read_text(encoding="utf-8")
         top = scores["countries"][code]["areas"][0]
         assert top["rank"] == 1
         assert top["name"]["en"] in md
         assert f"{top['score']:.0f}" in md
-        doc = Document(str(demo / "synthesis" / f"{code}-synthesis.docx"))
+        doc = Document(str(demo / "synthesis" / f"{code}-synthesis.en.docx"))
         assert any(p.style.name.startswith("Heading") for p in doc.paragraphs)
         assert doc.inline_shapes, "the area chart is embedded"
         assert "Focal point" not in md  # respondents' names never reach a synthesis
-    regional = (demo / "synthesis" / "regional-synthesis.md").read_text(encoding="utf-8")
+    regional = (demo / "synthesis" / "regional-synthesis.en.md").read_text(encoding="utf-8")
     assert all(name in regional for name in ("Kazakhstan", "Kyrgyzstan", "Tajikistan"))
-    assert (demo / "synthesis" / "regional-synthesis.docx").is_file()
+    assert (demo / "synthesis" / "regional-synthesis.en.docx").is_file()
     assert (demo / "scores.csv").read_text(encoding="utf-8-sig").startswith("country,level,id")
     assert "synthesis" in result.stdout
+    # the demo lists what it wrote, not SQLite's working files, and points to a guide the user has
+    said = " ".join(result.stdout.split())
+    assert "consult.db-wal" not in said and "consult.db-shm" not in said and "Workflow" in said
+    assert "export/answers.en.csv" in said
+    # the README's next line, in the same folder: the Russian syntheses beside the English ones
+    english = {p.name: p.read_bytes() for p in (demo / "synthesis").iterdir()}
+    ru = runner.invoke(
+        app,
+        ["-w", str(demo), "synthesize", "--all", "--regional", "--compare", str(demo / "round-2016"), "--lang", "ru"],
+    )
+    assert ru.exit_code == 0, ru.stderr
+    after = {p.name: p.read_bytes() for p in (demo / "synthesis").iterdir()}
+    assert {name: after[name] for name in english} == english  # no English file lost or changed
+    assert {n.replace(".ru.", ".en.") for n in after if ".ru." in n} == set(english)

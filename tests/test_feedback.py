@@ -37,8 +37,9 @@ def ws(workspace: Workspace) -> Workspace:
     return open_workspace(workspace.root)
 
 
-def feedback_of(ws: Workspace, country: str, institution: str) -> Path:
-    return ws.root / "feedback" / country / f"{country}-{institution}{SUFFIX}.xlsx"
+def feedback_of(ws: Workspace, country: str, institution: str, langs: str = "en-ru") -> Path:
+    """Where feedback is written: the languages are in the name (KZ-MFA-feedback.en-ru.xlsx)."""
+    return ws.root / "feedback" / country / f"{country}-{institution}{SUFFIX}.{langs}.xlsx"
 
 
 def marked(path: Path) -> dict[tuple[str, str], tuple[str, str | None, Any, str | None]]:
@@ -196,11 +197,11 @@ def test_an_unreadable_file_gets_a_blank_form_saying_why(ws, cli, tmp_path):
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     (inbox / "KZ-GPO.xlsx").write_bytes(b"%PDF-1.4 a scanned questionnaire")
-    sealed = inbox / "KG-MOJ.xlsx"  # someone changed the institution in the hidden sheet
+    sealed = inbox / "KG-MOJ.en-ru.xlsx"  # someone changed the institution in the hidden sheet
     from consult.forms.writer import generate
 
     generate(ws.definition, ws, [("KG", "MOJ")], tmp_path / "forms", ["en", "ru"])
-    wb = openpyxl.load_workbook(tmp_path / "forms" / "KG" / "KG-MOJ.xlsx")
+    wb = openpyxl.load_workbook(tmp_path / "forms" / "KG" / "KG-MOJ.en-ru.xlsx")
     (row,) = [c.row for c in wb[META_SHEET]["A"] if c.value == "institution"]
     wb[META_SHEET].cell(row=row, column=2).value = "MOIA"
     wb.save(sealed)
@@ -249,7 +250,7 @@ def test_covering_note_says_what_by_when_and_whom_and_nothing_else(ws, cli, make
         f"'{sheet}'!{ref}" for (sheet, ref), m in marked(feedback_of(ws, "KZ", "MFA")).items() if m[0] == "TOC.priority"
     ]
     for block in (ru, en):
-        assert CONTACT in block and "KZ-MFA-feedback.xlsx" in block
+        assert CONTACT in block and "KZ-MFA-feedback.en-ru.xlsx" in block
         assert where in block
     assert "The answer 'high' is not valid." in en and "Ответ 'high' недопустим." in ru
     assert "Ministry of Justice" not in note and "very high" not in note  # no other institution
@@ -263,7 +264,7 @@ def test_feedback_sent_shows_in_status_and_returns(ws, cli, make_return):
     assert cli("feedback").exit_code == 0
     status = json.loads(cli("status", "--json").stdout)
     fb = status["countries"]["KZ"]["institutions"]["MFA"]["feedback"]
-    assert fb["problems"] == 1 and fb["answered"] is False and fb["path"].endswith("KZ-MFA-feedback.xlsx")
+    assert fb["problems"] == 1 and fb["answered"] is False and fb["path"].endswith("KZ-MFA-feedback.en-ru.xlsx")
     assert status["countries"]["KZ"]["institutions"]["MOJ"]["feedback"] is None
     table = cli("status").stdout
     assert "✉" in table and "feedback sent, no new file since: 1 institution(s)" in table
@@ -281,7 +282,7 @@ def test_feedback_sent_shows_in_status_and_returns(ws, cli, make_return):
 
 def test_only_what_needs_it_and_warnings_with_all(ws, cli, make_return, tmp_path):
     ingest([make_return("KZ", "MFA")], ws)  # accepted, nothing to say
-    path = make_return("KG", "MOJ", name="KG-MOJ.xlsx")
+    path = make_return("KG", "MOJ", name="KG-MOJ.en-ru.xlsx")
     wb = openpyxl.load_workbook(path)  # a row deleted: accepted, with a warning
     sheet = next(s for s in wb.worksheets if any(c.value == "department" for c in s["A"]))
     row = next(c.row for c in sheet["A"] if c.value == "department")
@@ -316,22 +317,24 @@ def test_russian_only_form_and_lang_option(ws, cli, tmp_path):
     from consult.forms.writer import generate
 
     generate(d, ws, [("TJ", "MOH")], tmp_path / "ru", ["ru"])
-    blank = tmp_path / "ru" / "TJ" / "TJ-MOH.xlsx"
+    blank = tmp_path / "ru" / "TJ" / "TJ-MOH.ru.xlsx"
     form, langs = form_of(blank, d)
     answers = sample_answers(form, langs, __import__("random").Random(2))
     answers["DRUGS.priority"] = "высокий"
     ingest([fill_workbook(blank, answers, tmp_path / "TJ-MOH.xlsx")], ws)
     assert cli("feedback").exit_code == 0
-    target = feedback_of(ws, "TJ", "MOH")
+    target = feedback_of(ws, "TJ", "MOH", "ru")
     wb = openpyxl.load_workbook(target)
     assert wb.worksheets[0].title == "Исправления" and wb.worksheets[0]["A1"].value == "Требуются исправления"
     (note,) = [n for _i, _p, _v, n in marked(target).values()]
     assert note.startswith("Ответ 'высокий' недопустим.") and "Expected" not in note
     text = target.with_suffix(".txt").read_text(encoding="utf-8")
     assert "Уважаемые коллеги" in text and "Dear colleagues" in text  # the form's language, and English
+    russian = target.read_bytes()
     assert cli("feedback", "--lang", "en").exit_code == 0
-    (note,) = [n for _i, _p, _v, n in marked(target).values()]
+    (note,) = [n for _i, _p, _v, n in marked(feedback_of(ws, "TJ", "MOH", "en")).values()]
     assert note.startswith("The answer 'высокий' is not valid.")
+    assert target.read_bytes() == russian  # the English feedback is written beside the Russian one
     assert cli("feedback", "--lang", "xx").exit_code == 2
 
 
@@ -443,12 +446,12 @@ def test_a_second_programme_in_a_third_language_needs_no_code(tmp_path, runner):
     from consult.forms.writer import generate
 
     generate(ws.definition, ws, [("UZ", "MINENV")], root / "forms", ["uz", "ru"])
-    blank = root / "forms" / "UZ" / "UZ-MINENV.xlsx"
+    blank = root / "forms" / "UZ" / "UZ-MINENV.uz-ru.xlsx"
     form, langs = form_of(blank, ws.definition)
     answers = sample_answers(form, langs, __import__("random").Random(1), definition=ws.definition)
     rated = next(i for i in form.items if i.role == "area_priority")
     answers[rated.id] = "juda muhim"
-    ingest([fill_workbook(blank, answers, tmp_path / "UZ-MINENV.xlsx")], ws)
+    ingest([fill_workbook(blank, answers, tmp_path / "UZ-MINENV.uz-ru.xlsx")], ws)
     result = runner.invoke(app, ["-w", str(root), "feedback", "--json"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     (done,) = json.loads(result.stdout)

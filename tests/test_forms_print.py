@@ -118,10 +118,10 @@ def printed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     generate(d, ws, targets(d, ws, None, None), base / "bi", ["en", "ru"])
     generate(d, ws, targets(d, ws, ["KZ"], ["MOIA"]), base / "ru", ["ru"])
     return {
-        "bi": base / "bi" / "KZ" / "KZ-MOIA.xlsx",
-        "bi_fiu": base / "bi" / "KZ" / "KZ-FIU.xlsx",
-        "bi_az": base / "bi" / "AZ" / "AZ-MFA.xlsx",
-        "ru": base / "ru" / "KZ" / "KZ-MOIA.xlsx",
+        "bi": base / "bi" / "KZ" / "KZ-MOIA.en-ru.xlsx",
+        "bi_fiu": base / "bi" / "KZ" / "KZ-FIU.en-ru.xlsx",
+        "bi_az": base / "bi" / "AZ" / "AZ-MFA.en-ru.xlsx",
+        "ru": base / "ru" / "KZ" / "KZ-MOIA.ru.xlsx",
     }
 
 
@@ -165,7 +165,7 @@ def check_print_settings(path: Path, country: str, institution: str) -> None:
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
 def test_example_returns_keep_print_settings(path):
     d = bundled_definition()
-    country, institution = path.stem.split("-")[:2]
+    country, institution = path.name.split(".")[0].split("-")[:2]
     check_print_settings(
         path,
         d.framework.country_by_code[country].name["en"],

@@ -38,7 +38,7 @@ def other(tmp_path_factory: pytest.TempPathFactory) -> dict:
     for n, blank in enumerate(sorted((root / "forms").rglob("*.xlsx"))):
         form, langs = form_of(blank, ws.definition)
         answers = sample_answers(form, langs, random.Random(n), definition=ws.definition)
-        written[blank.stem] = answers
+        written[blank.name.split(".")[0]] = answers  # KZ-MOH.uz-ru.xlsx: KZ-MOH
         fill_workbook(blank, answers, root / "inbox" / blank.name)
     ingested = run("-w", str(root), "ingest", str(root / "inbox"), "--json")
     assert ingested.exit_code == 0, ingested.stdout
@@ -49,7 +49,7 @@ def other(tmp_path_factory: pytest.TempPathFactory) -> dict:
 def test_generated_forms_are_in_the_third_language(other) -> None:
     from openpyxl import load_workbook
 
-    wb = load_workbook(other["root"] / "forms" / "UZ" / "UZ-MINENV.xlsx", read_only=True)
+    wb = load_workbook(other["root"] / "forms" / "UZ" / "UZ-MINENV.uz-ru.xlsx", read_only=True)
     cells = [str(c) for ws in wb.worksheets for row in ws.iter_rows(values_only=True) for c in row if c]
     wb.close()
     assert any("Bu mavzu muassasangiz uchun qanchalik muhim?" in c for c in cells)  # uz label
@@ -96,13 +96,13 @@ def test_synthesis_in_the_third_language_falls_back_to_english(other, tmp_path) 
     result = run("-w", str(other["root"]), "synthesize", "--all", "--regional", "--lang", "uz", "--out", str(out))
     assert result.exit_code == 0, result.stderr
     assert "have no 'uz' text; English is used" in result.stderr
-    md = (out / "UZ-synthesis.md").read_text(encoding="utf-8")
+    md = (out / "UZ-synthesis.uz.md").read_text(encoding="utf-8")
     assert "O'zbekiston" in md and "Suv resurslarini kompleks boshqarish" in md  # uz names where given
     assert "Findings by programme area" in md  # report wording: English fallback
     assert "Annex C" in md and "Partners you already work with" in md  # no role: shown in the annex
     assert md.count("> — ") == sum(1 for a in _quotable(other, "UZ"))  # every challenge and idea, once
-    doc = Document(str(out / "KZ-synthesis.docx"))
-    assert doc.tables and (out / "regional-synthesis.docx").exists()
+    doc = Document(str(out / "KZ-synthesis.uz.docx"))
+    assert doc.tables and (out / "regional-synthesis.uz.docx").exists()
     assert "Obstacles" not in " ".join(p.text for p in doc.paragraphs if p.style.name == "Heading 1")
 
 

@@ -41,7 +41,7 @@ def test_generate_all_writes_one_workbook_per_invited_institution(cli, workspace
     expected = {(c, i) for c in workspace.countries for i in workspace.invited_for(c)}
     assert {(x["country"], x["institution"]) for x in listing} == expected
     for c, i in expected:
-        assert (out / c / f"{c}-{i}.xlsx").is_file()
+        assert (out / c / f"{c}-{i}.en-ru.xlsx").is_file()
 
 
 def test_workbook_structure_metadata_validation_protection(forms, workspace):
@@ -51,7 +51,7 @@ def test_workbook_structure_metadata_validation_protection(forms, workspace):
         wb = openpyxl.load_workbook(path)
         meta = {r[0]: r[1] for r in wb[META_SHEET].iter_rows(values_only=True)}
         country, inst = meta["country"], meta["institution"]
-        assert path.name == f"{country}-{inst}.xlsx"
+        assert path.name == f"{country}-{inst}.en-ru.xlsx"
         assert meta["definition_hash"] == d.hash
         assert meta["questionnaire_id"] == d.questionnaire.id
         assert meta["questionnaire_version"] == d.questionnaire.version
@@ -95,7 +95,7 @@ def test_workbook_structure_metadata_validation_protection(forms, workspace):
 
 
 def test_russian_labels_and_dropdown_lists(forms):
-    path = forms / "KZ" / "KZ-MOH.xlsx"
+    path = forms / "KZ" / "KZ-MOH.en-ru.xlsx"
     wb = openpyxl.load_workbook(path)
     texts = [c.value for ws in wb.worksheets for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
     assert any("Наивысший приоритет" in t for t in texts)
@@ -109,7 +109,7 @@ def test_english_only_workbook(cli, tmp_path):
     out = tmp_path / "en"
     result = cli("generate", "--country", "KZ", "--institution", "MFA", "--lang", "en", "--out", str(out))
     assert result.exit_code == 0, result.stdout
-    wb = openpyxl.load_workbook(out / "KZ" / "KZ-MFA.xlsx")
+    wb = openpyxl.load_workbook(out / "KZ" / "KZ-MFA.en.xlsx")
     texts = " ".join(
         str(c.value)
         for ws in wb.worksheets
@@ -125,7 +125,7 @@ def test_regenerate_overwrites_atomically(cli, tmp_path):
     out = tmp_path / "o"
     for _ in range(2):
         assert cli("generate", "-c", "KG", "-i", "BORDER", "--out", str(out)).exit_code == 0
-    assert [p.name for p in (out / "KG").iterdir()] == ["KG-BORDER.xlsx"]  # no temp files left
+    assert [p.name for p in (out / "KG").iterdir()] == ["KG-BORDER.en-ru.xlsx"]  # no temp files left
 
 
 @pytest.mark.parametrize(
@@ -229,7 +229,7 @@ def test_pip_install_wheel_then_generate_and_demo_from_any_directory(tmp_path):
         [env_dir / "bin" / "consult", "demo", "--out", "demo"], cwd=elsewhere, env=env, capture_output=True, text=True
     )
     assert demo.returncode == 0, demo.stdout + demo.stderr
-    assert (elsewhere / "demo" / "synthesis" / "regional-synthesis.docx").is_file()
+    assert (elsewhere / "demo" / "synthesis" / "regional-synthesis.en.docx").is_file()
     check = subprocess.run(
         [env_dir / "bin" / "consult", "validate"], cwd=elsewhere, env=env, capture_output=True, text=True
     )

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 from hostile_corpus import build, rewrite, stale_dimension, unknown_ids
+from typer.testing import CliRunner
 
 from consult.cli import app
 from consult.definitions import bundled_definition
@@ -194,6 +195,11 @@ def test_local_problems_are_reported_as_such(workspace, make_return):
             cli = CliRunner().invoke(app, ["--workspace", str(ws.root), "ingest", str(inbox)])
             listed = [(r.file, r.status, [f.code for f in r.errors]) for r in ingest([inbox], ws, dry_run=True)]
             return cli.exit_code, cli.stdout, listed
+
+        # the same command as root first, storing nothing: consult (and Typer) import modules inside
+        # each command, and as nobody the child could not read root's Python installation
+        CliRunner().invoke(app, ["--workspace", str(top / "ws"), "ingest", "--dry-run", str(inbox)])
+        import jsonschema  # noqa: F401  (nobody cannot read root's cache of schema passes: it checks again)
 
         exit_code, stdout, listed = _as_nobody(run)
     finally:

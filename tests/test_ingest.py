@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -298,6 +299,29 @@ def test_same_file_twice_is_a_no_op(workspace, make_return):
     assert len(rows) == 1
 
 
+def test_a_stored_file_is_not_read_again_unless_it_was_rejected(workspace, make_return, monkeypatch):
+    """One word and one rule: bytes the store holds are "already ingested" whatever their
+    verdict, found by their hash; only a rejected file is read again, since it may read
+    differently now (its country added to consult.yaml)."""
+    import consult.intake.ingest as module
+
+    good = make_return("KZ", "MFA")
+    bad = make_return("KZ", "MOJ", {"JUSTICE.priority": "9"})
+    first = {r.file: r for r in ingest([good, bad], workspace, workers=1)}
+    read: list[str] = []
+    real = module.read_return
+    monkeypatch.setattr(module, "read_return", lambda path, *a, **k: read.append(path.name) or real(path, *a, **k))
+    again = {r.file: r for r in ingest([good, bad], workspace, workers=1)}
+    assert read == [bad.name]  # the accepted file was recognised by its hash alone
+    assert {name: (r.status, r.duplicate_of) for name, r in again.items()} == {
+        good.name: ("duplicate", first[good.name].return_id),
+        bad.name: ("duplicate", first[bad.name].return_id),
+    }
+    assert all(r.ok for r in again.values())
+    rows, _ = stored(workspace)
+    assert len(rows) == 2
+
+
 def test_newer_return_supersedes_older(workspace, make_return):
     old = make_return("KZ", "GPO", {"JUSTICE.priority": "2"}, seed=1)
     new = make_return("KZ", "GPO", {"JUSTICE.priority": "5"}, seed=2)
@@ -340,10 +364,19 @@ def test_cli_ingest_table_json_and_exit_codes(cli, make_return, workspace):
     data = json.loads(result.stdout)
     assert [d["status"] for d in data] == ["duplicate", "rejected"]
     assert data[1]["errors"][0]["question"] == "JUSTICE.priority"
-    result = cli("ingest", str(bad))
+    # a rejected return's screen output lists every problem, its missing answers too (as --json does)
+    both = make_return("KZ", "MOH", {"JUSTICE.priority": "9"}, drop=["emerging"], seed=3)
+    result = cli("ingest", str(both))
     assert result.exit_code == 1
-    _sheet, cell = cell_of(bad, "JUSTICE.priority")
+    _sheet, cell = cell_of(both, "JUSTICE.priority")
     assert f"{cell} (JUSTICE.priority): found '9'" in result.stdout
+    assert "(emerging)" in result.stdout and "1 error(s), 1 missing" in result.stdout
+    # the same files again: one word and one rule whatever their verdict then, no problem listed twice
+    result = cli("ingest", str(good), str(bad))
+    assert result.exit_code == 0
+    assert result.stdout.count("already ingested") == 2 and "found '9'" not in result.stdout
+    assert re.search(r"as #\d+, rejected", result.stdout)
+    assert result.stderr.strip().endswith("2 already ingested")
 
 
 def test_status_and_returns_commands(cli, make_return, workspace):
@@ -527,7 +560,7 @@ def test_russian_only_workbook(cli, workspace, tmp_path):
     from consult.definitions import bundled_definition
     from consult.example.filler import fill_workbook, form_of, sample_answers
 
-    blank = out / "KZ" / "KZ-MOE.xlsx"
+    blank = out / "KZ" / "KZ-MOE.ru.xlsx"
     form, langs = form_of(blank, bundled_definition())
     assert langs == ["ru"]
     import random

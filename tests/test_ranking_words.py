@@ -153,7 +153,7 @@ def test_demo_same_tiers_and_words_for_every_seed(demo, tmp_path):
 @pytest.mark.slow
 def test_demo_synthesis_names_leaders_and_trailers(demo, tmp_path):
     run(demo, "synthesize", "--all", "--regional", "-f", "md", "--out", str(tmp_path))
-    kz = (tmp_path / "KZ-synthesis.md").read_text(encoding="utf-8")
+    kz = (tmp_path / "KZ-synthesis.en.md").read_text(encoding="utf-8")
     summary = kz.split("## Executive summary", 1)[1].split("\n## ", 1)[0]
     limitations = kz.split("## Limitations", 1)[1].split("\n## ", 1)[0]
     assert "Leading: Organized crime and Terrorism, each in the top three with probability ≥ 0.95." in summary
@@ -164,7 +164,9 @@ def test_demo_synthesis_names_leaders_and_trailers(demo, tmp_path):
     # the rater-adjustment check in the method notes: KZ's terrorism above organised crime
     assert "the top three would be Terrorism, Organized crime and Corruption" in kz
     # no zero-width score interval, however few the raters
-    for low, high in re.findall(r"90% interval (\d+)–(\d+)\)", kz + (tmp_path / "KG-synthesis.md").read_text("utf-8")):
+    for low, high in re.findall(
+        r"90% interval (\d+)–(\d+)\)", kz + (tmp_path / "KG-synthesis.en.md").read_text("utf-8")
+    ):
         assert int(low) < int(high)
     scores = json.loads(run(demo, "score", "--json"))
     for code, c in scores["robustness"]["countries"].items():
@@ -173,7 +175,7 @@ def test_demo_synthesis_names_leaders_and_trailers(demo, tmp_path):
                 lo, hi = a["score_interval"]
                 assert hi - lo > 5, (code, a["area"])
         # "tie" only between neighbours that the data cannot order
-        text = (tmp_path / f"{code}-synthesis.md").read_text(encoding="utf-8")
+        text = (tmp_path / f"{code}-synthesis.en.md").read_text(encoding="utf-8")
         tied = [line for line in text.splitlines() if line.startswith("- Tie")]
         ranked = [a for a in c["areas"] if a["tier"] is not None]
         names = {a["id"]: a["short"]["en"] for a in scores["countries"][code]["areas"]}

@@ -37,7 +37,7 @@ def test_init_copies_definitions_and_every_command_uses_them(tmp_path: Path) -> 
     assert run("-w", str(root), "generate", "-c", "KZ", "-i", "MFA").exit_code == 0
     from openpyxl import load_workbook
 
-    wb = load_workbook(root / "forms" / "KZ" / "KZ-MFA.xlsx", read_only=True)
+    wb = load_workbook(root / "forms" / "KZ" / "KZ-MFA.en-ru.xlsx", read_only=True)
     cells = [c for ws in wb.worksheets for row in ws.iter_rows(values_only=True) for c in row if isinstance(c, str)]
     wb.close()
     assert any("Official name of the institution" in c for c in cells)
@@ -159,7 +159,7 @@ def test_an_extra_area_rating_without_a_role_changes_no_score(workspace, make_re
     from consult.example.filler import fill_workbook, form_of, sample_answers
 
     ws = open_workspace(workspace.root)
-    blank = tmp_path / "f" / "KZ" / "KZ-MOH.xlsx"
+    blank = tmp_path / "f" / "KZ" / "KZ-MOH.en-ru.xlsx"
     form, langs = form_of(blank, ws.definition)
     answers = sample_answers(form, langs, random.Random(1), definition=ws.definition)
     answers["DRUGS.priority"] = "5"

@@ -104,7 +104,7 @@ def test_form_of_another_workspace_is_refused_as_such(tmp_path, workspace, cli, 
     init_workspace(other, round_id=workspace.round, countries=["KZ"])  # same round, its own key
     res = runner.invoke(app, ["-w", str(other), "generate", "-c", "KZ", "-i", "MFA", "--out", str(other / "forms")])
     assert res.exit_code == 0, res.stdout
-    blank = other / "forms" / "KZ" / "KZ-MFA.xlsx"
+    blank = other / "forms" / "KZ" / "KZ-MFA.en-ru.xlsx"
     form, langs = form_of(blank, bundled_definition())
     path = fill_workbook(blank, sample_answers(form, langs, random.Random(1)), tmp_path / "from-other.xlsx")
     theirs, ours = load_secret(other), load_secret(workspace.root)
@@ -129,9 +129,9 @@ def test_init_makes_a_private_key_kept_by_force_and_never_in_a_form(tmp_path, cl
     init_workspace(root, round_id="r1", countries=["KZ"], force=True)
     assert load_secret(root) == key  # forms already sent stay valid
     generate(bundled_definition(), open_workspace(root), [("KZ", "MFA")], root / "forms", ["en"])
-    raw = (root / "forms" / "KZ" / "KZ-MFA.xlsx").read_bytes()
+    raw = (root / "forms" / "KZ" / "KZ-MFA.en.xlsx").read_bytes()
     assert key.secret.hex().encode() not in raw and key.secret not in raw
-    assert meta_of(root / "forms" / "KZ" / "KZ-MFA.xlsx")["seal_key"] == key.id
+    assert meta_of(root / "forms" / "KZ" / "KZ-MFA.en.xlsx")["seal_key"] == key.id
 
 
 def test_damaged_key_is_a_clear_error(workspace, make_return, cli):
@@ -180,7 +180,7 @@ def test_example_returns_are_sealed_with_the_public_example_key(tmp_path):
 def test_new_forms_of_an_old_workspace_are_keyed(tmp_path):
     ws = open_workspace(old_workspace(tmp_path))
     generate(ws.definition, ws, [("KZ", "MFA")], tmp_path / "forms", ["en"])
-    meta = meta_of(tmp_path / "forms" / "KZ" / "KZ-MFA.xlsx")
+    meta = meta_of(tmp_path / "forms" / "KZ" / "KZ-MFA.en.xlsx")
     key = load_secret(ws.root)
     assert key is not None and meta["seal_key"] == key.id
     assert meta["seal"] == seal(meta, key) != seal(meta)

@@ -359,7 +359,7 @@ def test_read_only_copy_of_a_workspace_serves_every_read_command(workspace, make
         original = runner.invoke(app, ["-w", str(workspace.root), "score", "--json"])
         assert json.loads(outputs["score"]) == json.loads(original.stdout)
         assert json.loads(outputs["status"])["totals"]["accepted"] == 3
-        assert (tmp_path / "out" / "syn" / "KZ-synthesis.md").is_file()
+        assert (tmp_path / "out" / "syn" / "KZ-synthesis.en.md").is_file()
     finally:
         make_writable(copy)
 

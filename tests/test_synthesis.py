@@ -84,7 +84,7 @@ def test_country_docx_has_styles_ranking_chart_and_annexes(consulted, cli, tmp_p
     assert result.exit_code == 0, result.stderr
     full = json.loads(cli("score", "--json").stdout)
     scores, robustness = full["countries"]["KZ"], full["robustness"]["countries"]["KZ"]
-    doc = Document(str(out / "KZ-synthesis.docx"))
+    doc = Document(str(out / "KZ-synthesis.en.docx"))
     heads = headings(doc)
     assert heads[0] == ("Title", "National consultation: Kazakhstan")
     assert ("Heading 1", t("h_findings", "en")) in heads
@@ -131,30 +131,40 @@ def _current(ws, country):
 def test_markdown_carries_the_same_facts(consulted, cli, tmp_path):
     out = tmp_path / "syn"
     assert cli("synthesize", "-c", "KZ", "--format", "md", "--out", str(out)).exit_code == 0
-    md = (out / "KZ-synthesis.md").read_text(encoding="utf-8")
+    md = (out / "KZ-synthesis.en.md").read_text(encoding="utf-8")
     scores = json.loads(cli("score", "--json", "-c", "KZ").stdout)["countries"]["KZ"]
     for area in scores["areas"]:
         line = next(x for x in md.splitlines() if x.startswith(f"| {area['rank'] or ' '} | {area['name']['en']}"))
         low = " †" if area["evidence"] == "low" else ""
         assert f"| {area['score']:.0f}{low}" in line if area["score"] is not None else "| – |" in line
-    assert "![" in md and (out / "KZ-area-scores.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "![" in md and (out / "KZ-area-scores.en.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "> ВИЧ среди людей, употребляющих наркотики." in md
     assert "> — Ministry of Health [ru]" in md  # a quote in the other language is marked, kept verbatim
     assert "(r − 1) / 4 × 100" in md  # the methodology annex
     for r in _current(consulted, "KZ"):
         assert r.sha256[:12] in md and r.file_name in md
-    assert not (out / "KZ-synthesis.docx").exists()
+    assert not (out / "KZ-synthesis.en.docx").exists()
 
 
 def test_russian_headings_and_names(consulted, cli, tmp_path):
-    out = tmp_path / "ru"
+    out = tmp_path / "both"
+    assert cli("synthesize", "-c", "KG", "--out", str(out)).exit_code == 0
+    english = {p.name: p.read_bytes() for p in out.iterdir()}
     assert cli("synthesize", "-c", "KG", "--lang", "ru", "--out", str(out)).exit_code == 0
-    md = (out / "KG-synthesis.md").read_text(encoding="utf-8")
+    # the README's two lines, one folder: Russian beside English, nothing overwritten
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.name in english} == english
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        f"KG-{stem}.{lang}.{ext}"
+        for lang in ("en", "ru")
+        for stem, ext in (("synthesis", "md"), ("synthesis", "docx"), ("area-scores", "png"))
+    )
+    md = (out / "KG-synthesis.ru.md").read_text(encoding="utf-8")
+    assert "(KG-area-scores.ru.png)" in md
     fw = bundled_definition().framework
     assert md.startswith(f"# {t('country_title', 'ru', country='Кыргызстан')}")
     assert f"## {t('h_findings', 'ru')}" in md and f"## {t('h_annex_method', 'ru')}" in md
     assert fw.area_by_id["JUSTICE"].name["ru"] in md
-    doc = Document(str(out / "KG-synthesis.docx"))
+    doc = Document(str(out / "KG-synthesis.ru.docx"))
     assert ("Heading 1", t("h_annex_returns", "ru")) in headings(doc)
 
 
@@ -176,7 +186,7 @@ def test_no_personal_data_in_any_output(consulted, cli, tmp_path):
 def test_regional_synthesis(consulted, cli, tmp_path):
     out = tmp_path / "reg"
     assert cli("synthesize", "--regional", "--out", str(out)).exit_code == 0
-    md = (out / "regional-synthesis.md").read_text(encoding="utf-8")
+    md = (out / "regional-synthesis.en.md").read_text(encoding="utf-8")
     scores = json.loads(cli("score", "--json").stdout)["regional"]
     assert scores["countries"] == ["KZ", "KG"]
     header = next(x for x in md.splitlines() if x.startswith("| Programme area"))
@@ -193,9 +203,9 @@ def test_regional_synthesis(consulted, cli, tmp_path):
     mean = f"{sum(solid) / len(solid):.0f}" if solid else "–"
     assert row == f"| Organized crime | {shown('KZ')} | {shown('KG')} | {mean} |"
     assert "| Ministry of Health | ✓ |" in md  # the institution x country coverage table
-    doc = Document(str(out / "regional-synthesis.docx"))
+    doc = Document(str(out / "regional-synthesis.en.docx"))
     assert doc.inline_shapes, "the heat map is embedded"
-    assert (out / "regional-area-scores.png").exists()
+    assert (out / "regional-area-scores.en.png").exists()
 
 
 def test_country_without_returns_is_a_clear_message(consulted, cli, tmp_path):
@@ -221,13 +231,13 @@ def test_word_file_opens_in_libreoffice(consulted, cli, tmp_path):
     out = tmp_path / "lo"
     assert cli("synthesize", "-c", "KZ", "--format", "docx", "--out", str(out)).exit_code == 0
     subprocess.run(
-        ["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(out), str(out / "KZ-synthesis.docx")],
+        ["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(out), str(out / "KZ-synthesis.en.docx")],
         check=True,
         capture_output=True,
         timeout=240,
         env={**os.environ, "HOME": str(tmp_path)},
     )
-    pdf = (out / "KZ-synthesis.pdf").read_bytes()
+    pdf = (out / "KZ-synthesis.en.pdf").read_bytes()
     pages = pdf.count(b"/Type/Page") - pdf.count(b"/Type/Pages")
     assert pdf.startswith(b"%PDF") and 3 <= pages <= 25, pages  # the pages, not an error page or a runaway
 
@@ -235,7 +245,7 @@ def test_word_file_opens_in_libreoffice(consulted, cli, tmp_path):
 def test_word_is_printable_a4_with_fitting_tables(consulted, cli, tmp_path):
     out = tmp_path / "print"
     assert cli("synthesize", "-c", "KZ", "--regional", "--format", "docx", "--out", str(out)).exit_code == 0
-    for name in ("KZ-synthesis.docx", "regional-synthesis.docx"):
+    for name in ("KZ-synthesis.en.docx", "regional-synthesis.en.docx"):
         doc = Document(str(out / name))
         for section in doc.sections:
             short, long = sorted((section.page_width, section.page_height))
@@ -263,7 +273,7 @@ def test_word_is_printable_a4_with_fitting_tables(consulted, cli, tmp_path):
 def test_no_tool_internals_in_the_body_and_each_quote_once(consulted, cli, tmp_path):
     out = tmp_path / "clean"
     assert cli("synthesize", "-c", "KZ", "--out", str(out)).exit_code == 0
-    doc = Document(str(out / "KZ-synthesis.docx"))
+    doc = Document(str(out / "KZ-synthesis.en.docx"))
     body = " ".join(body_until(doc, t("h_annex_returns", "en")))
     for internal in ("consult score", "consult.db", "framework.yaml", "taxonomy.yaml", "`", "test-round", ".xlsx"):
         assert internal not in body, internal
@@ -294,7 +304,7 @@ def test_hostile_answers_and_file_names_cannot_change_the_document(workspace, ma
     out = tmp_path / "hostile"
     result = cli("synthesize", "-c", "KZ", "--out", str(out))
     assert result.exit_code == 0, result.stderr  # a control character in a file name does not stop Word output
-    md = (out / "KZ-synthesis.md").read_text(encoding="utf-8")
+    md = (out / "KZ-synthesis.en.md").read_text(encoding="utf-8")
     assert "<script>" not in md and "<img" not in md
     assert not re.search(r"(?<!\\)\]\((javascript|http)", md)  # no live link or remote image
     assert "&lt;script&gt;" in md
@@ -303,7 +313,7 @@ def test_hostile_answers_and_file_names_cannot_change_the_document(workspace, ma
     assert "> \\# not a heading" in quote
     row = next(line for line in md.splitlines() if "red" in line and "pipe.xlsx" in line)
     assert row.count(" | ") == 3 and "\x1b" not in row  # 4 cells (audit annex): the pipe is escaped, ESC dropped
-    doc = Document(str(out / "KZ-synthesis.docx"))
+    doc = Document(str(out / "KZ-synthesis.en.docx"))
     assert any("<script>" in p.text for p in doc.paragraphs if p.style.name == "Quote")  # plain text in Word
 
 
@@ -336,12 +346,19 @@ def test_quotes_translation_round_trip(consulted, cli, tmp_path):
         ("quote-unknown", f"A{bad['quotes'].max_row}"),
     }
     assert not (consulted.root / "translations" / "quotes-en.json").exists()
+    # a file exported for English, imported as Russian: one line naming the file's language
+    wrong = cli("quotes", "import", str(filled), "--lang", "ru")
+    assert wrong.exit_code == 1 and "no quote has the id" not in wrong.stderr
+    assert "this file is for English (en), not Russian (ru)" in " ".join(wrong.stderr.split())
     assert cli("quotes", "import", str(filled), "--lang", "en").exit_code == 0
+    # the default name carries the language, as every output does
+    assert cli("quotes", "export", "--lang", "ru").exit_code == 0
+    assert (consulted.root / "translations" / "quotes.ru.xlsx").is_file()
     out = tmp_path / "tr"
     assert cli("synthesize", "-c", "KZ", "--out", str(out)).exit_code == 0
-    md = (out / "KZ-synthesis.md").read_text(encoding="utf-8")
+    md = (out / "KZ-synthesis.en.md").read_text(encoding="utf-8")
     assert "> HIV among people who use drugs.\n>\n> *ВИЧ среди людей, употребляющих наркотики.*" in md
-    doc = Document(str(out / "KZ-synthesis.docx"))
+    doc = Document(str(out / "KZ-synthesis.en.docx"))
     texts = [p.text for p in doc.paragraphs if p.style.name == "Quote"]
     at = texts.index("HIV among people who use drugs.")
     assert texts[at + 1] == "ВИЧ среди людей, употребляющих наркотики."

@@ -10,8 +10,10 @@ import typer
 
 from consult import __version__
 
-from . import common
+from . import common, helptext
 from .common import State
+
+helptext.install()
 
 app = typer.Typer(
     name="consult",
@@ -40,6 +42,7 @@ def root(
             "-w",
             envvar="CONSULT_WORKSPACE",
             file_okay=False,
+            metavar="DIR",
             help="Workspace folder (consult.yaml, consult.db).",
             show_default="current directory",
         ),

@@ -5,35 +5,44 @@ from __future__ import annotations
 import csv
 import io
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich import box
-from rich.console import JustifyMethod
-from rich.table import Table
-
-from consult.analysis import findings
-from consult.analysis.data import load_round
-from consult.analysis.export import neutralise
-from consult.analysis.results import ScoreResult
-from consult.analysis.robustness import SEED
-from consult.analysis.scoring import score_round
-from consult.definitions.framework import text
-from consult.errors import UsageError
-from consult.fileio import write_atomic
-from consult.workspace import Workspace, open_store
 
 from . import app
-from .common import CountryOption, JsonOption, handle_errors, out, print_json, split_csv, workspace
+from .common import (
+    CountryOption,
+    JsonOption,
+    check_round_countries,
+    handle_errors,
+    out,
+    print_json,
+    split_csv,
+    workspace,
+)
+
+if TYPE_CHECKING:
+    from rich.console import JustifyMethod
+
+    from consult.analysis.results import ScoreResult
+    from consult.workspace import Workspace
 
 SeedOption = Annotated[
-    int,
+    int | None,
     typer.Option(
         "--seed",
         metavar="N",
         help="Seed of the resampling figures (rank kept, weight draws); the words never depend on it.",
+        show_default="the method's fixed seed",
     ),
 ]
+
+
+def method_seed(seed: int | None) -> int:
+    """The seed asked for, else the method's (imported here: the analysis imports NumPy)."""
+    from consult.analysis.robustness import SEED
+
+    return SEED if seed is None else seed
 
 
 def fmt(value: float | None, digits: int = 0) -> str:
@@ -46,9 +55,7 @@ def pct(value: float | None) -> str:
 
 def selected_countries(ws: Workspace, country: list[str] | None) -> list[str] | None:
     codes = [c.upper() for c in split_csv(country)]
-    bad = [c for c in codes if c not in ws.countries]
-    if bad:
-        raise UsageError(f"country {', '.join(bad)} is not in this workspace ({', '.join(ws.countries)})")
+    check_round_countries(ws, codes)
     return codes or None
 
 
@@ -82,6 +89,8 @@ SCORE_CSV_COLUMNS = [
 
 
 def score_rows(result: ScoreResult) -> list[list[Any]]:
+    from consult.definitions.framework import text
+
     rows: list[list[Any]] = []
     for code, c in result.countries.items():
         rob = result.robustness.countries.get(code) if result.robustness else None
@@ -106,16 +115,30 @@ def score(
     ctx: typer.Context,
     country: CountryOption = None,
     as_json: JsonOption = False,
-    csv_file: Annotated[Path | None, typer.Option("--csv", help="Also write every score to this CSV file.")] = None,
-    top: Annotated[int, typer.Option(help="Components shown per country.")] = 5,
-    seed: SeedOption = SEED,
+    csv_file: Annotated[
+        Path | None, typer.Option("--csv", metavar="FILE", help="Also write every score to this CSV file.")
+    ] = None,
+    top: Annotated[int, typer.Option(metavar="N", help="Components shown per country.")] = 5,
+    seed: SeedOption = None,
 ) -> None:
-    """Score priorities per country against the programme areas, with how sure each rank is
-    (method: docs/methodology.md)."""
+    """Score priorities per country against the programme areas, with how sure each rank is.
+
+    The method: docs/methodology.md (Annex A of every synthesis states it too)."""
+    from rich import box
+    from rich.table import Table
+
+    from consult.analysis import findings
+    from consult.analysis.data import load_round
+    from consult.analysis.export import neutralise
+    from consult.analysis.scoring import score_round
+    from consult.definitions.framework import text
+    from consult.fileio import write_atomic
+    from consult.workspace import open_store
+
     ws = workspace(ctx)
     codes = selected_countries(ws, country)
     with open_store(ws) as store:
-        result = score_round(load_round(store, ws, codes), seed=seed)
+        result = score_round(load_round(store, ws, codes), seed=method_seed(seed))
     if csv_file:
         buf = io.StringIO()
         writer = csv.writer(buf)
@@ -190,7 +213,7 @@ def score(
                     out.print(f"  {sentence}", highlight=False)
         if any(a.evidence == "low" for a in c.areas):
             out.print("  [yellow]†[/] low evidence (fewer than 3 ratings or one dominant weight): listed, not ranked")
-        if rob and rob.changes_top:
+        if rob and rob.changes_top and any(a.rank for a in c.areas):  # a first place to rest on
             out.print(f"  First place rests on single returns: without {', '.join(rob.changes_top)} another area leads")
         comps = [x for x in c.components if x.score is not None][:top]
         if comps:

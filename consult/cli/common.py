@@ -17,17 +17,24 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from consult.errors import ConsultError, UsageError
 from consult.locks import set_notice
-from consult.store import store_fault
 from consult.workers import Terminated, stop_on_sigterm
-from consult.workspace import Workspace, open_workspace
+
+from .complete import complete_country, complete_institution, complete_language
+
+if TYPE_CHECKING:
+    from consult.workspace import Workspace
+
+# The command modules import the library inside each command, never at the top: `consult
+# --help` and `consult status` then start without matplotlib, python-docx, lxml, numpy,
+# jsonschema, openpyxl or XlsxWriter (tests/test_cli_startup.py pins that). locks and workers
+# are the standard library only.
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -56,11 +63,44 @@ ENVIRONMENT_ERRNOS = set(ADVICE)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
 InstitutionOption = Annotated[
-    list[str] | None, typer.Option("--institution", "-i", help="Institution id (e.g. MOH); repeatable.")
+    list[str] | None,
+    typer.Option(
+        "--institution",
+        "-i",
+        metavar="ID",
+        help="Institution id (e.g. MOH); repeatable: -i MOH -i MFA, or -i MOH,MFA.",
+        autocompletion=complete_institution,
+    ),
 ]
 CountryOption = Annotated[
     list[str] | None,
-    typer.Option("--country", "-c", help="Country code (ISO alpha-2, e.g. KZ); repeatable."),
+    typer.Option(
+        "--country",
+        "-c",
+        metavar="CC",
+        help="Country code (ISO alpha-2); repeatable: -c KZ -c KG, or -c KZ,KG.",
+        autocompletion=complete_country,
+    ),
+]
+
+LangsOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--lang",
+        metavar="LANG[,LANG]",
+        help="Languages side by side, e.g. en,ru (or one: ru).",
+        show_default="the workspace's",
+        autocompletion=complete_language,
+    ),
+]
+LangOption = Annotated[
+    str,
+    typer.Option(
+        "--lang",
+        metavar="LANG",
+        help="Language of the document: any language of the definitions (en, ru, …).",
+        autocompletion=complete_language,
+    ),
 ]
 
 
@@ -89,6 +129,8 @@ def state(ctx: typer.Context) -> State:
 
 def workspace(ctx: typer.Context) -> Workspace:
     """The workspace of ``--workspace``; says so when it runs on defaults (no consult.yaml)."""
+    from consult.workspace import open_workspace
+
     ws = open_workspace(state(ctx).workspace)
     if not ws.configured:
         err.print(
@@ -96,6 +138,21 @@ def workspace(ctx: typer.Context) -> Workspace:
             f"{len(ws.countries)} countries). 'consult init' names the round.[/]"
         )
     return ws
+
+
+def check_round_countries(ws: Workspace, codes: list[str]) -> None:
+    """Refuse a country outside the round: its forms would be written, and its returns then
+    rejected by this same workspace."""
+    fw = ws.definition.framework
+    unknown = [c for c in codes if c not in fw.country_by_code]
+    if unknown:
+        raise UsageError(f"unknown country {', '.join(unknown)}; this round has {', '.join(ws.countries)}")
+    outside = [c for c in codes if c not in ws.countries]
+    if outside:
+        raise UsageError(
+            f"country {', '.join(outside)} is not in round {ws.round} ({', '.join(ws.countries)}); "
+            "add it to 'countries' in consult.yaml first, then run the command again"
+        )
 
 
 def handle_errors(func: F) -> F:
@@ -116,6 +173,8 @@ def handle_errors(func: F) -> F:
             err.print(f"[red]Error:[/] {escape(str(exc))}")
             raise typer.Exit(EXIT_DATA) from exc
         except sqlite3.Error as exc:  # a fault of consult.db outside the Store's own guard
+            from consult.store import store_fault
+
             fault = store_fault(exc, "consult.db")
             if fault is None:
                 raise_bug(exc, debug)
@@ -195,6 +254,8 @@ def progress(total: int, label: str, enabled: bool = True) -> Iterator[Callable[
     if not enabled or total <= 3:
         yield _no_progress
         return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
     bar = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),

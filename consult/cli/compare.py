@@ -19,6 +19,7 @@ MappingOption = Annotated[
     typer.Option(
         "--mapping",
         "-m",
+        metavar="FILE",
         dir_okay=False,
         help="Mapping YAML between the two definition versions.",
         show_default="the later definitions' mappings/ file from the earlier framework",
@@ -49,8 +50,10 @@ def _rank(value: int | None) -> str:
 @app.command()
 @handle_errors
 def compare(
-    earlier: Annotated[Path, typer.Argument(file_okay=False, help="Workspace of the earlier round.")],
-    later: Annotated[Path, typer.Argument(file_okay=False, help="Workspace of the later round.")],
+    earlier: Annotated[
+        Path, typer.Argument(metavar="EARLIER", file_okay=False, help="Workspace of the earlier round.")
+    ],
+    later: Annotated[Path, typer.Argument(metavar="LATER", file_okay=False, help="Workspace of the later round.")],
     mapping: MappingOption = None,
     country: CountryOption = None,
     as_json: JsonOption = False,
@@ -161,7 +164,11 @@ def definitions_update(
     to: Annotated[
         Path | None,
         typer.Option(
-            "--to", file_okay=False, help="The newer definitions folder.", show_default="the bundled definitions"
+            "--to",
+            metavar="DIR",
+            file_okay=False,
+            help="The newer definitions folder.",
+            show_default="the bundled definitions",
         ),
     ] = None,
     mapping: MappingOption = None,

@@ -7,12 +7,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.rule import Rule
 
 from consult.errors import ConsultError
-from consult.example.builder import EXAMPLE_KEY
-from consult.resources import data_dir
-from consult.workspace import create_secret
 
 from . import app
 from .common import handle_errors, out
@@ -21,7 +17,21 @@ DEMO_MARK = ".consult-demo"
 EARLIER = "round-2016"  # the example's earlier round, on its older questionnaire (examples/round-2016)
 
 
+def readme() -> Path | None:
+    """The README installed with the package (a wheel carries it in its data), else the checkout's."""
+    from consult.resources import data_dir
+
+    try:
+        candidates = [data_dir("docs") / "README.md"]
+    except ConsultError:
+        candidates = []
+    candidates.append(Path(__file__).resolve().parents[2] / "README.md")
+    return next((p for p in candidates if p.is_file()), None)
+
+
 def _step(title: str) -> None:
+    from rich.rule import Rule
+
     out.print(Rule(f"[bold]{title}"))
 
 
@@ -43,12 +53,19 @@ def _run(args: list[str], allow: tuple[int, ...] = (0,)) -> None:
 @app.command()
 @handle_errors
 def demo(
-    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for the demo workspace.")] = Path("consult-demo"),
+    out_dir: Annotated[Path, typer.Option("--out", "-o", metavar="DIR", help="Folder for the demo workspace.")] = Path(
+        "consult-demo"
+    ),
     force: Annotated[bool, typer.Option("--force", help="Replace an existing demo folder.")] = False,
 ) -> None:
-    """Run the whole consultation on the bundled example: workspace, generate, ingest, status,
-    score, the comparison with the earlier (2016) round, synthesize (per country and regional,
-    Markdown and Word)."""
+    """Run the whole consultation on the bundled example, in ./consult-demo.
+
+    Workspace, generate, ingest, status, score, the comparison with the earlier (2016) round,
+    synthesize (per country and regional, Markdown and Word)."""
+    from consult.example.builder import EXAMPLE_KEY
+    from consult.resources import data_dir
+    from consult.workspace import create_secret
+
     examples = data_dir("examples")
     if out_dir.exists() and any(out_dir.iterdir()):
         if not force and not (out_dir / DEMO_MARK).exists():  # never delete a real workspace unasked
@@ -90,14 +107,25 @@ def demo(
             str(earlier),
         ]
     )
-    _run([*ws, "export", "--format", "csv", "--out", str(out_dir / "export" / "answers.csv")])
+    _run([*ws, "export", "--format", "csv"])
     _step("Done")
-    skip = {"forms", ".consult", "questionnaires", EARLIER}
-    files = sorted(p for p in out_dir.rglob("*") if p.is_file() and not skip & set(p.relative_to(out_dir).parts))
+    skip = {"forms", ".consult", "questionnaires", "definitions", EARLIER}  # counted below, or internal
+    files = sorted(
+        p
+        for p in out_dir.rglob("*")
+        if p.is_file()
+        and not skip & set(p.relative_to(out_dir).parts)
+        and not p.name.endswith(("-wal", "-shm"))  # SQLite's working files, not outputs
+        and p.name != DEMO_MARK
+    )
     for p in files:
         out.print(f"  {p}")
     n_forms = len(list((out_dir / "forms").rglob("*.xlsx")))
     out.print(
-        f"\n{n_forms} questionnaires in {out_dir / 'forms'}; open "
-        f"[bold]{out_dir / 'synthesis'}[/] for the syntheses. Next: read README.md, section 'Workflow'."
+        f"\n{n_forms} questionnaires in {out_dir / 'forms'}; open [bold]{out_dir / 'synthesis'}[/] for the "
+        f"syntheses (English; 'consult -w {out_dir} synthesize --all --regional --compare {out_dir / EARLIER} "
+        "--lang ru' adds the Russian ones beside them)."
     )
+    guide = readme()
+    where = f"section 'Workflow' of {guide}" if guide else "'consult COMMAND --help'"
+    out.print(f"Next: 'consult --help' lists the commands; the workflow step by step is in {where}.")

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from consult.errors import UsageError
-from consult.feedback.workbook import Feedback
-from consult.feedback.workbook import feedback as run_feedback
-from consult.workspace import open_store
 
 from . import app
 from .common import (
@@ -20,6 +16,7 @@ from .common import (
     CountryOption,
     InstitutionOption,
     JsonOption,
+    LangsOption,
     err,
     handle_errors,
     out,
@@ -27,6 +24,9 @@ from .common import (
     split_csv,
     workspace,
 )
+
+if TYPE_CHECKING:
+    from consult.feedback.workbook import Feedback
 
 
 @app.command()
@@ -39,33 +39,43 @@ def feedback(
         bool, typer.Option("--all", help="Also accepted returns with warnings the institution can act on.")
     ] = False,
     out_dir: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Output folder.", show_default="WORKSPACE/feedback")
+        Path | None,
+        typer.Option("--out", "-o", metavar="DIR", help="Output folder.", show_default="WORKSPACE/feedback"),
     ] = None,
-    lang: Annotated[
-        list[str] | None,
-        typer.Option("--lang", help="Language(s) of the notes and lists, e.g. ru.", show_default="the form's"),
-    ] = None,
+    lang: LangsOption = None,
     search: Annotated[
         list[Path] | None,
-        typer.Option("--from", help="Folder holding the returned files, if they moved since ingest; repeatable."),
+        typer.Option(
+            "--from",
+            metavar="DIR",
+            help="Folder holding the returned files, if they moved since ingest; repeatable.",
+        ),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Send each institution its own workbook back: OUT/CC/CC-INST-feedback.xlsx, problems marked.
+    """Each institution its own workbook back, problems marked: OUT/CC/CC-INST-feedback.LANGS.xlsx.
 
-    For every institution whose latest return is rejected or incomplete (--all: or has warnings to act on).
+        For every institution whose latest return is rejected or incomplete (--all: or has warnings to act on).
 
-    Its answers in a fresh copy of its form, each problem cell marked with a note, a first sheet listing them.
+        Its answers in a fresh copy of its form, each problem cell marked with a note, a first sheet listing them.
 
-    A file that could not be read gets a blank form saying why. Beside each: CC-INST-feedback.txt, the covering note.
+        A file that could not be read gets a blank form saying why.
+    Beside each: CC-INST-feedback.LANGS.txt, the covering note.
 
-    Exit 0; 1 when a return could not be given feedback (the reason is shown); 2 usage error.
+    --lang: the languages of the notes and lists (default: the form's own).
+
+        Exit 0; 1 when a return could not be given feedback (the reason is shown); 2 usage error.
     """
+    from rich.table import Table
+
+    from consult.feedback.workbook import feedback as run_feedback
+    from consult.workspace import open_store
+
     ws = workspace(ctx)
     fw = ws.definition.framework
     countries = [c.upper() for c in split_csv(country)]
     institutions = [i.upper() for i in split_csv(institution)]
-    bad = [c for c in countries if c not in fw.country_by_code]
+    bad = [c for c in countries if c not in fw.country_by_code]  # a return from outside the round gets feedback too
     if bad:
         raise UsageError(f"unknown country {', '.join(bad)}; use one of {', '.join(fw.country_by_code)}")
     bad = [i for i in institutions if i not in fw.institution_by_id]
@@ -83,10 +93,17 @@ def feedback(
         results = run_feedback(
             ws, store, dest, countries or None, institutions or None, all_, langs, search or [], on_file=_progress
         )
+        received = len(store.returns(countries=countries or None))
     if as_json:
         print_json([r.to_dict() for r in results])
+    elif not results and not received:
+        out.print("No returns yet, so no feedback to write: ingest the returned files first ('consult ingest inbox/').")
     elif not results:
-        out.print("No return needs feedback: every institution's latest return is accepted.")
+        hint = "" if all_ else " (--all also writes it for accepted returns with warnings to act on)"
+        out.print(
+            f"No return needs feedback: every institution's latest return by e-mail is accepted{hint}; "
+            "web submissions are corrected in the web form."
+        )
     else:
         table = Table(title=f"Feedback written to {dest}")
         for col in ("Country", "Institution", "Return", "Status", "Problems", "File"):

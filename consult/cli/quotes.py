@@ -7,13 +7,11 @@ from typing import Annotated
 
 import typer
 
-from consult.analysis.data import load_round
 from consult.errors import UsageError
-from consult.report.translations import export_quotes, import_quotes
-from consult.workspace import open_store
 
 from . import app
 from .common import EXIT_DATA, JsonOption, err, handle_errors, out, print_json, workspace
+from .complete import complete_language
 
 quotes_app = typer.Typer(
     help="Translate quotes: export those not in the synthesis language, import the translations.",
@@ -21,7 +19,15 @@ quotes_app = typer.Typer(
 )
 app.add_typer(quotes_app, name="quotes")
 
-LangOption = Annotated[str, typer.Option("--lang", help="The synthesis language the quotes are translated into.")]
+LangOption = Annotated[
+    str,
+    typer.Option(
+        "--lang",
+        metavar="LANG",
+        help="The synthesis language the quotes are translated into.",
+        autocompletion=complete_language,
+    ),
+]
 
 
 def _check_lang(ws: object, lang: str) -> None:
@@ -37,14 +43,25 @@ def export_cmd(
     lang: LangOption = "en",
     out_file: Annotated[
         Path | None,
-        typer.Option("--out", "-o", help="Workbook to write.", show_default="WORKSPACE/translations/quotes-LANG.xlsx"),
+        typer.Option(
+            "--out",
+            "-o",
+            metavar="FILE",
+            help="Workbook to write.",
+            show_default="WORKSPACE/translations/quotes.LANG.xlsx",
+        ),
     ] = None,
 ) -> None:
     """Write every quote not in LANG to a workbook (id, country, institution, area, original,
     an empty translation column) for the office's translators."""
+    from consult.analysis.data import load_round
+    from consult.naming import tagged
+    from consult.report.translations import export_quotes
+    from consult.workspace import open_store
+
     ws = workspace(ctx)
     _check_lang(ws, lang)
-    target = out_file or ws.root / "translations" / f"quotes-{lang}.xlsx"
+    target = out_file or ws.root / "translations" / tagged("quotes", lang, ".xlsx")
     with open_store(ws) as store:
         n = export_quotes(load_round(store, ws), lang, target)
     out.print(f"Wrote {n} quote(s) to translate into '{lang}' to [bold]{target}[/]")
@@ -54,7 +71,7 @@ def export_cmd(
 @handle_errors
 def import_cmd(
     ctx: typer.Context,
-    path: Annotated[Path, typer.Argument(help="The filled workbook.", exists=True, dir_okay=False)],
+    path: Annotated[Path, typer.Argument(metavar="FILE", help="The filled workbook.", exists=True, dir_okay=False)],
     lang: LangOption = "en",
     as_json: JsonOption = False,
 ) -> None:
@@ -62,6 +79,10 @@ def import_cmd(
 
     Checked like a return: unknown ids and edited originals are reported with their cell, and
     nothing is stored unless every row is right (exit 1)."""
+    from consult.analysis.data import load_round
+    from consult.report.translations import import_quotes
+    from consult.workspace import open_store
+
     ws = workspace(ctx)
     _check_lang(ws, lang)
     with open_store(ws) as store:

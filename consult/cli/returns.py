@@ -9,24 +9,17 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
-from consult.analysis.coverage import coverage
-from consult.analysis.export import export_answers
-from consult.errors import UsageError, finding
+from consult.errors import UsageError
 from consult.errors import printable as shown
-from consult.intake.ingest import discover
-from consult.intake.ingest import ingest as run_ingest
 from consult.intake.safety import MAX_SIZE
-from consult.intake.submissions import channel_of
-from consult.store import explain
-from consult.workspace import open_store
 
 from . import app
 from .common import (
     EXIT_DATA,
     CountryOption,
     JsonOption,
+    LangOption,
     err,
     handle_errors,
     out,
@@ -45,6 +38,7 @@ STATUS_STYLE = {
     "unreadable": "[red]not read[/]",
     "held": "[yellow]held[/]",
 }
+WORD = {"duplicate": "already ingested", "unreadable": "not read"}  # the table's words, in the summary too
 
 
 @app.command()
@@ -53,12 +47,18 @@ def ingest(
     ctx: typer.Context,
     paths: Annotated[
         list[Path],
-        typer.Argument(help="Returned .xlsx files, KoboToolbox/ODK Central exports (.csv, .xlsx, .zip), folders."),
+        typer.Argument(
+            metavar="PATH...",
+            help="Returned workbooks (.xlsx, .xlsm), KoboToolbox/ODK Central exports (.csv, .xlsx, .zip), folders.",
+            show_default=False,
+        ),
     ],
     strict: Annotated[bool, typer.Option("--strict", help="Reject returns with required answers missing.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check the files, store nothing.")] = False,
-    workers: Annotated[int | None, typer.Option(help="Reader processes.", show_default="auto")] = None,
-    max_size: Annotated[int, typer.Option(help="Largest file accepted, in bytes.")] = MAX_SIZE,
+    workers: Annotated[
+        int | None, typer.Option(metavar="N", help="Reader processes.", show_default="one per CPU, up to 4")
+    ] = None,
+    max_size: Annotated[int, typer.Option(metavar="BYTES", help="Largest file accepted.")] = MAX_SIZE,
     accept_fewer: Annotated[
         bool,
         typer.Option(
@@ -76,10 +76,15 @@ def ingest(
     ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Read returned workbooks into the workspace store; every problem is listed with its cell.
+    """Read returned workbooks and web exports (KoboToolbox, ODK Central) into the store.
+
+    Every problem of every file is listed at once, with its cell.
 
     Exit 0 when every file was accepted or already ingested, 1 when any was rejected or incomplete.
     """
+    from consult.intake.ingest import discover
+    from consult.intake.ingest import ingest as run_ingest
+
     ws = workspace(ctx)
     found = discover(paths)  # once: the library ingests exactly these files
     if not found.files and not found.problems:
@@ -105,50 +110,88 @@ def ingest(
                 f"[yellow]{held} web submission(s) held, not applied: fewer answers than the current version of "
                 "the same submission (see below; --accept-fewer applies them)[/]"
             )
-        table = Table(title="Dry run: nothing stored" if dry_run else f"Ingested into {ws.db_path}")
-        for col in ("File", "Country", "Institution", "Status", "Problems"):
-            table.add_column(col)
+        title = "Dry run: nothing stored" if dry_run else f"Ingested into {ws.db_path}"
+        rows = []
         for r in results:
             problems = []
-            if r.errors:
-                problems.append(f"{len(r.errors)} error(s)")
-            if r.missing and r.status != "rejected":
-                problems.append(f"{len(r.missing)} missing")
+            if r.status == "duplicate":
+                problems.append(f"as #{r.duplicate_of}" + (", rejected" if r.errors else ""))
+            else:
+                if r.errors:
+                    problems.append(f"{len(r.errors)} error(s)")
+                if r.missing:
+                    problems.append(f"{len(r.missing)} missing")
             if r.superseded:
                 problems.append(f"supersedes #{', #'.join(map(str, r.superseded))} ({r.why})")
             if r.superseded_by:
                 problems.append(f"older than #{r.superseded_by}, which stays current ({r.why})")
-            table.add_row(
-                escape(shown(r.file)),
-                r.country or "",
-                r.institution or "",
-                STATUS_STYLE.get(r.status, r.status),
-                ", ".join(problems),
-            )
-        out.print(table)
-        for r in results:
+            rows.append((shown(r.file), r.country or "", r.institution or "", r.status, ", ".join(problems)))
+        _listing(title, rows)
+        for r in results:  # every problem of every file, at once: what --json and 'consult feedback' show
             if r.status == "duplicate":
-                continue
+                continue  # listed when it was first ingested
             for f in r.errors:
                 out.print(f"[red]✗[/] {escape(shown(str(f)))}  [dim]({escape(shown(f.fix))})[/]")
-            if r.status not in ("rejected", "unreadable"):
-                for f in r.missing:
-                    out.print(f"[yellow]…[/] {escape(shown(str(f)))}")
+            for f in r.missing:
+                out.print(f"[yellow]…[/] {escape(shown(str(f)))}")
             for f in r.warnings:
                 out.print(f"[dim]! {escape(shown(str(f)))}[/]")
-        counts = {s: sum(1 for r in results if r.status == s) for s in STATUS_STYLE}
-        err.print(", ".join(f"{n} {s}" for s, n in counts.items() if n))
+        counts = {s: sum(1 for r in results if r.status == s) for s in STATUS_STYLE}  # the table's words
+        err.print(", ".join(f"{n} {WORD.get(s, s)}" for s, n in counts.items() if n))
     if not all(r.ok for r in results):
         raise typer.Exit(EXIT_DATA)
+
+
+TABLE_UP_TO = 100  # files; a longer listing is printed as aligned lines (a rich table of 1,000 rows takes a second)
+
+
+def _listing(title: str, rows: list[tuple[str, str, str, str, str]]) -> None:
+    """One line per file: a table for a handful, aligned plain lines for a whole inbox."""
+    header = ("File", "Country", "Institution", "Status", "Problems")
+    if len(rows) <= TABLE_UP_TO:
+        from rich.table import Table
+
+        table = Table(title=title)
+        for col in header:
+            table.add_column(col)
+        for file, country, inst, state, problems in rows:
+            table.add_row(escape(file), country, inst, STATUS_STYLE.get(state, state), escape(problems))
+        out.print(table)
+        return
+    words = [(f, c, i, WORD.get(st, st), p) for f, c, i, st, p in rows]
+    widths = [max(len(h), *(len(w[k]) for w in words)) for k, h in enumerate(header[:4])]
+    lines = [title, "  ".join(h.ljust(w) for h, w in zip(header, [*widths, 0], strict=True)).rstrip()]
+    for (file, country, inst, state, problems), (*_, word, _p) in zip(rows, words, strict=True):
+        styled = STATUS_STYLE.get(state, state) + " " * (widths[3] - len(word))
+        cells = [
+            escape(file.ljust(widths[0])),
+            country.ljust(widths[1]),
+            inst.ljust(widths[2]),
+            styled,
+            escape(problems),
+        ]
+        lines.append("  ".join(cells).rstrip())
+    out.print("\n".join(lines))
 
 
 @app.command()
 @handle_errors
 def status(ctx: typer.Context, country: CountryOption = None, as_json: JsonOption = False) -> None:
-    """Coverage: countries x invited institutions, accepted / incomplete / missing."""
+    """Coverage: countries x invited institutions, accepted / incomplete / rejected / missing."""
+    from rich.table import Table
+
+    from consult.analysis.coverage import coverage
+    from consult.workspace import open_store
+
     ws = workspace(ctx)
+    codes = [c.upper() for c in split_csv(country)] or None
     with open_store(ws) as store:
-        cov = coverage(store, ws, [c.upper() for c in split_csv(country)] or None).to_dict()
+        cov = coverage(store, ws, codes).to_dict()
+        rejected = (  # institutions whose only files were rejected: ✗, not · (read only when there are any)
+            {(r.country, r.institution) for r in store.returns(countries=codes) if r.status == "rejected"}
+            if cov["totals"]["rejected"]
+            else set()
+        )
     if as_json:
         print_json(cov)
         return
@@ -156,30 +199,43 @@ def status(ctx: typer.Context, country: CountryOption = None, as_json: JsonOptio
         {i for c in cov["countries"].values() for i in c["institutions"]},
         key=lambda i: ws.institutions.index(i) if i in ws.institutions else 999,
     )
-    table = Table(title=f"Round {ws.round}: returns per country and institution")
-    table.add_column("Country")
+    from rich import box
+
+    # no vertical rules, shared padding: twelve institutions and the counts fit 100 columns whole
+    table = Table(
+        title=f"Round {ws.round}: returns per country and institution", box=box.SIMPLE_HEAD, collapse_padding=True
+    )
+    table.add_column("", no_wrap=True)  # the country code
     for inst in institutions:
         table.add_column(inst, justify="center")
-    table.add_column("Accepted", justify="right")
-    table.add_column("Incomplete", justify="right")
-    table.add_column("Missing", justify="right")
-    table.add_column("Latest return")
-    marks = {"accepted": "[green]✓[/]", "incomplete": "[yellow]◐[/]", "missing": "[dim]·[/]"}
+    for head in ("✓", "◐", "·"):  # the counts, headed by the legend's marks: twelve institutions fit 100 columns
+        table.add_column(head, justify="right", no_wrap=True)
+    table.add_column("latest", no_wrap=True)
+    marks = {"accepted": "[green]✓[/]", "incomplete": "[yellow]◐[/]", "rejected": "[red]✗[/]", "missing": "[dim]·[/]"}
 
-    def mark(inst: dict) -> str:
+    def mark(code: str, inst_id: str, inst: dict) -> str:
         fb = inst.get("feedback")
         sent = " ✉" if fb and not fb["answered"] else ""  # feedback sent, no new file since
-        return marks[inst["status"]] + sent
+        state = "rejected" if inst["status"] == "missing" and (code, inst_id) in rejected else inst["status"]
+        return marks[state] + sent
 
     for code, c in cov["countries"].items():
-        row = [code] + [mark(c["institutions"][i]) if i in c["institutions"] else "" for i in institutions]
-        row += [str(c["accepted"]), str(c["incomplete"]), str(c["missing"]), c["latest"] or "-"]
+        row = [code] + [mark(code, i, c["institutions"][i]) if i in c["institutions"] else "" for i in institutions]
+        row += [str(c["accepted"]), str(c["incomplete"]), str(c["missing"]), (c["latest"] or "-")[:10]]
         table.add_row(*row)
     out.print(table)
     t = cov["totals"]
+    only_rejected = sum(
+        1
+        for code, c in cov["countries"].items()
+        for i, inst in c["institutions"].items()
+        if inst["status"] == "missing" and (code, i) in rejected
+    )
     out.print(
-        f"✓ accepted {t['accepted']}  ◐ incomplete {t['incomplete']}  · missing {t['missing']}  "
-        f"(of {t['invited']} invited; {t['rejected']} rejected file(s), {t['superseded']} superseded)"
+        f"✓ accepted {t['accepted']}  ◐ incomplete {t['incomplete']}  ✗ rejected, nothing usable yet {only_rejected}  "
+        f"· missing {t['missing'] - only_rejected}  (blank: not invited there)\n"
+        f"{t['invited']} invited; {t['rejected']} rejected file(s), {t['superseded']} superseded "
+        "('consult returns' lists every file, 'consult feedback' writes the corrections to send)"
     )
     waiting = sum(
         1
@@ -209,6 +265,13 @@ def list_returns(
 
     --restore ID makes a superseded version current again (say a resent return lost answers);
     the version it replaces is kept, and the listing says it was restored by hand."""
+    from rich.table import Table
+
+    from consult.errors import finding
+    from consult.intake.submissions import channel_of
+    from consult.store import explain
+    from consult.workspace import open_store
+
     ws = workspace(ctx)
     if restore is not None:
         today = dt.date.today().isoformat()
@@ -307,18 +370,27 @@ def write_columns(title: str, columns: tuple[str, ...], cells: Sequence[tuple[st
 @handle_errors
 def export(
     ctx: typer.Context,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="csv or xlsx.")] = "csv",
+    fmt: Annotated[str, typer.Option("--format", "-f", metavar="csv|xlsx", help="File format.")] = "csv",
     out_file: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Output file.", show_default="WORKSPACE/export/answers.FORMAT")
+        Path | None,
+        typer.Option(
+            "--out", "-o", metavar="FILE", help="Output file.", show_default="WORKSPACE/export/answers.LANG.FORMAT"
+        ),
     ] = None,
-    lang: Annotated[str, typer.Option(help="Language of the label column.")] = "en",
+    lang: LangOption = "en",
     country: CountryOption = None,
 ) -> None:
-    """All current answers in long format (country, institution, question, area, component, value, label)."""
+    """All current answers in long format: WORKSPACE/export/answers.LANG.FORMAT.
+
+    Columns: country, institution, question, area, component, value, label (in LANG)."""
+    from consult.analysis.export import export_answers
+    from consult.naming import tagged
+    from consult.workspace import open_store
+
     if fmt not in ("csv", "xlsx"):
         raise UsageError(f"--format {fmt!r}: use csv or xlsx")
     ws = workspace(ctx)
-    target = out_file or ws.root / "export" / f"answers.{fmt}"
+    target = out_file or ws.root / "export" / tagged("answers", lang, f".{fmt}")
     with open_store(ws) as store:
         n = export_answers(store, ws, target, fmt, lang, [c.upper() for c in split_csv(country)] or None)
     out.print(f"Wrote {n} answer row(s) to [bold]{target}[/]")

@@ -7,14 +7,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from consult.definitions import bundled_definition, load_definition
-from consult.definitions.schema import validate_paths
 from consult.errors import UsageError
-from consult.forms.writer import generate as generate_workbooks
-from consult.forms.writer import targets
-from consult.workspace import init_workspace, workspace_definitions_dir
 
 from . import app
 from .common import (
@@ -22,6 +16,8 @@ from .common import (
     CountryOption,
     InstitutionOption,
     JsonOption,
+    LangsOption,
+    check_round_countries,
     err,
     handle_errors,
     out,
@@ -38,22 +34,35 @@ from .common import (
 @handle_errors
 def init(
     ctx: typer.Context,
-    directory: Annotated[Path | None, typer.Argument(help="Folder to create (default: the workspace).")] = None,
-    round_id: Annotated[str | None, typer.Option("--round", help="Round id written into every workbook.")] = None,
-    title: Annotated[str | None, typer.Option(help="Title of the consultation.")] = None,
-    deadline: Annotated[str | None, typer.Option(help="Return deadline, YYYY-MM-DD.")] = None,
+    directory: Annotated[
+        Path | None,
+        typer.Argument(metavar="[DIR]", help="Folder to create (default: the workspace).", show_default=False),
+    ] = None,
+    round_id: Annotated[
+        str | None, typer.Option("--round", metavar="ID", help="Round id written into every workbook.")
+    ] = None,
+    title: Annotated[str | None, typer.Option(metavar="TEXT", help="Title of the consultation.")] = None,
+    deadline: Annotated[str | None, typer.Option(metavar="YYYY-MM-DD", help="Return deadline.")] = None,
     country: CountryOption = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing consult.yaml.")] = False,
     definitions: Annotated[
         Path | None,
-        typer.Option(help="Definitions folder to copy into the workspace.", show_default="the bundled questionnaire"),
+        typer.Option(
+            metavar="DIR",
+            help="Definitions folder to copy into the workspace.",
+            show_default="the bundled questionnaire",
+        ),
     ] = None,
     bundled: Annotated[
         bool, typer.Option("--bundled", help="Use the installed package's definitions; copy nothing.")
     ] = False,
 ) -> None:
-    """Create a workspace: consult.yaml (round, deadline, countries, invited institutions), consult.db,
-    and questionnaires/ (a copy of the definitions, this round's to edit)."""
+    """Create a workspace: consult.yaml, consult.db and questionnaires/ (this round's copy of the definitions).
+
+    consult.yaml holds the round, deadline, countries and invited institutions; edit it, then 'consult validate'."""
+    from consult.definitions import bundled_definition, load_definition
+    from consult.workspace import init_workspace
+
     root = directory or state(ctx).workspace
     when = None
     if deadline:
@@ -61,6 +70,11 @@ def init(
             when = dt.date.fromisoformat(deadline)
         except ValueError as exc:
             raise UsageError(f"--deadline {deadline!r} is not a date; use YYYY-MM-DD") from exc
+        if when < dt.date.today():
+            err.print(
+                f"[yellow]Warning: the deadline {when.isoformat()} is in the past; every workbook will show it. "
+                "If that is a typo, correct 'deadline:' in consult.yaml before 'consult generate'.[/]"
+            )
     fw = (load_definition(definitions) if definitions else bundled_definition()).framework
     codes = [c.upper() for c in split_csv(country)]
     unknown = [c for c in codes if c not in fw.country_by_code]
@@ -79,22 +93,38 @@ def init(
 def validate(
     ctx: typer.Context,
     paths: Annotated[
-        list[Path] | None, typer.Argument(help="YAML files or folders (default: the bundled definitions).")
+        list[Path] | None,
+        typer.Argument(
+            metavar="[PATH]...",
+            help="YAML files or folders to check (default: the workspace's definitions and its consult.yaml, "
+            "else the bundled definitions).",
+            show_default=False,
+        ),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Check questionnaire YAML files against the schema, the roles and cross-references.
+    """Check YAML definitions against the schema, the roles and cross-references.
 
-    Without PATH: the workspace's definitions (consult.yaml 'definitions'), else the bundled ones.
+    Without PATH: the workspace's definitions (consult.yaml 'definitions') and consult.yaml itself
+    (unknown countries, institutions, languages), else the bundled definitions.
     Every problem is reported as file:line:column: message. Exit 0 when valid (warnings allowed), 1 when not.
     """
+    from consult.definitions.schema import validate_paths
+    from consult.workspace import workspace_definitions_dir
+
     for p in paths or []:
         if not p.exists():
             raise UsageError(f"{p}: no such file or folder")
+    settings = None
     if not paths:
         folder = workspace_definitions_dir(state(ctx).workspace)
         paths = [folder] if folder else None
+        settings = state(ctx).workspace / "consult.yaml"
     files, findings = validate_paths(paths)
+    if settings is not None and settings.is_file():
+        files.append(settings)
+        if not any(f.severity == "error" for f in findings):  # consult.yaml is checked against valid definitions
+            findings += _settings_findings(state(ctx).workspace)
     errors = [f for f in findings if f.severity == "error"]
     if as_json:
         print_json([f.to_dict() for f in findings])
@@ -109,6 +139,18 @@ def validate(
         err.print(f"{len(files)} file(s) checked: {status}" + (f", {warned} warning(s)" if warned else ""))
     if errors:
         raise typer.Exit(EXIT_DATA)
+
+
+def _settings_findings(root: Path) -> list:
+    """consult.yaml's own problems (schema, unknown countries, institutions, languages), located
+    at its lines as every command would report them."""
+    from consult.workspace import WorkspaceError, open_workspace
+
+    try:
+        open_workspace(root)
+    except WorkspaceError as exc:
+        return list(exc.findings)
+    return []
 
 
 def _esc(value: str) -> str:
@@ -127,15 +169,19 @@ def generate(
         bool, typer.Option("--all", help="Every invited institution in every country of the workspace.")
     ] = False,
     out_dir: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Output folder.", show_default="WORKSPACE/forms")
+        Path | None, typer.Option("--out", "-o", metavar="DIR", help="Output folder.", show_default="WORKSPACE/forms")
     ] = None,
-    lang: Annotated[
-        list[str] | None,
-        typer.Option("--lang", help="Languages side by side, e.g. en,ru.", show_default="the framework's"),
-    ] = None,
+    lang: LangsOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Write one Excel questionnaire per country and institution: OUT/CC/CC-INST.xlsx."""
+    """Write one Excel questionnaire per country and institution: OUT/CC/CC-INST.LANGS.xlsx.
+
+    The languages side by side are in the name: forms/KZ/KZ-MFA.en-ru.xlsx, forms/KZ/KZ-MFA.ru.xlsx."""
+    from rich.table import Table
+
+    from consult.forms.writer import generate as generate_workbooks
+    from consult.forms.writer import targets
+
     st = state(ctx)
     ws = workspace(ctx)
     definition = ws.definition
@@ -144,9 +190,7 @@ def generate(
     institutions = [i.upper() for i in split_csv(institution)]
     if not (all_ or countries or institutions):
         raise UsageError("say which questionnaires to write: --all, or --country/--institution")
-    bad = [c for c in countries if c not in fw.country_by_code]
-    if bad:
-        raise UsageError(f"unknown country {', '.join(bad)}; use one of {', '.join(fw.country_by_code)}")
+    check_round_countries(ws, countries)
     bad = [i for i in institutions if i not in fw.institution_by_id]
     if bad:
         raise UsageError(f"unknown institution {', '.join(bad)}; use one of {', '.join(fw.institution_by_id)}")

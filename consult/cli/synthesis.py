@@ -6,20 +6,16 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
-from consult.analysis.robustness import SEED
 from consult.errors import UsageError
-from consult.report.synthesis import FORMATS, check_language, countries_with_returns, no_returns_message
-from consult.report.synthesis import synthesize as run_synthesize
-from consult.workspace import open_store
 
 from . import app
-from .analysis import SeedOption, selected_countries
+from .analysis import SeedOption, method_seed, selected_countries
 from .common import (
     EXIT_DATA,
     CountryOption,
     JsonOption,
+    LangOption,
     err,
     handle_errors,
     out,
@@ -39,33 +35,46 @@ def synthesize(
     all_: Annotated[bool, typer.Option("--all", help="Every country with at least one return.")] = False,
     regional: Annotated[bool, typer.Option("--regional", help="Also the regional comparison.")] = False,
     fmt: Annotated[
-        list[str] | None, typer.Option("--format", "-f", help="md, docx or md,docx.", show_default="md,docx")
+        list[str] | None,
+        typer.Option("--format", "-f", metavar="md,docx", help="md, docx or both.", show_default="md,docx"),
     ] = None,
-    lang: Annotated[
-        str, typer.Option("--lang", help="Language of the document (any language of the definitions, e.g. en, ru).")
-    ] = "en",
+    lang: LangOption = "en",
     out_dir: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Output folder.", show_default="WORKSPACE/synthesis")
+        Path | None,
+        typer.Option("--out", "-o", metavar="DIR", help="Output folder.", show_default="WORKSPACE/synthesis"),
     ] = None,
     as_json: JsonOption = False,
-    seed: SeedOption = SEED,
+    seed: SeedOption = None,
     compare_with: Annotated[
         Path | None,
         typer.Option(
             "--compare",
+            metavar="DIR",
             file_okay=False,
             help="Workspace of the earlier round: adds 'Change since the last consultation'.",
         ),
     ] = None,
     mapping: Annotated[
         Path | None,
-        typer.Option("--mapping", dir_okay=False, help="Mapping YAML for --compare (default: the definitions' own)."),
+        typer.Option(
+            "--mapping",
+            metavar="FILE",
+            dir_okay=False,
+            help="Mapping YAML for --compare (default: the definitions' own).",
+        ),
     ] = None,
 ) -> None:
-    """Write DIR/CC-synthesis.md and .docx per country, and with --regional regional-synthesis.md/.docx.
+    """Write OUT/CC-synthesis.LANG.md and .docx per country; --regional: regional-synthesis.LANG.md/.docx.
 
+    The language is in every name (KZ-synthesis.en.docx, KZ-synthesis.ru.docx): one folder holds both.
     Numbers are those of `consult score`; quotes are attributed to institutions, never to persons.
     """
+    from rich.table import Table
+
+    from consult.report.synthesis import FORMATS, check_language, countries_with_returns, no_returns_message
+    from consult.report.synthesis import synthesize as run_synthesize
+    from consult.workspace import open_store
+
     ws = workspace(ctx)
     formats = split_csv(fmt) or list(FORMATS)
     bad = [f for f in formats if f not in FORMATS]
@@ -97,7 +106,7 @@ def synthesize(
                 out=dest,
                 on_file=lambda w: advance(w.path.name),
                 skipped=skipped,
-                seed=seed,
+                seed=method_seed(seed),
                 sections=sections,
             )
     for code in skipped:
@@ -107,6 +116,8 @@ def synthesize(
             err.print(f"[yellow]{no_returns_message(ws, code)}[/]")
     if as_json:
         print_json([{"path": str(w.path), "country": w.country, "format": w.format} for w in written])
+    elif not written:
+        err.print("Nothing written: ingest the returns first ('consult ingest inbox/'), then 'consult status'.")
     else:
         table = Table(title=f"{len(written)} file(s) written to {dest}")
         table.add_column("Country")

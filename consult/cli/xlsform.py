@@ -6,14 +6,21 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from consult.errors import UsageError
-from consult.forms.xlsform import write_xlsforms
-from consult.workspace import remember_definition
 
 from . import app
-from .common import CountryOption, JsonOption, handle_errors, out, print_json, split_csv, state, workspace
+from .common import (
+    CountryOption,
+    JsonOption,
+    check_round_countries,
+    handle_errors,
+    out,
+    print_json,
+    split_csv,
+    state,
+    workspace,
+)
 
 
 @app.command()
@@ -22,7 +29,7 @@ def xlsform(
     ctx: typer.Context,
     country: CountryOption = None,
     out_dir: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Output folder.", show_default="WORKSPACE/xlsform")
+        Path | None, typer.Option("--out", "-o", metavar="DIR", help="Output folder.", show_default="WORKSPACE/xlsform")
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -30,13 +37,13 @@ def xlsform(
 
     The respondent picks the institution from the country's invited ones and sees what its
     workbook asks; 'consult ingest' reads the server's CSV/XLS export of the submissions."""
+    from consult.forms.xlsform import write_xlsforms
+    from consult.workspace import remember_definition
+
     ws = workspace(ctx)
     definition = ws.definition
-    fw = definition.framework
     countries = [c.upper() for c in split_csv(country)] or list(ws.countries)
-    bad = [c for c in countries if c not in fw.country_by_code]
-    if bad:
-        raise UsageError(f"unknown country {', '.join(bad)}; use one of {', '.join(fw.country_by_code)}")
+    check_round_countries(ws, countries)
     if not countries:
         raise UsageError("no country: name one with --country, or list them in consult.yaml")
     invited = {c: ws.invited_for(c) for c in countries}
@@ -58,9 +65,11 @@ def xlsform(
             ]
         )
         return
-    table = Table(title=f"{len(written)} XLSForm(s) written to {dest}")
-    for col in ("Country", "form_id", "version", "Institutions", "Questions"):
-        table.add_column(col)
-    for xf, _path in written:
-        table.add_row(xf.country, xf.form_id, xf.version, ", ".join(xf.institutions), str(xf.questions))
-    out.print(table)
+    # lines, not a table: the form_id is what a facilitator copies into the server, whole at any width
+    out.print(f"{len(written)} XLSForm(s) written to {dest}")
+    width = max(len(xf.form_id) for xf, _ in written)
+    for xf, path in written:
+        out.print(
+            f"  {xf.country}  [bold]{xf.form_id.ljust(width)}[/]  version {xf.version}  {xf.questions} questions, "
+            f"{len(xf.institutions)} institution(s): {', '.join(xf.institutions)}  → {path.name}"
+        )

@@ -10,18 +10,21 @@ problems at once.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
-from typing import Any
-
-import jsonschema
+from typing import TYPE_CHECKING, Any
 
 from consult.definitions.roles import ROLES
 from consult.definitions.yamlsource import YamlSource, load_yaml
 from consult.errors import Finding
 from consult.resources import data_dir
+
+if TYPE_CHECKING:
+    import jsonschema
 
 KINDS = ("framework", "questionnaire", "taxonomy", "messages", "consult", "mapping")
 TEXT_KEYS = {"name", "title", "label", "hint", "short"}
@@ -73,7 +76,46 @@ def _schema_message(err: jsonschema.ValidationError) -> str:
     return f"{path}: {err.message}"
 
 
+def _passed_dir() -> Path:
+    base = (
+        os.environ.get("CONSULT_CACHE_DIR")
+        or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "consult"
+    )
+    return Path(base) / "schema-passed"
+
+
+def _passed_key(data: Any, kind: str) -> str:
+    from consult import __version__
+
+    schema = (data_dir("questionnaires") / "schema" / f"{kind}.schema.json").read_bytes()
+    content = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str).encode()
+    return hashlib.sha256(b"\0".join([__version__.encode(), kind.encode(), schema, content])).hexdigest()
+
+
 def check_schema(src: YamlSource, kind: str) -> list[Finding]:
+    """Schema violations of ``src``. Every command checks the definitions and consult.yaml at
+    start-up; content that passed once (same bytes, schema and consult version) is remembered
+    by an empty marker file in the user's cache, so the next start skips importing and running
+    jsonschema. Only a pass is remembered: a file with problems is checked every time."""
+    try:
+        marker: Path | None = _passed_dir() / _passed_key(src.data, kind)
+        if marker is not None and marker.exists():
+            return []
+    except (OSError, RuntimeError, TypeError, ValueError):  # no home, unreadable cache, odd data: check
+        marker = None
+    findings = _check_schema(src, kind)
+    if not findings and marker is not None:
+        try:
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.touch()
+        except OSError:
+            pass  # a read-only home: checked every time, as before
+    return findings
+
+
+def _check_schema(src: YamlSource, kind: str) -> list[Finding]:
+    import jsonschema
+
     validator = jsonschema.Draft202012Validator(json_schema(kind))
     findings = []
     errors = sorted(validator.iter_errors(src.data), key=lambda e: src.where(e.absolute_path))

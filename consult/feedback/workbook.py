@@ -3,7 +3,7 @@
 Ingest already knows each problem precisely (``file: Sheet!C12 (qid): found…, expected…``);
 this module turns that into what a ministry official can act on without help:
 
-* ``CC-INST-feedback.xlsx``: a fresh workbook of the same form (same definition, languages,
+* ``CC-INST-feedback.LANGS.xlsx``: a fresh workbook of the same form (same definition, languages,
   country and institution, written by :func:`consult.forms.writer.build_workbook`, so its
   protection, drop-downs, hidden ids and seal are valid whatever the respondent's software did
   to the returned file), with every answer the institution gave copied back into it by item id,
@@ -15,7 +15,7 @@ this module turns that into what a ministry official can act on without help:
   unprotected sheets, deleted rows or sheets; a fresh form has none of that, and the answers,
   located by item id, are the institution's own.
 * a file that could not be read at all gets a blank form, its first sheet saying why.
-* ``CC-INST-feedback.txt``: a covering note ready to paste into an e-mail, in the form's
+* ``CC-INST-feedback.LANGS.txt``: a covering note ready to paste into an e-mail, in the form's
   language(s) and English: what is wrong, the deadline and whom to contact; nothing of any
   other institution and no respondent's personal data.
 
@@ -63,6 +63,7 @@ from consult.forms.writer import (
 )
 from consult.intake.submissions import channel_of
 from consult.intake.values import raw_text
+from consult.naming import tagged
 from consult.store import ReturnRow, Store
 from consult.workspace import Workspace, known_definitions, remember_definition
 
@@ -861,7 +862,7 @@ def write_feedback(
     else:
         built = _blank(row, country, institution, ws, langs, written_at)
     _first_sheet(built.wb, built.words, built.definition, ws, built.form, built.form_langs, built.intro, built.problems)
-    target = out / country / f"{country}-{institution}{SUFFIX}.xlsx"
+    target = out / country / tagged(f"{country}-{institution}{SUFFIX}", built.words.langs, ".xlsx")
     save_atomic(target, built.wb.save, private=True)  # the institution's answers, contacts included: owner only
     note = covering_note(
         built.note_words,

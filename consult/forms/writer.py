@@ -47,6 +47,7 @@ from consult.definitions.questionnaire import TEXT_LIMIT, Choice, Form, FormSect
 from consult.fileio import staged_writes
 from consult.forms.fit import BODY_SIZE, DEFAULT_WIDTH, FONT_NAME, height_for, height_of
 from consult.forms.layout import FIRST_ROW, FORMAT, HEADER_ROW, LISTS_SHEET, META_SHEET, Layout, joined
+from consult.naming import tagged
 from consult.seal import seal
 from consult.workers import worker_pool
 from consult.workspace import Workspace, remember_definition
@@ -721,7 +722,7 @@ def generate(
     now: dt.datetime | None = None,
     workers: int | None = None,
 ) -> list[Generated]:
-    """Write ``OUT/CC/CC-INST.xlsx`` for every (country, institution) of ``pairs``.
+    """Write ``OUT/CC/CC-INST.LANGS.xlsx`` (``KZ-MFA.en-ru.xlsx``) for every (country, institution) of ``pairs``.
 
     The workbooks are rendered in ``workers`` processes (default: one per CPU, up to 4, from
     :data:`PARALLEL_FROM` workbooks on, where processes start by fork) and put in place
@@ -742,7 +743,7 @@ def generate(
         for (country, institution), (items, sheets, data) in zip(
             pairs, _render_all(definition, workspace, pairs, langs, generated_at, workers), strict=True
         ):
-            path = out / country / f"{country}-{institution}.xlsx"
+            path = out / country / tagged(f"{country}-{institution}", langs, ".xlsx")
             staging.write(path, data)
             result = Generated(path, country, institution, items, sheets)
             results.append(result)

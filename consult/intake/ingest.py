@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
+import hashlib
 import json
 import os
 import sqlite3
@@ -22,10 +23,10 @@ from typing import Any
 from consult.definitions import Definition, form_for
 from consult.errors import Finding, UsageError, finding, printable
 from consult.intake.reader import Answer, ReadReturn, read_return
-from consult.intake.safety import MAX_SIZE, local_problem
+from consult.intake.safety import MAX_SIZE, Refused, local_problem, read_bounded
 from consult.intake.submissions import is_export, read_exports
 from consult.seal import SealKey
-from consult.store import Store, compare_returns
+from consult.store import ReturnRow, Store, compare_returns
 from consult.workers import worker_pool
 from consult.workspace import Workspace, known_definitions
 
@@ -54,7 +55,8 @@ class IngestResult:
 
     @property
     def ok(self) -> bool:
-        return self.status == "accepted" or (self.status == "duplicate" and not self.errors)
+        """Accepted, or a file already ingested (whatever its verdict then: it was reported then)."""
+        return self.status in ("accepted", "duplicate")
 
     def to_dict(self) -> dict[str, Any]:
         data = {k: v for k, v in self.__dict__.items() if k not in ("errors", "missing", "warnings")}
@@ -186,6 +188,13 @@ def _read_all(files: list[Path], workers: int) -> Iterator[ReadReturn]:
                 yield _unpack(packed)
 
 
+def _same_again(previous: ReturnRow | None, result: IngestResult) -> bool:
+    """One rule for every status: a file already stored is "already ingested". The one
+    exception is a rejected file that reads differently now (consult.yaml gained its country,
+    say): it is stored as the new verdict."""
+    return previous is not None and (previous.status != "rejected" or result.status == "rejected")
+
+
 def _held(store: Store, rr: ReadReturn) -> Finding | None:
     """Why a web submission is held: the current version of the same submission (same root
     id, so same stored name) has more answers, and this one would replace it. A misread
@@ -252,17 +261,14 @@ def record(store: Store, rr: ReadReturn, strict: bool, dry_run: bool, accept_few
         result.errors = list(rr.missing)
     if dry_run:
         previous = store.find_sha(store.conn, rr.sha256) if rr.sha256 else None
-        if previous and previous.status != "rejected":
-            result.status, result.duplicate_of = "duplicate", previous.id
+        if _same_again(previous, result):
+            result.status, result.duplicate_of, result.return_id = "duplicate", previous.id, previous.id  # type: ignore[union-attr]
         return result
     with store.transaction() as conn:
         previous = store.find_sha(conn, rr.sha256) if rr.sha256 else None
-        if previous is not None and (previous.status != "rejected" or result.status == "rejected"):
-            # the same bytes again: nothing to do (a rejected file stays rejected)
-            result.duplicate_of = previous.id
-            result.return_id = previous.id
-            if previous.status != "rejected":
-                result.status = "duplicate"
+        if _same_again(previous, result):
+            # the same bytes again, whatever their verdict then: "already ingested", nothing to do
+            result.status, result.duplicate_of, result.return_id = "duplicate", previous.id, previous.id  # type: ignore[union-attr]
             return result
         meta = rr.meta
         fields = {
@@ -328,6 +334,36 @@ def record(store: Store, rr: ReadReturn, strict: bool, dry_run: bool, accept_few
     return result
 
 
+def _already_stored(store: Store, files: list[Path], max_size: int) -> list[IngestResult]:
+    """Files whose bytes the store already holds, as "already ingested" results, found by their
+    sha256 before any reading: ingesting the same inbox every day costs a hash per file. A file
+    stored as rejected is read again (see :func:`_same_again`): it may read differently now."""
+    stored = {sha for (sha,) in store.conn.execute("SELECT sha256 FROM returns WHERE status != 'rejected'")}
+    if not stored:  # a first ingest: nothing to recognise, no file read twice
+        return []
+    known = []
+    for path in files:
+        try:
+            sha = hashlib.sha256(read_bounded(path, max_size)).hexdigest()
+        except Refused:
+            continue  # the reader reports it
+        previous = store.find_sha(store.conn, sha) if sha in stored else None
+        if previous is not None and previous.status != "rejected":
+            known.append(
+                IngestResult(
+                    file=path.name,
+                    path=str(path),
+                    status="duplicate",
+                    sha256=sha,
+                    country=previous.country,
+                    institution=previous.institution,
+                    return_id=previous.id,
+                    duplicate_of=previous.id,
+                )
+            )
+    return known
+
+
 def ingest(
     paths: Iterable[Path] | Discovery,
     workspace: Workspace,
@@ -359,6 +395,14 @@ def ingest(
         if on_file:
             on_file(problem)
     with Store(workspace.db_path) as store:
+        known = _already_stored(store, files, max_size)  # "already ingested", not read again
+        if known:
+            skip = {r.path for r in known}
+            files = [f for f in files if str(f) not in skip]
+        for result in known:
+            results.append(result)
+            if on_file:
+                on_file(result)
         web = read_exports(
             exports, workspace.definition, definitions, workspace.round, invited, max_size, include_rejected
         )

@@ -19,9 +19,11 @@ import datetime as dt
 import hashlib
 import os
 import re
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +40,7 @@ from consult.definitions.questionnaire import Question, Section
 from consult.definitions.roles import QUOTED
 from consult.errors import ConsultError, UsageError
 from consult.fileio import Staging, staged_writes
+from consult.naming import tagged
 from consult.report import markdown, word
 from consult.report.document import (
     Bullets,
@@ -1394,9 +1397,14 @@ def synthesize(
     check_language(definition, lang)
     formats = list(formats)
     codes = list(countries)
+    # the renderers' libraries load in a thread while the round is loaded and scored (NumPy and
+    # SQLite release the interpreter lock): loaded once, here, before worker processes fork
+    warm = threading.Thread(target=_import_renderers, daemon=True)
+    warm.start()
     # one load and one scoring pass serve every document (the regional one needs every country)
     data = load_round(store, ws, None if regional else codes or None, definition)
     result = score_round(data, seed=seed)
+    warm.join()
     builder = Builder(data, result, lang, ws.title, ws.deadline, translation_lookup(ws, lang), list(ws.countries))
     builder.sections += sections or []
     written: list[Written] = []
@@ -1427,6 +1435,12 @@ REGIONAL = "regional"
 _JOB: dict[str, Any] = {}
 
 
+def _import_renderers() -> None:
+    """matplotlib (the charts): about half a second of imports that every process writing a
+    document would otherwise pay again after forking."""
+    import_module("consult.report.charts")
+
+
 def _write_one(code: str) -> tuple[str, list[Path]]:
     """Build and write one document (in this process, or a forked worker that inherited the
     builder: the round is loaded and scored once, in the parent)."""
@@ -1434,9 +1448,22 @@ def _write_one(code: str) -> tuple[str, list[Path]]:
     out, formats, staging = _JOB["out"], _JOB["formats"], _JOB["staging"]
     if code == REGIONAL:
         doc, figures = builder.regional_document()
-        return code, write_document(doc, figures, "regional-synthesis", out, formats, staging)
+        return code, write_document(
+            doc, _tagged(figures, builder.lang), "regional-synthesis." + builder.lang, out, formats, staging
+        )
     doc, figures = builder.country_document(code)
-    return code, write_document(doc, figures, f"{code}-synthesis", out, formats, staging)
+    return code, write_document(
+        doc, _tagged(figures, builder.lang), f"{code}-synthesis.{builder.lang}", out, formats, staging
+    )
+
+
+def _tagged(figures: list[Figure], lang: str) -> list[Figure]:
+    """Every file of a synthesis carries its language (KZ-synthesis.en.md, KZ-area-scores.en.png:
+    consult/naming.py), so the Russian run never overwrites the English one; the Markdown links
+    the renamed chart."""
+    for figure in figures:
+        figure.name = tagged(figure.name.removesuffix(".png"), lang, ".png")
+    return figures
 
 
 def _write_all(

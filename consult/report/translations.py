@@ -85,9 +85,25 @@ def quotes_to_translate(data: RoundData, lang: str) -> list[QuoteRow]:
     return rows
 
 
+SUBJECT = "consult quotes, to translate into: "
+
+
+LANGUAGE_NAMES = {"en": "English", "ru": "Russian", "kk": "Kazakh", "ky": "Kyrgyz", "tg": "Tajik", "uz": "Uzbek"}
+
+
+def _language(code: str) -> str:
+    return f"{LANGUAGE_NAMES[code]} ({code})" if code in LANGUAGE_NAMES else f"'{code}'"
+
+
+def _exported_for(wb: Any) -> str | None:
+    subject = getattr(wb.properties, "subject", None) or ""
+    return subject[len(SUBJECT) :] if subject.startswith(SUBJECT) else None
+
+
 def export_quotes(data: RoundData, lang: str, target: Path) -> int:
     """An .xlsx for the translators: everything locked but the translation column."""
     wb = openpyxl.Workbook()
+    wb.properties.subject = SUBJECT + lang  # which language the file is for: an import for another says so
     ws = wb.active
     ws.title = SHEET
     ws.append(list(COLUMNS))
@@ -144,8 +160,14 @@ def import_quotes(ws: Workspace, data: RoundData, lang: str, source: Path) -> Im
         if SHEET not in wb.sheetnames:
             raise ConsultError(f"{source}: no sheet '{SHEET}'; use the workbook written by 'consult quotes export'")
         rows = list(wb[SHEET].iter_rows(values_only=True))
+        exported_for = _exported_for(wb)
     finally:
         wb.close()
+    if exported_for is not None and exported_for != lang:
+        raise ConsultError(
+            f"{source}: this file is for {_language(exported_for)}, not {_language(lang)}: import it with "
+            f"--lang {exported_for}, or write a {_language(lang)} one with 'consult quotes export --lang {lang}'"
+        )
     header = tuple(str(c or "").strip() for c in (rows[0] if rows else ()))
     if header[: len(COLUMNS)] != COLUMNS:
         raise ConsultError(f"{source}: the header row was changed; expected {', '.join(COLUMNS)}")

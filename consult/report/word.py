@@ -74,9 +74,19 @@ def text_width(landscape: bool) -> float:
 
 
 def para(docx: DocxDocument, style: str | None = None, text: str = "") -> DocxParagraph:
-    """A paragraph in a named style. python-docx looks a style up by scanning every style on
-    each call (most of the time of a synthesis); the ids are looked up once per document."""
-    p = docx.add_paragraph(text)
+    """A paragraph in a named style, at the end of the body. python-docx looks a style up by
+    scanning every style on each call, and finds the body's end by scanning every paragraph
+    before it (quadratic in a synthesis of thousands of paragraphs): the style ids are looked
+    up once per document, and the paragraph goes straight before the final section mark."""
+    body = docx.element.body
+    end = docx.__dict__.get("_consult_end")
+    if end is None or end.getparent() is not body:  # the sentinel sectPr stays the body's last child
+        end = docx.__dict__["_consult_end"] = body.get_or_add_sectPr()
+    element = OxmlElement("w:p")
+    end.addprevious(element)
+    p = DocxParagraph(element, docx._body)
+    if text:
+        p.add_run(text)
     if style:
         ids: dict[str, str] = docx.__dict__.setdefault("_consult_style_ids", {})
         if style not in ids:
@@ -88,8 +98,10 @@ def para(docx: DocxDocument, style: str | None = None, text: str = "") -> DocxPa
 def _runs(paragraph: object, parts: list[Run]) -> None:
     for r in parts:
         run = paragraph.add_run(clean(r.text))  # type: ignore[attr-defined]
-        run.bold = r.bold or None
-        run.italic = r.italic or None
+        if r.bold:  # set only when on: setting None still adds an empty run-properties element
+            run.bold = True
+        if r.italic:
+            run.italic = True
 
 
 def _field(run: object, code: str) -> None:
