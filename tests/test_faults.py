@@ -202,7 +202,7 @@ def test_killed_synthesize_leaves_no_worker_no_late_file_and_no_partial_file(thr
     code, _, err = finish(consult(three_countries, "synthesize", "--all", "--regional", "--out", str(out)))
     assert code == 0, err
     names = set(tree(out))
-    assert {"KZ-synthesis.md", "KG-synthesis.docx", "TJ-synthesis.md", "regional-synthesis.docx"} <= names
+    assert {"KZ-synthesis.en.md", "KG-synthesis.en.docx", "TJ-synthesis.en.md", "regional-synthesis.en.docx"} <= names
     assert not [n for n in names if n.startswith(".consult-") or n.endswith(".tmp")], names
     import re
 
@@ -422,9 +422,15 @@ def test_outputs_follow_the_umask_and_feedback_workbooks_stay_private(workspace,
     def mode(path: Path) -> int:
         return stat.S_IMODE(path.stat().st_mode)
 
-    shared = [*(tmp_path / "syn").iterdir(), tmp_path / "answers.csv", tmp_path / "fb" / "KZ" / "KZ-MOH-feedback.txt"]
+    shared = [
+        *(tmp_path / "syn").iterdir(),
+        tmp_path / "answers.csv",
+        tmp_path / "fb" / "KZ" / "KZ-MOH-feedback.en-ru.txt",
+    ]
     assert shared and all(mode(p) == 0o664 for p in shared), {p.name: oct(mode(p)) for p in shared}
-    assert mode(tmp_path / "fb" / "KZ" / "KZ-MOH-feedback.xlsx") == 0o600  # the institution's answers, contacts too
+    assert (
+        mode(tmp_path / "fb" / "KZ" / "KZ-MOH-feedback.en-ru.xlsx") == 0o600
+    )  # the institution's answers, contacts too
 
 
 # --- 7. listing commands are linear in the number of returns ---------------------------------------
