@@ -278,3 +278,16 @@ def test_a_future_date_comes_back_marked_in_the_feedback_with_all(workspace, cli
     assert set(notes) == {"date"}
     assert "is in the future" in notes["date"] and "в будущем" in notes["date"]
     assert "Check the year" in notes["date"] and "Проверьте год" in notes["date"]
+
+
+def test_a_fractional_staff_count_is_refused_in_both_channels(workspace, make_return, web_form, tmp_path):
+    """The staff count is a whole number (``integer: true``): 12.5 is refused with its cell in
+    a workbook and with its column in an export, never rounded."""
+    [book] = ingest([make_return("KZ", "MFA", {"staff": "12,5"})], workspace)
+    [web] = ingest(
+        [kobo_csv(kobo_table(web_form["xlsform"], [web_form["make"]("MOH", 30, staff="12.5")]), tmp_path / "k.csv")],
+        workspace,
+    )
+    for result in (book, web):
+        [f] = [f for f in result.errors if f.question == "staff"]
+        assert "whole number" in f.message, str(f)

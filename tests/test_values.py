@@ -37,7 +37,8 @@ def item(item_id: str) -> Item:
 
 
 RATING = item("TOC.priority")
-STAFF = item("staff")  # a number, min 0, no max
+STAFF = item("staff")  # a count: a whole number, min 0, no max
+AMOUNT = dataclasses.replace(STAFF, integer=False)  # a number that may have decimals
 
 
 @pytest.mark.parametrize(
@@ -85,7 +86,7 @@ def test_ratings_refused_never_truncated(typed: Any) -> None:
     ],
 )
 def test_numbers_accepted(typed: Any, number: float) -> None:
-    result = parse_number(typed, STAFF)
+    result = parse_number(typed, AMOUNT)
     assert result == number and type(result) is type(number)
 
 
@@ -97,6 +98,14 @@ def test_non_finite_and_odd_numbers_refused(typed: Any) -> None:
     with pytest.raises(Invalid) as exc:
         parse_number(typed, STAFF)
     assert exc.value.expected == "a number of at least 0"
+
+
+@pytest.mark.parametrize("typed", [12.5, "12,5", "0.1", "1 200,5"])
+def test_a_count_is_a_whole_number_never_rounded(typed: Any) -> None:
+    with pytest.raises(Invalid) as exc:
+        parse_number(typed, STAFF)
+    assert exc.value.expected == "a whole number (a number of at least 0)"
+    assert parse_number("12,0", STAFF) == 12 and parse_number(1200.0, STAFF) == 1200
 
 
 def test_number_bounds_are_worded_by_which_bounds_exist() -> None:

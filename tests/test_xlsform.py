@@ -80,7 +80,7 @@ def test_form_asks_each_institution_what_its_workbook_asks() -> None:
     assert survey["respondent"]["relevant"] == "${institution} != ''"
     assert survey["TOC_assistance_other"]["relevant"] == "selected(${TOC_assistance}, 'other')"
     assert survey["TOC_assistance_other"]["required"] == "yes"
-    assert survey["staff"]["type"] == "decimal" and survey["staff"]["constraint"] == ". >= 0"
+    assert survey["staff"]["type"] == "integer" and survey["staff"]["constraint"] == ". >= 0"  # a count
     other = load_definition(OTHER)  # a count declared `integer: true` is an integer on the server
     counted = {
         r["name"]: r for r in build_xlsform(other, "UZ", [i.id for i in other.framework.institutions], "r").survey
