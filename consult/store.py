@@ -337,6 +337,14 @@ class AnswerRow:
     role: str | None = None
 
 
+def _json_value(text: str) -> Any:
+    """A stored answer value: JSON text. Most are short strings without escapes ("5", "na"),
+    read without the JSON parser; the rest (lists, numbers, escaped text) by it."""
+    if len(text) > 1 and text[0] == '"' and text[-1] == '"' and "\\" not in text and '"' not in text[1:-1]:
+        return text[1:-1]
+    return json.loads(text)
+
+
 _RETURN_COLS = (
     "id, file_name, sha256, size, country, institution, questionnaire_id, questionnaire_version, "
     "definition_hash, round, generated_at, received_at, status, superseded_by, errors, warnings, missing, "
@@ -718,11 +726,13 @@ class Store:
                 "ORDER BY return_id, rowid",
                 chunk,
             )
-            for r in rows:
-                d = dict(r)
-                d["value"] = json.loads(d["value"])
-                d["role"] = d["role"] or None  # '' is "no role", stored so that it is not looked up again
-                out.append(AnswerRow(**d))
+            # positional, not by name: a round's answers are tens of thousands of rows, loaded
+            # by every score and synthesis; '' as role is "no role", stored so that it is not
+            # looked up again
+            out += [
+                AnswerRow(r[0], r[1], r[2], r[3], r[4], r[5], _json_value(r[6]), r[7], r[8], r[9], r[10], r[11] or None)
+                for r in rows
+            ]
         return out
 
     @_faults

@@ -260,7 +260,8 @@ def parse_number(value: Any, item: Item) -> float | int:
     if isinstance(number, float) and number.is_integer():
         number = int(number)
     if item.integer and not isinstance(number, int):  # a count: 12.5 staff is a typo, not a value to round
-        raise Invalid("a whole number" if expected == "a number" else f"a whole number ({expected})", "type a whole number")
+        whole = "a whole number" if expected == "a number" else f"a whole number ({expected})"
+        raise Invalid(whole, "type a whole number")
     if (item.min is not None and number < item.min) or (item.max is not None and number > item.max):
         raise Invalid(expected, "correct the number")
     return number

@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from xml.sax.saxutils import escape as xml_escape
 
 from docx import Document as new_docx
 from docx.document import Document as DocxDocument
 from docx.enum.section import WD_ORIENT, WD_SECTION
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
-from docx.oxml import OxmlElement
-from docx.oxml.ns import qn
+from docx.oxml import OxmlElement, parse_xml
+from docx.oxml.ns import nsdecls, qn
 from docx.shared import Cm, Pt
 from docx.table import Table as DocxTable
 from docx.text.paragraph import Paragraph as DocxParagraph
+from docx.text.run import Run as DocxRun
 
 from consult.fileio import save_atomic
 from consult.report.document import (
@@ -86,7 +88,7 @@ def para(docx: DocxDocument, style: str | None = None, text: str = "") -> DocxPa
     end.addprevious(element)
     p = DocxParagraph(element, docx._body)
     if text:
-        p.add_run(text)
+        add_text(p, text)
     if style:
         ids: dict[str, str] = docx.__dict__.setdefault("_consult_style_ids", {})
         if style not in ids:
@@ -95,9 +97,21 @@ def para(docx: DocxDocument, style: str | None = None, text: str = "") -> DocxPa
     return p
 
 
-def _runs(paragraph: object, parts: list[Run]) -> None:
+def add_text(paragraph: DocxParagraph, text: str) -> DocxRun:
+    """``paragraph.add_run(text)`` without python-docx's character-by-character append (its
+    ``Run.text`` handles tabs and breaks one character at a time): text without them becomes
+    one ``w:t`` directly; text with them takes the library's way."""
+    if "\t" in text or "\n" in text or "\r" in text:
+        return paragraph.add_run(text)
+    run = paragraph.add_run()
+    if text:
+        run._r.add_t(text)
+    return run
+
+
+def _runs(paragraph: DocxParagraph, parts: list[Run]) -> None:
     for r in parts:
-        run = paragraph.add_run(clean(r.text))  # type: ignore[attr-defined]
+        run = add_text(paragraph, clean(r.text))
         if r.bold:  # set only when on: setting None still adds an empty run-properties element
             run.bold = True
         if r.italic:
@@ -133,22 +147,8 @@ def _header_footer(docx: DocxDocument, doc: Document) -> None:
     head.alignment = WD_ALIGN_PARAGRAPH.RIGHT
     foot = section.footer.paragraphs[0]
     foot.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    foot.add_run(f"{clean(doc.page_label)} ")
+    add_text(foot, f"{clean(doc.page_label)} ")
     _field(foot.add_run(), "PAGE")
-
-
-def _repeat_header(row: object) -> None:
-    tr_pr = row._tr.get_or_add_trPr()  # type: ignore[attr-defined]
-    el = OxmlElement("w:tblHeader")
-    el.set(qn("w:val"), "true")
-    tr_pr.append(el)
-
-
-def _no_split(row: object) -> None:
-    tr_pr = row._tr.get_or_add_trPr()  # type: ignore[attr-defined]
-    el = OxmlElement("w:cantSplit")
-    el.set(qn("w:val"), "true")
-    tr_pr.append(el)
 
 
 def _keep_with_next(paragraph: object) -> None:
@@ -194,41 +194,63 @@ def fit_widths(block: Table, available: float) -> list[float]:
 
 
 def _table(docx: DocxDocument, block: Table) -> DocxTable:
+    """A table as real Word rows (repeated header, rows never split, fixed widths in both the
+    grid, which LibreOffice reads, and the cells, which Word reads). The rows are written as one
+    piece of WordprocessingML and parsed once: python-docx's cell-by-cell API builds each
+    element through several lookups and was most of the time a synthesis took."""
     if block.caption:
         _keep_with_next(para(docx, "Caption", clean(block.caption)))
-    table = docx.add_table(rows=1, cols=len(block.header))
+    table = docx.add_table(rows=0, cols=len(block.header))
     table.style = TABLE_STYLE
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     table.autofit = False
-    widths = [Cm(w) for w in fit_widths(block, text_width(needs_landscape(block)))]
-    header = table.rows[0]
-    _repeat_header(header)
-    _no_split(header)
-    for cell, value in zip(header.cells, block.header, strict=True):
-        cell.text = ""
-        run = cell.paragraphs[0].add_run(clean(value))
-        run.bold = True
-    for values in block.rows:
-        row = table.add_row()
-        _no_split(row)
-        for i, (cell, value) in enumerate(zip(row.cells, values, strict=True)):
-            cell.text = clean(value)
-            if block.align[i : i + 1] == "r":
-                cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.RIGHT
-    grid = table._tbl.tblGrid  # Word reads cell widths, LibreOffice the grid: set both
-    for col, width in zip(grid.findall(qn("w:gridCol")), widths, strict=True):
-        col.set(qn("w:w"), str(int(width.twips)))
-    for row in table.rows:
-        for cell, width in zip(row.cells, widths, strict=True):
-            cell.width = width
-            for p in cell.paragraphs:  # compact rows: no paragraph spacing inside a cell, 9.5 pt text
-                p.paragraph_format.space_after = Pt(0)
-                p.paragraph_format.line_spacing = 1.0
-                for run in p.runs:
-                    run.font.size = TABLE_PT
+    widths = [int(Cm(w).twips) for w in fit_widths(block, text_width(needs_landscape(block)))]
+    for col, width in zip(table._tbl.tblGrid.findall(qn("w:gridCol")), widths, strict=True):
+        col.set(qn("w:w"), str(width))
+    size = round(TABLE_PT.pt * 2)  # half-points
+    rows = [_row_xml(block.header, widths, "", size, header=True)]
+    rows += [_row_xml(values, widths, block.align, size) for values in block.rows]
+    body = parse_xml(f"<w:tbl {nsdecls('w')}>{''.join(rows)}</w:tbl>")
+    for row in list(body):
+        table._tbl.append(row)
+    return _table_end(docx, block, table)
+
+
+def _row_xml(values: list[str], widths: list[int], align: str, size: int, header: bool = False) -> str:
+    """One ``w:tr``: every cell one compact paragraph (no spacing, single line) of one run of
+    ``size`` half-points, bold in the header, right-aligned where ``align`` says "r"."""
+    flags = '<w:tblHeader w:val="true"/>' if header else ""
+    cells = []
+    for i, (value, width) in enumerate(zip(values, widths, strict=True)):
+        jc = '<w:jc w:val="right"/>' if align[i : i + 1] == "r" else ""
+        bold = "<w:b/>" if header else ""
+        cells.append(
+            f'<w:tc><w:tcPr><w:tcW w:w="{width}" w:type="dxa"/></w:tcPr>'
+            f'<w:p><w:pPr><w:spacing w:after="0" w:line="240" w:lineRule="auto"/>{jc}</w:pPr>'
+            f'<w:r><w:rPr>{bold}<w:sz w:val="{size}"/></w:rPr>{_run_text(clean(value))}</w:r></w:p></w:tc>'
+        )
+    return f'<w:tr><w:trPr>{flags}<w:cantSplit w:val="true"/></w:trPr>{"".join(cells)}</w:tr>'
+
+
+def _run_text(text: str) -> str:
+    """A run's content as python-docx's ``Run.text`` writes it: line breaks as ``w:br``, tabs
+    as ``w:tab``, the rest as ``w:t`` with its spaces kept."""
+    parts = []
+    for k, line in enumerate(text.replace("\r\n", "\n").replace("\r", "\n").split("\n")):
+        if k:
+            parts.append("<w:br/>")
+        for j, piece in enumerate(line.split("\t")):
+            if j:
+                parts.append("<w:tab/>")
+            if piece:
+                parts.append(f'<w:t xml:space="preserve">{xml_escape(piece)}</w:t>')
+    return "".join(parts)
+
+
+def _table_end(docx: DocxDocument, block: Table, table: DocxTable) -> DocxTable:
     if block.note:
         note = para(docx, "Caption")
-        note.add_run(clean(block.note)).italic = True
+        add_text(note, clean(block.note)).italic = True
     if block.source:
         _source(docx, block.source)
     return table
@@ -236,7 +258,7 @@ def _table(docx: DocxDocument, block: Table) -> DocxTable:
 
 def _source(docx: DocxDocument, text: str) -> None:
     p = para(docx)
-    run = p.add_run(clean(text))
+    run = add_text(p, clean(text))
     run.font.size = Pt(8.5)
     run.italic = True
 
@@ -245,17 +267,17 @@ def _quote(docx: DocxDocument, block: Quote) -> None:
     """A quote's text is kept with its attribution (never an attribution alone at a page top)."""
     if block.translation:
         p = para(docx, "Quote")
-        p.add_run(clean(block.translation))
+        add_text(p, clean(block.translation))
         _keep_with_next(p)
         original = para(docx, "Quote")
-        original.add_run(clean(block.text)).italic = True
+        add_text(original, clean(block.text)).italic = True
         _keep_with_next(original)
     else:
         p = para(docx, "Quote")
-        p.add_run(clean(block.text))
+        add_text(p, clean(block.text))
         _keep_with_next(p)
     who = para(docx, "Quote")
-    who.add_run(f"— {clean(block.attribution)}" + (f" [{block.lang}]" if block.lang else "")).italic = True
+    add_text(who, f"— {clean(block.attribution)}" + (f" [{block.lang}]" if block.lang else "")).italic = True
     who.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.RIGHT
 
 
@@ -300,7 +322,7 @@ def _contents(docx: DocxDocument, doc: Document, block: Contents) -> None:
                     el.set(qn("xml:space"), "preserve")
                     el.text = text
                 run._r.append(el)
-        p.add_run(clean(entry))
+        add_text(p, clean(entry))
         if i == len(entries) - 1:
             end = OxmlElement("w:fldChar")
             end.set(qn("w:fldCharType"), "end")
@@ -365,9 +387,9 @@ def build(doc: Document) -> DocxDocument:
     _page_setup(docx.sections[0], doc)
     _header_footer(docx, doc)
     para(docx, "Title", clean(doc.title))
-    docx.add_paragraph().add_run(clean(doc.subtitle)).italic = True
+    add_text(docx.add_paragraph(), clean(doc.subtitle)).italic = True
     if doc.status:
-        para(docx).add_run(clean(doc.status)).bold = True
+        add_text(para(docx), clean(doc.status)).bold = True
     if doc.purpose:
         para(docx, None, clean(doc.purpose))
     landscape = False
