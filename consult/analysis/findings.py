@@ -132,7 +132,7 @@ def ranking_sentences(f: RankingFindings, t: Text, name: Callable[[str], str]) -
         listed = ", ".join(f"{name(a)} {fmt_p(p, t)}" for a, p in f.contenders)
         out.append(t("words_first_open", areas=listed))
     if f.ties:
-        out.append(t("words_tied", groups="; ".join(" / ".join(name(a) for a in run) for run in f.ties)))
+        out.append(t("words_tied", groups="; ".join(join([name(a) for a in run], t) for run in f.ties)))
     return out
 
 
