@@ -61,7 +61,7 @@ def test_leading_trailing_and_ties_in_words():
     assert words[0] == "Leading: toc and terrorism, each in the top three with probability ≥ 0.95."
     assert words[1] == "Trailing: research and justice, each outside the top three with probability ≥ 0.99."
     assert words[2].startswith("First place is open (probability of being first: toc 0.62, terrorism 0.23")
-    assert words[3].endswith(": toc / terrorism; corruption / drugs; research / justice.")
+    assert words[3].endswith(": toc and terrorism; corruption and drugs; research and justice.")
     ru_words = findings.ranking_sentences(f, ru, name)
     assert ru_words[0].startswith("Лидируют: toc и terrorism") and "0,95" in ru_words[0]
 
@@ -84,7 +84,7 @@ def test_nothing_separable_says_so():
     ]
     words = findings.ranking_sentences(findings.ranking_findings(areas), en, name)
     assert words[0] == en("words_no_tiers")
-    assert words[-1].endswith(": a / b / c / d.")
+    assert words[-1].endswith(": a, b, c and d.")
 
 
 def test_probabilities_in_words_are_never_rounded_up():
