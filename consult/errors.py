@@ -18,6 +18,8 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from consult.types import Severity
+
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
 
 
@@ -321,16 +323,27 @@ class Finding:
     cell: str | None = None
     question: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
-    severity: str = "error"
+    severity: Severity = "error"
     row: int | None = None  # a submission's row in a KoboToolbox/ODK export; ``cell`` is then its column
+    # the texts as stored with a finding read back (message, fix, text): shown when this release's
+    # catalogue no longer renders it (a code renamed, a parameter added); never compared or stored
+    recorded: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def message(self) -> str:
-        return CATALOGUE[self.code][0].format(**self.params)
+        return self._render(0, "message")
 
     @property
     def fix(self) -> str:
-        return CATALOGUE[self.code][1].format(**self.params)
+        return self._render(1, "fix")
+
+    def _render(self, part: int, key: str) -> str:
+        if self.recorded:  # read back from the store: an older release may have worded it
+            try:
+                return CATALOGUE[self.code][part].format(**self.params)
+            except (KeyError, IndexError, ValueError):
+                return self.recorded.get(key) or self.code
+        return CATALOGUE[self.code][part].format(**self.params)
 
     @property
     def location(self) -> str:
@@ -354,11 +367,25 @@ class Finding:
         return f"{where}: {self.message}" if where else self.message
 
     def to_dict(self) -> dict[str, Any]:
+        """The finding as JSON data (``--json`` and the store): its fields, plus the derived
+        ``message``, ``fix`` and ``text`` for a reader that has no catalogue."""
         data = asdict(self)
+        del data["recorded"]
         data["message"] = self.message
         data["fix"] = self.fix
         data["text"] = str(self)
         return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Finding:
+        """The inverse of :meth:`to_dict`: the derived texts are not fields, they are kept
+        aside (``recorded``) and shown only when the catalogue can no longer render the
+        finding. Unknown keys (from a later release) are ignored."""
+        names = {f for f in cls.__dataclass_fields__ if f != "recorded"}
+        fields = {k: v for k, v in data.items() if k in names}
+        fields["params"] = dict(fields.get("params") or {})
+        recorded = {k: str(data[k]) for k in ("message", "fix", "text") if isinstance(data.get(k), str)}
+        return cls(**fields, recorded=recorded)
 
 
 def finding(code: str, **kwargs: Any) -> Finding:

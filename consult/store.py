@@ -36,10 +36,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
 
-from consult.errors import ConsultError
+from consult.errors import ConsultError, Finding
 from consult.locks import TIMEOUT_ENV, LockTimeout, Waiting, lock_timeout
+from consult.types import CURRENT_STATUSES, Channel, QuestionType, ReturnStatus
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 TABLES = ("returns", "answers", "respondents")
 
 MIGRATIONS: list[str] = [
@@ -120,9 +121,19 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX feedback_return ON feedback(return_id);
     """,
+    # 4 -> 5: the channel a return came by as a column of its own; before, it was only folded into
+    # the stored name of a web submission (``kobo:<id>``, ``odk:<id>``), which stays as it is
+    """
+    ALTER TABLE returns ADD COLUMN channel TEXT NOT NULL DEFAULT 'excel';
+    UPDATE returns SET channel = CASE
+        WHEN file_name LIKE 'kobo:%' THEN 'kobo'
+        WHEN file_name LIKE 'odk:%' THEN 'odk'
+        ELSE 'excel'
+    END;
+    """,
 ]
 
-CURRENT = ("accepted", "incomplete")
+CURRENT: tuple[ReturnStatus, ...] = CURRENT_STATUSES
 BUSY_SLICE = 0.5  # seconds SQLite waits for a lock before this module says it is waiting, and waits on
 
 
@@ -256,11 +267,11 @@ def explain(rows: Iterable[ReturnRow]) -> dict[int, str]:
         if r.status == "superseded" and newer is not None:
             why[r.id] = f"#{newer.id} is newer: {compare_returns(newer.recency, r.recency)[1]}"
         elif r.status == "rejected" and r.errors:
-            why[r.id] = str(r.errors[0].get("message", ""))
+            why[r.id] = r.errors[0].message
     for r in by_id.values():
-        restored = next((w for w in r.warnings if w.get("code") == "restored"), None)
+        restored = next((w for w in r.warnings if w.code == "restored"), None)
         if r.status in CURRENT and restored is not None:
-            why[r.id] = str(restored.get("message", "restored by hand"))
+            why[r.id] = restored.message or "restored by hand"
             continue
         older = replaced.get(r.id, [])
         if r.status in CURRENT and older:
@@ -289,20 +300,25 @@ class ReturnRow:
     round: str | None
     generated_at: str | None
     received_at: str
-    status: str
+    status: ReturnStatus
     superseded_by: int | None
-    errors: list[dict[str, Any]] = field(default_factory=list)
-    warnings: list[dict[str, Any]] = field(default_factory=list)
-    missing: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[Finding] = field(default_factory=list)
+    warnings: list[Finding] = field(default_factory=list)
+    missing: list[Finding] = field(default_factory=list)
     respondent_date: str | None = None
     saved_at: str | None = None
+    channel: Channel = "excel"
 
     @property
     def recency(self) -> Recency:
         return Recency(self.id, self.respondent_date, self.saved_at)
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        """As JSON data: the findings as :meth:`Finding.to_dict` writes them (as stored)."""
+        data = dict(self.__dict__)
+        for key in ("errors", "warnings", "missing"):
+            data[key] = [f.to_dict() for f in data[key]]
+        return data
 
 
 @dataclass
@@ -328,7 +344,7 @@ class AnswerRow:
     section: str | None
     area: str | None
     component: str | None
-    type: str
+    type: QuestionType
     value: Any
     raw: str | None
     sheet: str | None
@@ -348,15 +364,20 @@ def _json_value(text: str) -> Any:
 _RETURN_COLS = (
     "id, file_name, sha256, size, country, institution, questionnaire_id, questionnaire_version, "
     "definition_hash, round, generated_at, received_at, status, superseded_by, errors, warnings, missing, "
-    "respondent_date, saved_at"
+    "respondent_date, saved_at, channel"
 )
 
 
 def _return_row(row: sqlite3.Row) -> ReturnRow:
     data = dict(row)
     for key in ("errors", "warnings", "missing"):
-        data[key] = json.loads(data[key])
+        data[key] = [Finding.from_dict(f) for f in json.loads(data[key])]
     return ReturnRow(**data)
+
+
+def _findings_json(findings: Iterable[Finding]) -> str:
+    """Findings as stored in a return's errors, warnings or missing column."""
+    return json.dumps([f.to_dict() for f in findings], ensure_ascii=False)
 
 
 class Store:
@@ -580,10 +601,14 @@ class Store:
         """Insert a return with its answers. A current one (accepted or incomplete) supersedes the
         current return of the same round, country and institution when it is newer by
         :func:`compare_returns`; when it is older it is stored as superseded by that one (kept,
-        never counted). Returns (new id, superseded ids); :meth:`get` tells the new status."""
+        never counted). Returns (new id, superseded ids); :meth:`get` tells the new status.
+        ``fields`` hold the errors, warnings and missing answers as :class:`Finding` objects
+        (or their :meth:`Finding.to_dict` data); ``channel`` defaults to "excel"."""
         data = dict(fields)
         for key in ("errors", "warnings", "missing"):
-            data[key] = json.dumps(data.get(key) or [], ensure_ascii=False)
+            data[key] = json.dumps(
+                [f.to_dict() if isinstance(f, Finding) else f for f in data.get(key) or []], ensure_ascii=False
+            )
         cols = ", ".join(data)
         marks = ", ".join("?" for _ in data)
         cur = conn.execute(f"INSERT INTO returns ({cols}) VALUES ({marks})", tuple(data.values()))
@@ -657,9 +682,9 @@ class Store:
         return counts
 
     @_faults
-    def restore(self, return_id: int, note: dict[str, Any]) -> list[int]:
+    def restore(self, return_id: int, note: Finding) -> list[int]:
         """Make an earlier version current again (a resent return that lost answers, say); the
-        return that was current is kept, superseded by it. ``note`` (a finding dict) is added to
+        return that was current is kept, superseded by it. ``note`` (a finding) is added to
         its warnings so that ``consult returns`` says why it counts. Returns the ids it replaced."""
         with self.transaction() as conn:
             row = self.find_id(conn, return_id)
@@ -680,12 +705,49 @@ class Store:
                 "UPDATE returns SET status = 'superseded', superseded_by = ? WHERE id = ?",
                 [(return_id, old) for old in replaced],
             )
-            warnings = [w for w in row.warnings if w.get("code") != "restored"] + [note]
+            warnings = [w for w in row.warnings if w.code != "restored"] + [note]
             conn.execute(
                 "UPDATE returns SET status = ?, superseded_by = NULL, warnings = ? WHERE id = ?",
-                (status, json.dumps(warnings, ensure_ascii=False), return_id),
+                (status, _findings_json(warnings), return_id),
             )
             return replaced
+
+    def set_warnings(self, conn: sqlite3.Connection, return_id: int, warnings: Iterable[Finding]) -> None:
+        """Replace the warnings of a return (inside the caller's transaction)."""
+        conn.execute("UPDATE returns SET warnings = ? WHERE id = ?", (_findings_json(warnings), return_id))
+
+    def current_by_name(self, conn: sqlite3.Connection, file_name: str) -> tuple[int, str | None] | None:
+        """(id, saved time) of the newest current return stored under ``file_name`` (a web
+        submission keeps its name, ``kobo:<id>``, across edits), or None."""
+        row = conn.execute(
+            "SELECT id, saved_at FROM returns WHERE file_name = ? AND status IN ('accepted', 'incomplete') "
+            "ORDER BY id DESC LIMIT 1",
+            (file_name,),
+        ).fetchone()
+        return (int(row[0]), row[1]) if row else None
+
+    def withdraw(self, conn: sqlite3.Connection, file_name: str, rid: int, saved_at: str | None) -> list[int]:
+        """Supersede by ``rid`` the other current returns stored under ``file_name`` (earlier
+        versions of one web submission), except those saved after ``saved_at`` (a later edit
+        stands). Returns their ids."""
+        older = [
+            int(r[0])
+            for r in conn.execute(
+                "SELECT id, saved_at FROM returns WHERE file_name = ? AND status IN ('accepted', 'incomplete') "
+                "AND id != ?",
+                (file_name, rid),
+            )
+            if not (r[1] and saved_at and r[1] > saved_at)
+        ]
+        conn.executemany(
+            "UPDATE returns SET status = 'superseded', superseded_by = ? WHERE id = ?", [(rid, o) for o in older]
+        )
+        return older
+
+    @_faults
+    def stored_sha256(self) -> set[str]:
+        """The sha256 of every file stored with a verdict other than rejected."""
+        return {sha for (sha,) in self.conn.execute("SELECT sha256 FROM returns WHERE status != 'rejected'")}
 
     def find_id(self, conn: sqlite3.Connection, return_id: int) -> ReturnRow | None:
         row = conn.execute(f"SELECT {_RETURN_COLS} FROM returns WHERE id = ?", (return_id,)).fetchone()

@@ -82,7 +82,7 @@ def test_half_filled_return_is_incomplete_with_the_missing_listed(workspace, mak
     assert any(f.question == "TOC.priority" and f.sheet == sheet and f.cell == cell for f in result.missing)
     rows, answers = stored(workspace)
     assert rows[0].status == "incomplete"
-    assert {m["question"] for m in rows[0].missing} == {"TOC.priority", "emerging", "top5", "contact_email"}
+    assert {m.question for m in rows[0].missing} == {"TOC.priority", "emerging", "top5", "contact_email"}
     assert "TOC.priority" not in answers[rows[0].id] and "TOC.challenges" in answers[rows[0].id]
 
 

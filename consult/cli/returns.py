@@ -111,7 +111,7 @@ def ingest(
                 "the same submission (see below; --accept-fewer applies them)[/]"
             )
         title = "Dry run: nothing stored" if dry_run else f"Ingested into {ws.db_path}"
-        rows = []
+        rows: list[tuple[str, str, str, str, str]] = []
         for r in results:
             problems = []
             if r.status == "duplicate":
@@ -268,14 +268,13 @@ def list_returns(
     from rich.table import Table
 
     from consult.errors import finding
-    from consult.intake.submissions import channel_of
     from consult.store import explain
     from consult.workspace import open_store
 
     ws = workspace(ctx)
     if restore is not None:
         today = dt.date.today().isoformat()
-        note = finding("restored", severity="warning", date=today).to_dict()
+        note = finding("restored", severity="warning", date=today)
         with open_store(ws, write=True) as store:
             replaced = store.restore(restore, note)
         err.print(
@@ -296,7 +295,6 @@ def list_returns(
             [
                 {
                     **r.to_dict(),
-                    "channel": channel_of(r.file_name),
                     "why": why.get(r.id, ""),
                     "feedback": sent.get(r.id, []),
                 }
@@ -307,7 +305,7 @@ def list_returns(
     columns = ("#", "File", "Channel", "Country", "Institution", "Received", "Status", "sha256")
     cells = []
     for r in rows:
-        st = r.status
+        st: str = r.status
         if r.superseded_by:
             st += f" by #{r.superseded_by}"
         if r.status == "rejected":
@@ -318,7 +316,7 @@ def list_returns(
             (
                 str(r.id),
                 shown(r.file_name),
-                channel_of(r.file_name),
+                r.channel,
                 r.country or "",
                 r.institution or "",
                 r.received_at[:10],

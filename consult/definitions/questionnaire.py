@@ -15,9 +15,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from consult.definitions.framework import Framework, Institution, Text
+from consult.types import QUESTION_TYPES as TYPES
+from consult.types import QuestionType
 
-QUESTION_TYPES = ("rating", "single", "multiple", "rank", "text", "number", "date")
-CHOICE_TYPES = ("rating", "single", "multiple", "rank")
+QUESTION_TYPES = TYPES  # the one list (consult/types.py); the JSON Schema's enum must match it
+CHOICE_TYPES: tuple[QuestionType, ...] = ("rating", "single", "multiple", "rank")
 TEXT_LIMIT = 4000
 
 
@@ -76,7 +78,7 @@ class Condition:
 @dataclass
 class Question:
     id: str
-    type: str
+    type: QuestionType
     label: Text
     hint: Text = field(default_factory=dict)
     required: bool = False
@@ -162,7 +164,7 @@ class Item:
 
     id: str
     qid: str
-    type: str
+    type: QuestionType
     label: Text
     hint: Text
     required: bool

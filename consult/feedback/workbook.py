@@ -46,6 +46,7 @@ from consult.definitions import Definition, form_for
 from consult.definitions.framework import text
 from consult.definitions.plurals import plurals
 from consult.definitions.questionnaire import TEXT_LIMIT, Form, Item
+from consult.errors import Finding
 from consult.fileio import save_atomic, write_atomic
 from consult.forms.fit import FONT_NAME, fit_row
 from consult.forms.layout import FORMAT, LISTS_SHEET, META_SHEET, Layout, joined
@@ -61,7 +62,6 @@ from consult.forms.writer import (
     page_text,
     sheet_title,
 )
-from consult.intake.submissions import channel_of
 from consult.intake.values import raw_text
 from consult.naming import tagged
 from consult.store import ReturnRow, Store
@@ -167,14 +167,14 @@ def _is_rejected(row: ReturnRow) -> bool:
     return row.status not in ("accepted", "incomplete", "superseded")
 
 
-def _answer_findings(findings: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [f for f in findings if f.get("code") in ANSWER_CODES]
+def _answer_findings(findings: Iterable[Finding]) -> list[Finding]:
+    return [f for f in findings if f.code in ANSWER_CODES]
 
 
 def readable(row: ReturnRow) -> bool:
     """Whether the answers of a return can be carried into a feedback workbook: every error
     is about an answer, none about the file itself."""
-    return not row.errors or all(f.get("code") in ANSWER_CODES for f in row.errors)
+    return not row.errors or all(f.code in ANSWER_CODES for f in row.errors)
 
 
 def due(
@@ -192,7 +192,7 @@ def due(
     fw = ws.definition.framework
     latest: dict[tuple[str, str], ReturnRow] = {}
     for row in rows:
-        if row.status == "superseded" or channel_of(row.file_name) != "excel":
+        if row.status == "superseded" or row.channel != "excel":
             continue  # a web submission is corrected in the web form, not in a workbook
         if row.round not in (ws.round, None) and not _is_rejected(row):
             continue
@@ -465,7 +465,7 @@ def _copy_answers(
 
 
 def _problems(
-    findings: list[dict[str, Any]],
+    findings: list[Finding],
     returned: _Returned,
     old: dict[tuple[str, str], tuple[str, str]],
     index: dict[tuple[str, str], _Row],
@@ -479,10 +479,10 @@ def _problems(
     form = returned.form
     problems: list[Problem] = []
     for f in findings:
-        code = f["code"]
-        params = dict(f.get("params") or {})
-        key = old.get((f.get("sheet") or "", f.get("cell") or ""))
-        iid = key[0] if key else (f.get("question") or "").split(" [", 1)[0]
+        code = f.code
+        params = f.params
+        key = old.get((f.sheet or "", f.cell or ""))
+        iid = key[0] if key else (f.question or "").split(" [", 1)[0]
         item = form.item_by_id.get(iid) if code != "unknown-question" else None
         p = Problem(code=code)
         if item is not None:
@@ -495,11 +495,11 @@ def _problems(
                 p.sheet, p.cells = _answer_cells(item, index, col)
                 first = index.get((item.id, ""))
                 p.number = first.number if first else None
-        fmt = {"found": params.get("found") or "", "rows": params.get("rows", ""), "sheet": f.get("sheet") or ""}
+        fmt = {"found": params.get("found") or "", "rows": params.get("rows", ""), "sheet": f.sheet or ""}
         if words.has(f"problem_{code}"):
             p.what = words.each(f"problem_{code}", **fmt)
         else:  # a code this file has no words for yet: the catalogue's English, never nothing
-            p.what = {lang: str(f.get("message", code)) for lang in words.langs}
+            p.what = {lang: f.message or code for lang in words.langs}
         if code == "invalid-value" and item is not None:
             p.expected, p.fix = _expected(item, words, returned.langs)
             odd = f"fix_odd-{params.get('odd')}"  # a range, a spreadsheet error, a control character
@@ -510,7 +510,7 @@ def _problems(
         elif words.has(f"fix_{code}"):
             p.fix = words.each(f"fix_{code}")
         else:
-            p.fix = {lang: str(f.get("fix", "")) for lang in words.langs}
+            p.fix = {lang: f.fix for lang in words.langs}
         problems.append(p)
     return problems
 
@@ -751,7 +751,7 @@ def _now() -> str:
 
 
 def _reason(row: ReturnRow, words: _Words) -> dict[str, str]:
-    codes = [f.get("code", "") for f in row.errors if f.get("code") not in ANSWER_CODES]
+    codes = [f.code for f in row.errors if f.code not in ANSWER_CODES]
     code = codes[0] if codes else "other"
     key = f"reason_{code}" if words.has(f"reason_{code}") else "reason_other"
     return words.each(key)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import errno
 import hashlib
-import json
 import os
 import sqlite3
 import stat
@@ -27,6 +26,7 @@ from consult.intake.safety import MAX_SIZE, Refused, local_problem, read_bounded
 from consult.intake.submissions import is_export, read_exports
 from consult.seal import SealKey
 from consult.store import ReturnRow, Store, compare_returns
+from consult.types import IngestStatus
 from consult.workers import worker_pool
 from consult.workspace import Workspace, known_definitions
 
@@ -40,7 +40,7 @@ class IngestResult:
 
     file: str
     path: str
-    status: str
+    status: IngestStatus
     sha256: str = ""
     country: str | None = None
     institution: str | None = None
@@ -199,11 +199,7 @@ def _held(store: Store, rr: ReadReturn) -> Finding | None:
     """Why a web submission is held: the current version of the same submission (same root
     id, so same stored name) has more answers, and this one would replace it. A misread
     export (a separator, a labels export) must never silently replace good answers."""
-    row = store.conn.execute(
-        "SELECT id, saved_at FROM returns WHERE file_name = ? AND status IN ('accepted', 'incomplete') "
-        "ORDER BY id DESC LIMIT 1",
-        (rr.path.name,),
-    ).fetchone()
+    row = store.current_by_name(store.conn, rr.path.name)
     if row is None or (row[1] and rr.saved_at and rr.saved_at < row[1]):
         return None  # nothing current, or an older version (stored as superseded: harmless)
     had = store.answer_counts(store.conn, [row[0]])[row[0]]
@@ -216,22 +212,11 @@ def _held(store: Store, rr: ReadReturn) -> Finding | None:
     )
 
 
-def _withdraw(conn: sqlite3.Connection, rr: ReadReturn, rid: int) -> list[int]:
+def _withdraw(store: Store, conn: sqlite3.Connection, rr: ReadReturn, rid: int) -> list[int]:
     """The reviewers rejected this version of a submission: the earlier versions of the same
     submission (same root id), accepted before the decision, stop counting (superseded by this
-    rejected one, which says why)."""
-    older = [
-        r[0]
-        for r in conn.execute(
-            "SELECT id, saved_at FROM returns WHERE file_name = ? AND status IN ('accepted', 'incomplete') AND id != ?",
-            (rr.path.name, rid),
-        )
-        if not (r[1] and rr.saved_at and r[1] > rr.saved_at)  # a later edit stands
-    ]
-    conn.executemany(
-        "UPDATE returns SET status = 'superseded', superseded_by = ? WHERE id = ?", [(rid, o) for o in older]
-    )
-    return older
+    rejected one, which says why); a later edit stands."""
+    return store.withdraw(conn, rr.path.name, rid, rr.saved_at)
 
 
 def record(store: Store, rr: ReadReturn, strict: bool, dry_run: bool, accept_fewer: bool = False) -> IngestResult:
@@ -287,9 +272,10 @@ def record(store: Store, rr: ReadReturn, strict: bool, dry_run: bool, accept_few
             "respondent_date": rr.respondent_date,
             "saved_at": rr.saved_at,
             "status": result.status,
-            "errors": [f.to_dict() for f in result.errors],
-            "warnings": [f.to_dict() for f in result.warnings],
-            "missing": [f.to_dict() for f in result.missing],
+            "channel": rr.meta.get("channel") or "excel",
+            "errors": result.errors,
+            "warnings": result.warnings,
+            "missing": result.missing,
         }
         answers = [
             {
@@ -309,7 +295,7 @@ def record(store: Store, rr: ReadReturn, strict: bool, dry_run: bool, accept_few
         ]
         rid, superseded = store.insert_return(conn, fields, answers, rr.personal or None)
         if any(f.code == "review-rejected" for f in rr.errors):
-            superseded = _withdraw(conn, rr, rid)
+            superseded = _withdraw(store, conn, rr, rid)
         result.return_id, result.superseded = rid, superseded
         counts = store.answer_counts(conn, [rid, *superseded])
         fewer = [(old, counts[old]) for old in superseded if counts[old] > counts[rid] and result.status != "rejected"]
@@ -319,10 +305,7 @@ def record(store: Store, rr: ReadReturn, strict: bool, dry_run: bool, accept_few
                 "fewer-answers", file=rr.path.name, severity="warning", found=counts[rid], had=had, old=old
             )
             result.warnings.append(warning)
-            conn.execute(
-                "UPDATE returns SET warnings = ? WHERE id = ?",
-                (json.dumps([f.to_dict() for f in result.warnings], ensure_ascii=False), rid),
-            )
+            store.set_warnings(conn, rid, result.warnings)
         mine = store.get(rid)
         if mine is not None and mine.superseded_by is not None:
             newer = store.get(mine.superseded_by)
@@ -338,7 +321,7 @@ def _already_stored(store: Store, files: list[Path], max_size: int) -> list[Inge
     """Files whose bytes the store already holds, as "already ingested" results, found by their
     sha256 before any reading: ingesting the same inbox every day costs a hash per file. A file
     stored as rejected is read again (see :func:`_same_again`): it may read differently now."""
-    stored = {sha for (sha,) in store.conn.execute("SELECT sha256 FROM returns WHERE status != 'rejected'")}
+    stored = store.stored_sha256()
     if not stored:  # a first ingest: nothing to recognise, no file read twice
         return []
     known = []

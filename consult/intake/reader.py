@@ -29,6 +29,7 @@ from consult.intake.safety import LOCAL_PROBLEMS, MAX_SIZE, MAX_UNPACKED, Refuse
 from consult.intake.values import Invalid, describe, parse_answer, parse_flag, raw_text
 from consult.intake.xlsx import Damaged, XlsxReader, column_index
 from consult.seal import SealKey, seal
+from consult.types import IngestStatus
 
 MAX_PROBLEMS = 50  # errors (and warnings) kept per return; the rest are counted
 
@@ -68,7 +69,7 @@ class ReadReturn:
         return None if given is None or is_future(given) else given
 
     @property
-    def status(self) -> str:
+    def status(self) -> IngestStatus:
         """accepted, incomplete or rejected; "unreadable" when the file could not be read here
         at all (a local problem, not the sender's: such a file is reported, never stored)."""
         if any(f.code in LOCAL_PROBLEMS for f in self.errors):

@@ -71,10 +71,10 @@ from consult.intake.safety import MAX_SIZE, MAX_UNPACKED, Refused, check_file, r
 from consult.intake.values import Invalid, describe, parse_answer, parse_flag, raw_text
 from consult.intake.xlsx import Cell as XlsxCell
 from consult.intake.xlsx import Damaged, XlsxReader
+from consult.types import CHANNELS, Channel
 
 MAX_COLUMNS = 16_384  # Excel's last column, XFD
 
-CHANNELS = ("excel", "kobo", "odk")
 KOBO_COPY = (
     "_id",
     "_uuid",
@@ -122,10 +122,11 @@ NUL_MARK = "\ufffe"  # Python 3.10's csv refuses NUL: it is read as this nonchar
 CSV_FIELD_LIMIT = csv.field_size_limit()
 
 
-def channel_of(file_name: str) -> str:
-    """The channel a stored return came by: ``kobo``, ``odk`` or ``excel`` (a workbook)."""
-    prefix = file_name.split(":", 1)[0]
-    return prefix if ":" in file_name and prefix in CHANNELS else "excel"
+def channel_of(file_name: str) -> Channel:
+    """The channel a return came by, from its stored name: ``kobo``, ``odk`` or ``excel`` (a
+    workbook). The store keeps it as a column (filled by this rule for returns stored before)."""
+    prefix = file_name.split(":", 1)[0] if ":" in file_name else ""
+    return next((c for c in CHANNELS if c == prefix), "excel")
 
 
 def is_export(path: Path) -> bool:
@@ -164,7 +165,7 @@ class Export:
     member: str = ""  # the table read inside a .zip
 
     @property
-    def channel(self) -> str | None:
+    def channel(self) -> Channel | None:
         names = set(self.header)
         if names & KOBO_COLUMNS:
             return "kobo"
@@ -575,7 +576,7 @@ class _Reader:
             out.append(self.submission(channel, number, row))
         return out
 
-    def submission(self, channel: str, number: int, row: list[Any]) -> ReadReturn:
+    def submission(self, channel: Channel, number: int, row: list[Any]) -> ReadReturn:
         name = self.export.path.name
         col = self.columns
         head = self.export.header
@@ -858,7 +859,7 @@ class _Reader:
 
 
 def _digest(
-    channel: str, instance: str, answers: dict[str, Any], personal: dict[str, Any], problems: list[Finding]
+    channel: Channel, instance: str, answers: dict[str, Any], personal: dict[str, Any], problems: list[Finding]
 ) -> str:
     """The identity of a submission's content: the same submission exported twice (as CSV and
     as XLS, with other group options, in another row) hashes the same."""
