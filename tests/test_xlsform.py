@@ -184,7 +184,7 @@ def test_kobo_csv_submissions_become_returns_of_their_institution(workspace, web
     rows.sort(key=lambda r: r.file_name)
     assert answers[rows[0].id] == expected(moh, web["definition"], "MOH")
     assert answers[rows[1].id] == expected(mfa, web["definition"], "MFA")
-    assert {channel_of(r.file_name) for r in rows} == {"kobo"}
+    assert {channel_of(r.file_name) for r in rows} == {r.channel for r in rows} == {"kobo"}  # the column
     assert rows[0].generated_at == "2020-09-10T08:00:00"  # the submission time
     with Store(workspace.db_path) as store:  # personal data stays in its own table
         assert store.respondent(rows[0].id)["contact_email"] == moh.values["contact_email"]
@@ -202,6 +202,7 @@ def test_kobo_xlsx_and_odk_csv_without_group_names_read_the_same(workspace, web,
     ]
     rows, answers = stored(workspace)
     by_inst = {r.institution: answers[r.id] for r in rows}
+    assert {r.institution: r.channel for r in rows} == {"MOH": "kobo", "DCA": "odk"}  # stored as a column
     assert by_inst["MOH"] == expected(a, web["definition"], "MOH")
     assert by_inst["DCA"] == expected(b, web["definition"], "DCA")
     listed = CliRunner().invoke(app, ["-w", str(workspace.root), "returns", "--json"])
