@@ -324,3 +324,19 @@ def test_submission_for_a_country_outside_the_round_is_refused(workspace, tmp_pa
     assert result.status == "rejected" and [f.code for f in result.errors] == ["outside-round"]
     rows, answers_stored = stored(workspace)
     assert [(r.country, r.status) for r in rows] == [("UZ", "rejected")] and not answers_stored
+
+
+def test_a_rejected_submission_without_instance_id_keeps_its_channel(workspace, web, tmp_path) -> None:
+    """Its stored name is the export's row (no root id to name it by), but the channel column
+    says it came by KoboToolbox: listed as such, and never sent a feedback workbook."""
+    from consult.feedback.workbook import due
+
+    nameless = web["make"]("MOH", 5)
+    nameless.instance = ""
+    results = ingest([kobo_csv(kobo_table(web["xlsform"], [nameless]), tmp_path / "in" / "kz.csv")], workspace)
+    assert [(r.status, [f.code for f in r.errors]) for r in results] == [("rejected", ["no-instance-id"])]
+    rows, _ = stored(workspace)
+    assert [(r.file_name, r.channel) for r in rows] == [("kz.csv row 2", "kobo")]
+    listed = CliRunner().invoke(app, ["-w", str(workspace.root), "returns", "--json"])
+    assert [r["channel"] for r in json.loads(listed.stdout)] == ["kobo"]
+    assert due(rows, workspace) == []
