@@ -94,6 +94,9 @@ def make_return(forms: Path, tmp_path: Path, workspace: Workspace) -> Callable[.
 # pure functions (value parsing, scoring rules, robustness, document blocks, YAML checks) and
 # run in seconds: `python -m pytest -m "not slow"` (the pre-commit hook).
 SLOW_FIXTURES = {"forms", "make_return", "workspace", "cli", "consulted", "kz", "other"}
+# A test that runs LibreOffice (soffice) or pyxform carries that marker and `slow`: the fast tier
+# (`-m "not slow"`) runs neither, and `-m libreoffice` / `-m pyxform` runs just those.
+EXTERNAL_TOOLS = {"libreoffice", "pyxform"}
 SLOW_MODULES = {"test_end_to_end", "test_generate", "test_store_migration", "test_generality"}
 
 
@@ -102,3 +105,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
         if module in SLOW_MODULES or SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+        external = [m.name for m in item.iter_markers() if m.name in EXTERNAL_TOOLS]
+        if external and item.get_closest_marker("slow") is None:
+            raise pytest.UsageError(f"{item.nodeid} is marked {external[0]}: mark it slow too (the fast tier runs no tool)")

@@ -384,6 +384,8 @@ def test_an_older_store_gains_the_feedback_table(tmp_path, version):
         assert store.integrity_ok()
 
 
+@pytest.mark.slow
+@pytest.mark.libreoffice
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) is not installed")
 def test_libreoffice_resave_of_the_feedback_workbook_still_ingests(ws, cli, make_return, tmp_path):
     path = make_return("KZ", "MFA", {"TOC.priority": "high"}, drop=["DRUGS.priority"])

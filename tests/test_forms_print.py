@@ -259,6 +259,8 @@ def pdf_pages(pdf: bytes) -> int:
     return len(re.findall(rb"/Type\s*/Page(?!s)", pdf))
 
 
+@pytest.mark.slow
+@pytest.mark.libreoffice
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed here")
 @pytest.mark.parametrize("kind", ["bi", "ru"])
 def test_questionnaire_prints_within_a_page_bound(printed, kind, tmp_path):

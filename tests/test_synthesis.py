@@ -226,6 +226,7 @@ def test_usage_errors(cli):
 
 
 @pytest.mark.slow
+@pytest.mark.libreoffice
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed here")
 def test_word_file_opens_in_libreoffice(consulted, cli, tmp_path):
     out = tmp_path / "lo"

@@ -25,6 +25,7 @@ from consult.workspace import open_store, open_workspace
 
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.libreoffice,
     pytest.mark.skipif(
         shutil.which("soffice") is None or shutil.which("pdftotext") is None,
         reason="LibreOffice or poppler's pdftotext is not installed here",

@@ -22,14 +22,13 @@ from consult.intake.submissions import channel_of, is_export
 from consult.store import Store
 from consult.workspace import Workspace, init_workspace, open_workspace
 
-pyxform = pytest.importorskip("pyxform.xls2xform")
-
 OTHER = Path(__file__).parent / "data" / "otherprog"
 # pyxform warnings this suite accepts, with the reason. None so far: any warning fails the test.
 ACCEPTED_WARNINGS: dict[str, str] = {}
 
 
 def convert(path: Path) -> tuple[str, list[str]]:
+    pyxform = pytest.importorskip("pyxform.xls2xform")  # here, so the other tests run without it
     warnings: list[str] = []
     result = pyxform.convert(str(path), warnings=warnings)
     unexpected = [w for w in warnings if not any(key in w for key in ACCEPTED_WARNINGS)]
@@ -37,6 +36,8 @@ def convert(path: Path) -> tuple[str, list[str]]:
 
 
 # --- the XLSForm --------------------------------------------------------------------------------
+@pytest.mark.slow
+@pytest.mark.pyxform
 @pytest.mark.parametrize("source", ["bundled", "otherprog"])
 def test_every_country_form_converts_with_pyxform_without_warnings(tmp_path: Path, source: str) -> None:
     definition = bundled_definition() if source == "bundled" else load_definition(OTHER)
