@@ -107,4 +107,4 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.slow)
         external = [m.name for m in item.iter_markers() if m.name in EXTERNAL_TOOLS]
         if external and item.get_closest_marker("slow") is None:
-            raise pytest.UsageError(f"{item.nodeid} is marked {external[0]}: mark it slow too (the fast tier runs no tool)")
+            raise pytest.UsageError(f"{item.nodeid} is marked {external[0]}: mark it slow too")

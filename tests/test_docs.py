@@ -35,6 +35,7 @@ def test_the_check_mode_fails_on_a_stale_reference(tmp_path: Path, monkeypatch: 
     stale = tmp_path / "cli.md"
     stale.write_text("# Command-line reference\n", encoding="utf-8")
     monkeypatch.setattr(reference, "TARGET", stale)
+    monkeypatch.setattr(reference, "render", lambda: "# Command-line reference\n\n## consult\n")  # real: above
     assert reference.main(["--check"]) == 1
     assert "run python -m consult.cli.reference" in capsys.readouterr().err
     assert reference.main([]) == 0
@@ -67,3 +68,40 @@ def test_design_table_names_every_module() -> None:
             if f"`{path.stem}`" not in holds:
                 missing.append(f"consult/{'/'.join(parts)}")
     assert not missing, "README.md, Design: add these modules to the table: " + ", ".join(missing)
+
+
+def test_architecture_names_places_that_exist() -> None:
+    """docs/architecture.md sends a reader to files and names: each must still be there, and
+    every stage of tests/test_architecture.py has its row."""
+    from test_architecture import STAGES
+
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    for path in re.findall(r"`((?:consult|questionnaires|tests)/[\w/.]+\.(?:py|json))", text):
+        assert (ROOT / path).is_file(), f"docs/architecture.md names {path}, which does not exist"
+    places = {
+        "consult/intake/values.py": ["PARSERS"],
+        "consult/definitions/questionnaire.py": ["QUESTION_TYPES"],
+        "consult/forms/writer.py": ["def _write_section"],
+        "consult/forms/xlsform.py": ["class _Builder", "    def item("],
+        "consult/intake/submissions.py": ["CHANNELS", "ROOT_COLUMNS", "def channel(", "class _Reader", "def is_export"],
+        "consult/report/synthesis.py": ["FORMATS", "def write_document", "class Builder"],
+        "consult/report/word.py": ["LANG_TAGS"],
+        "tests/test_feedback.py": ["def test_a_second_programme_in_a_third_language_needs_no_code"],
+    }
+    for path, names in places.items():
+        source = (ROOT / path).read_text(encoding="utf-8")
+        assert path in text
+        for name in names:
+            assert name in source, f"docs/architecture.md: {path} has no {name.strip()} any more"
+    for stage in STAGES[:-1]:
+        assert any(f"`{name}" in text for name in stage), stage
+
+
+def test_ci_runs_the_readmes_test_command_with_the_coverage_gate() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    command = re.search(r"^python -m pytest -q( --cov\S*)+", readme, re.M)
+    assert command is not None and "--cov-fail-under=90" in command.group(0)
+    assert command.group(0) in ci, f".ci/run must run the README's test command: {command.group(0)}"
+    assert f"&& {command.group(0)} " in readme  # the quick start says the same
+    assert '"pytest-cov' in (ROOT / "pyproject.toml").read_text(encoding="utf-8")
