@@ -47,7 +47,7 @@ def _rank(value: int | None) -> str:
     return f"#{value}" if value is not None else "–"
 
 
-@app.command()
+@app.command(short_help="What changed since the last consultation: two rounds, per country and regionally.")
 @handle_errors
 def compare(
     earlier: Annotated[
