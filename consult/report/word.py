@@ -19,7 +19,9 @@ from docx.enum.section import WD_ORIENT, WD_SECTION
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement, parse_xml
-from docx.oxml.ns import nsdecls, qn
+from docx.oxml.ns import nsdecls, nsmap, qn
+from docx.oxml.parser import oxml_parser
+from docx.oxml.xmlchemy import BaseOxmlElement
 from docx.shared import Cm, Pt
 from docx.table import Table as DocxTable
 from docx.text.paragraph import Paragraph as DocxParagraph
@@ -75,6 +77,76 @@ def text_width(landscape: bool) -> float:
     return (29.7 if landscape else 21.0) - 2 * 2.0
 
 
+# schema order (CT_PPr, CT_RPr) of the paragraph and run properties this module sets, and of
+# those it finds next to them; a tag not listed counts as coming first
+_PPR_ORDER = {
+    qn(f"w:{tag}"): i for i, tag in enumerate(("pStyle", "keepNext", "pBdr", "shd", "spacing", "jc", "rPr", "sectPr"))
+}
+_RPR_ORDER = {
+    qn(f"w:{tag}"): i for i, tag in enumerate(("rStyle", "rFonts", "b", "bCs", "i", "iCs", "sz", "szCs", "lang"))
+}
+
+
+_W = {"w": nsmap["w"]}
+
+
+def _w(tag: str) -> BaseOxmlElement:
+    """``OxmlElement(tag)`` for a ``w:`` tag given in Clark notation, without parsing the
+    prefixed name again on each of the tens of thousands of calls a synthesis makes."""
+    return oxml_parser.makeelement(tag, nsmap=_W)
+
+
+def _property(parent: BaseOxmlElement, tag: str, order: dict[str, int]) -> BaseOxmlElement:
+    """The ``tag`` child of a properties element, added in schema order if missing. What
+    python-docx's property setters do, without their scan of every possible successor tag
+    (thousands of times per synthesis, that scan was most of the time a Word file took)."""
+    name = qn(tag)
+    found = parent.find(name)
+    if found is not None:
+        return found
+    element = _w(name)
+    rank = order[name]
+    for i, child in enumerate(parent):
+        if order.get(child.tag, -1) > rank:
+            parent.insert(i, element)
+            return element
+    parent.append(element)
+    return element
+
+
+def _ppr(paragraph: DocxParagraph) -> BaseOxmlElement:
+    p = paragraph._p
+    first = p[0] if len(p) else None
+    if first is not None and first.tag == _PPR:
+        return first
+    ppr = _w(_PPR)
+    p.insert(0, ppr)
+    return ppr
+
+
+def _rpr(run: DocxRun) -> BaseOxmlElement:
+    r = run._r
+    first = r[0] if len(r) else None
+    if first is not None and first.tag == _RPR:
+        return first
+    rpr = _w(_RPR)
+    r.insert(0, rpr)
+    return rpr
+
+
+_P, _PPR, _PSTYLE, _R, _RPR, _T = (qn(f"w:{tag}") for tag in ("p", "pPr", "pStyle", "r", "rPr", "t"))
+
+
+def _flag(run: DocxRun, tag: str) -> None:
+    """``run.bold = True`` / ``run.italic = True`` (``tag`` "w:b" / "w:i")."""
+    _property(_rpr(run), tag, _RPR_ORDER)
+
+
+def _size(run: DocxRun, points: float) -> None:
+    """``run.font.size = Pt(points)``: the size in half-points."""
+    _property(_rpr(run), "w:sz", _RPR_ORDER).set(qn("w:val"), str(int(points * 2)))
+
+
 def para(docx: DocxDocument, style: str | None = None, text: str = "") -> DocxParagraph:
     """A paragraph in a named style, at the end of the body. python-docx looks a style up by
     scanning every style on each call, and finds the body's end by scanning every paragraph
@@ -84,17 +156,24 @@ def para(docx: DocxDocument, style: str | None = None, text: str = "") -> DocxPa
     end = docx.__dict__.get("_consult_end")
     if end is None or end.getparent() is not body:  # the sentinel sectPr stays the body's last child
         end = docx.__dict__["_consult_end"] = body.get_or_add_sectPr()
-    element = OxmlElement("w:p")
+    element = _w(_P)
     end.addprevious(element)
     p = DocxParagraph(element, docx._body)
-    if text:
-        add_text(p, text)
     if style:
         ids: dict[str, str] = docx.__dict__.setdefault("_consult_style_ids", {})
         if style not in ids:
             ids[style] = docx.styles[style].style_id
-        p._p.style = ids[style]
+        ppr = _w(_PPR)
+        p_style = _w(_PSTYLE)
+        p_style.set(_VAL, ids[style])
+        ppr.append(p_style)
+        element.append(ppr)
+    if text:
+        add_text(p, text)
     return p
+
+
+_VAL = qn("w:val")
 
 
 def add_text(paragraph: DocxParagraph, text: str) -> DocxRun:
@@ -103,19 +182,27 @@ def add_text(paragraph: DocxParagraph, text: str) -> DocxRun:
     one ``w:t`` directly; text with them takes the library's way."""
     if "\t" in text or "\n" in text or "\r" in text:
         return paragraph.add_run(text)
-    run = paragraph.add_run()
+    r = _w(_R)
+    paragraph._p.append(r)
     if text:
-        run._r.add_t(text)
-    return run
+        t = _w(_T)
+        t.text = text
+        if len(text.strip()) < len(text):
+            t.set(_SPACE, "preserve")
+        r.append(t)
+    return DocxRun(r, paragraph)
+
+
+_SPACE = qn("xml:space")
 
 
 def _runs(paragraph: DocxParagraph, parts: list[Run]) -> None:
     for r in parts:
         run = add_text(paragraph, clean(r.text))
         if r.bold:  # set only when on: setting None still adds an empty run-properties element
-            run.bold = True
+            _flag(run, "w:b")
         if r.italic:
-            run.italic = True
+            _flag(run, "w:i")
 
 
 def _field(run: object, code: str) -> None:
@@ -151,8 +238,12 @@ def _header_footer(docx: DocxDocument, doc: Document) -> None:
     _field(foot.add_run(), "PAGE")
 
 
-def _keep_with_next(paragraph: object) -> None:
-    paragraph.paragraph_format.keep_with_next = True  # type: ignore[attr-defined]
+def _keep_with_next(paragraph: DocxParagraph) -> None:
+    _property(_ppr(paragraph), "w:keepNext", _PPR_ORDER)
+
+
+def _align_right(paragraph: DocxParagraph) -> None:
+    _property(_ppr(paragraph), "w:jc", _PPR_ORDER).set(_VAL, "right")
 
 
 CHAR_CM = 0.215  # width of a wide-ish character at 10.5 pt Calibri (Carlito); bold headers a little wider
@@ -250,7 +341,7 @@ def _run_text(text: str) -> str:
 def _table_end(docx: DocxDocument, block: Table, table: DocxTable) -> DocxTable:
     if block.note:
         note = para(docx, "Caption")
-        add_text(note, clean(block.note)).italic = True
+        _flag(add_text(note, clean(block.note)), "w:i")
     if block.source:
         _source(docx, block.source)
     return table
@@ -259,8 +350,8 @@ def _table_end(docx: DocxDocument, block: Table, table: DocxTable) -> DocxTable:
 def _source(docx: DocxDocument, text: str) -> None:
     p = para(docx)
     run = add_text(p, clean(text))
-    run.font.size = Pt(8.5)
-    run.italic = True
+    _size(run, 8.5)
+    _flag(run, "w:i")
 
 
 def _quote(docx: DocxDocument, block: Quote) -> None:
@@ -270,15 +361,15 @@ def _quote(docx: DocxDocument, block: Quote) -> None:
         add_text(p, clean(block.translation))
         _keep_with_next(p)
         original = para(docx, "Quote")
-        add_text(original, clean(block.text)).italic = True
+        _flag(add_text(original, clean(block.text)), "w:i")
         _keep_with_next(original)
     else:
         p = para(docx, "Quote")
         add_text(p, clean(block.text))
         _keep_with_next(p)
     who = para(docx, "Quote")
-    add_text(who, f"— {clean(block.attribution)}" + (f" [{block.lang}]" if block.lang else "")).italic = True
-    who.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    _flag(add_text(who, f"— {clean(block.attribution)}" + (f" [{block.lang}]" if block.lang else "")), "w:i")
+    _align_right(who)
 
 
 def orientations(blocks: list[Block]) -> list[bool]:
@@ -352,8 +443,8 @@ def _paragraph(docx: DocxDocument, block: Paragraph) -> None:
         _keep_with_next(p)
     if block.style in ("note", "source"):
         for run in p.runs:
-            run.italic = True
-            run.font.size = Pt(9 if block.style == "note" else 8.5)
+            _flag(run, "w:i")
+            _size(run, 9 if block.style == "note" else 8.5)
     elif block.style == "draft":  # shaded, with a left rule: the drafter sees what to edit
         p_pr = p._p.get_or_add_pPr()
         shd = OxmlElement("w:shd")
