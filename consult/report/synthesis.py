@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import multiprocessing
 import os
 import re
 import threading
@@ -1426,9 +1427,17 @@ def synthesize(
     # every file of the run is staged, then all are moved into place together: a run that
     # fails or is killed leaves the previous syntheses as they were, with no partial file
     with staged_writes(out) as staging:
-        for code, paths in _write_all(builder, jobs, out, formats, workers, staging):
+        for code, paths in _write_all(builder, _largest_first(jobs, data), out, formats, workers, staging):
             done(code, paths)
-    return written
+    order = {code: i for i, code in enumerate(jobs)}  # the listing in the order asked, whoever wrote what
+    return sorted(written, key=lambda w: order[w.country])
+
+
+def _largest_first(jobs: list[str], data: RoundData) -> list[str]:
+    """The regional synthesis (the most to draw), then countries by their number of returns:
+    the processes that share the documents finish together when the big ones go first."""
+    size = {code: len(data.countries[code].returns) for code in jobs if code != REGIONAL}
+    return sorted(jobs, key=lambda code: (code != REGIONAL, -size.get(code, 0)))
 
 
 REGIONAL = "regional"
@@ -1466,25 +1475,46 @@ def _tagged(figures: list[Figure], lang: str) -> list[Figure]:
     return figures
 
 
+def _next_job() -> str | None:
+    """The next document nobody has taken yet (the counter is shared by every process)."""
+    counter, jobs = _JOB["next"], _JOB["jobs"]
+    with counter.get_lock():
+        i = counter.value
+        counter.value += 1
+    return jobs[i] if i < len(jobs) else None
+
+
+def _write_taken() -> list[tuple[str, list[Path]]]:
+    """Take documents off the shared list and write them until none is left."""
+    written = []
+    while (code := _next_job()) is not None:
+        written.append(_write_one(code))
+    return written
+
+
 def _write_all(
     builder: Builder, jobs: list[str], out: Path, formats: list[str], workers: int | None, staging: Staging
 ) -> Iterator[tuple[str, list[Path]]]:
     """Documents are independent: with several, forked worker processes write some while this
     process writes the others (charts and Word building are CPU-bound; a forked worker shares
     the scored round for free, and this process working too keeps one process fewer in memory).
-    Where processes cannot fork, or with few documents, one process writes them in order."""
+    Each process takes the next document when it is done with one, so that none waits while
+    another still has several to write. Where processes cannot fork, or with few documents,
+    one process writes them in order."""
     _JOB.update(builder=builder, out=out, formats=formats, staging=staging)
     if workers is None:
         workers = min(os.cpu_count() or 1, 4) if len(jobs) >= 4 else 1
     if workers <= 1 or not can_fork():
         yield from map(_write_one, jobs)
         return
-    forked, here = jobs[: len(jobs) * (workers - 1) // workers], jobs[len(jobs) * (workers - 1) // workers :]
+    context = multiprocessing.get_context("fork")
+    _JOB.update(jobs=jobs, next=context.Value("i", 0))
     with worker_pool(workers - 1, fork=True) as pool:
-        pending = [pool.submit(_write_one, code) for code in forked]
-        yield from map(_write_one, here)
+        pending = [pool.submit(_write_taken) for _ in range(workers - 1)]
+        while (code := _next_job()) is not None:
+            yield _write_one(code)
         for future in pending:
-            yield result(future)
+            yield from result(future)
 
 
 def countries_with_returns(store: Store, ws: Workspace) -> list[str]:
