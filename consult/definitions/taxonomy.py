@@ -146,18 +146,28 @@ class _Index:
             self._by_start.setdefault(t.words[0][:3], []).append(t)
             if len(t.words[0]) >= STEM_MIN_LENGTH:
                 self._by_stem.setdefault(stem(t.words[0]), []).append(t)
+        self._starting: dict[str, list[Term]] = {}
+
+    def starting(self, tok: str) -> list[Term]:
+        """The terms whose first word matches the text word ``tok``, worked out once per word:
+        a round's answers use the same few thousand words over and over."""
+        found = self._starting.get(tok)
+        if found is None:
+            candidates = self._by_start.get(tok[:3], [])
+            by_stem = self._by_stem.get(stem(tok))
+            if by_stem:
+                listed = set(candidates)
+                candidates = candidates + [t for t in by_stem if t not in listed]
+            found = self._starting[tok] = [t for t in candidates if word_matches(t.words[0], tok)]
+        return found
 
     def find(self, tokens: list[tuple[str, int, int]]) -> list[tuple[Term, int, int]]:
         """Each term occurrence as (term, first token, token after the last)."""
         found = []
         for i, (tok, _start, _end) in enumerate(tokens):
-            candidates = self._by_start.get(tok[:3], [])
-            by_stem = self._by_stem.get(stem(tok))
-            if by_stem:
-                candidates = candidates + [t for t in by_stem if t not in candidates]
-            for term in candidates:
+            for term in self.starting(tok):
                 n = len(term.words)
-                if i + n <= len(tokens) and all(word_matches(term.words[k], tokens[i + k][0]) for k in range(n)):
+                if i + n <= len(tokens) and all(word_matches(term.words[k], tokens[i + k][0]) for k in range(1, n)):
                     found.append((term, i, i + n))
         return found
 
