@@ -16,10 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import openpyxl
-from openpyxl.styles import Alignment, Font, PatternFill, Protection
-from openpyxl.utils.exceptions import InvalidFileException
-
 from consult.analysis.data import RoundData
 from consult.definitions.framework import text
 from consult.definitions.roles import QUOTED
@@ -102,6 +98,9 @@ def _exported_for(wb: Any) -> str | None:
 
 def export_quotes(data: RoundData, lang: str, target: Path) -> int:
     """An .xlsx for the translators: everything locked but the translation column."""
+    import openpyxl  # here, not at the top: a synthesis reads stored translations, never a workbook
+    from openpyxl.styles import Alignment, Font, PatternFill, Protection
+
     wb = openpyxl.Workbook()
     wb.properties.subject = SUBJECT + lang  # which language the file is for: an import for another says so
     ws = wb.active
@@ -151,6 +150,9 @@ class ImportResult:
 def import_quotes(ws: Workspace, data: RoundData, lang: str, source: Path) -> ImportResult:
     """Read a filled quotes workbook: unknown ids and edited originals are errors with their
     cell, and nothing is stored unless every row is right (all or nothing)."""
+    import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
+
     name = source.name
     try:
         wb = openpyxl.load_workbook(source, read_only=True, data_only=True)
