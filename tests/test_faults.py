@@ -151,14 +151,20 @@ def three_countries(workspace, make_return):
     return workspace
 
 
-def kill_when_working(proc: subprocess.Popen[str], sig: int, settle: float = 0.0) -> list[int]:
-    """Send ``sig`` to the command as soon as its worker processes run; their pids."""
+def kill_when_working(
+    proc: subprocess.Popen[str], sig: int, settle: float = 0.0, started: Path | None = None
+) -> list[int]:
+    """Send ``sig`` to the command as soon as its worker processes run (and, with ``started``,
+    once the first of its files is staged in that folder: mid-writing, however fast it writes);
+    their pids."""
     deadline = time.monotonic() + 120
     workers: list[int] = []
     while time.monotonic() < deadline and not workers and proc.poll() is None:
         workers = children(proc.pid)
         time.sleep(0.01)
     assert workers, f"the command finished before its workers were seen: {proc.communicate()}"
+    while started is not None and proc.poll() is None and not any(n.startswith(".consult-") for n in tree(started)):
+        time.sleep(0.002)
     time.sleep(settle)
     workers = sorted(set(workers) | set(children(proc.pid)))
     proc.send_signal(sig)
@@ -185,7 +191,7 @@ def visible(folder: Path) -> dict[str, int]:
 def test_killed_synthesize_leaves_no_worker_no_late_file_and_no_partial_file(three_countries, tmp_path, sig):
     out = tmp_path / "synthesis"
     proc = consult(three_countries, "synthesize", "--all", "--regional", "--out", str(out))
-    workers = kill_when_working(proc, sig, settle=0.3)
+    workers = kill_when_working(proc, sig, started=out)
     code, _, err = finish(proc, timeout=30)
     left = gone(workers)
     assert not left, "worker processes survived their command"
