@@ -200,7 +200,8 @@ class _Matrix:
             return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
 
     def base(self) -> FloatArray:
-        return self.scores(np.ones((1, len(self.institutions))))[0]
+        scores: FloatArray = self.scores(np.ones((1, len(self.institutions))))[0]
+        return scores
 
     def draws(self, rng: np.random.Generator, draws: int) -> FloatArray:
         n = len(self.institutions)
@@ -250,7 +251,7 @@ def _interval(values: FloatArray) -> tuple[float, float] | None:
 def _rank(entries: list[tuple[str, Side]], order: list[str], attr: str = "rank") -> None:
     """The method's rule: score, Borda points, n, framework order; sufficient evidence only."""
 
-    def key(e: tuple[str, Side]) -> tuple:
+    def key(e: tuple[str, Side]) -> tuple[Any, ...]:
         s = e[1]
         score = None if s.score is None else round(s.score, SCORE_DECIMALS)
         return (score is None, -(score or 0.0), -s.borda, -s.n, order.index(e[0]))

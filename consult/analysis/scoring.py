@@ -125,7 +125,7 @@ class Stat:
         }
 
 
-def _order_key(entry: AreaScore | ComponentScore, order: int) -> tuple:
+def _order_key(entry: AreaScore | ComponentScore, order: int) -> tuple[Any, ...]:
     score = None if entry.score is None else round(entry.score, SCORE_DECIMALS)  # equal sums rank alike
     return (score is None, -(score or 0.0), -entry.borda, -entry.n, order)
 

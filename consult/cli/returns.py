@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -213,7 +213,7 @@ def status(ctx: typer.Context, country: CountryOption = None, as_json: JsonOptio
     table.add_column("latest", no_wrap=True)
     marks = {"accepted": "[green]✓[/]", "incomplete": "[yellow]◐[/]", "rejected": "[red]✗[/]", "missing": "[dim]·[/]"}
 
-    def mark(code: str, inst_id: str, inst: dict) -> str:
+    def mark(code: str, inst_id: str, inst: dict[str, Any]) -> str:
         fb = inst.get("feedback")
         sent = " ✉" if fb and not fb["answered"] else ""  # feedback sent, no new file since
         state = "rejected" if inst["status"] == "missing" and (code, inst_id) in rejected else inst["status"]
@@ -284,7 +284,7 @@ def list_returns(
     codes = [c.upper() for c in split_csv(country)] or None
     with open_store(ws) as store:
         rows = store.returns(countries=codes)
-        sent: dict[int, list[dict]] = {}  # return id -> the feedback written about it
+        sent: dict[int, list[dict[str, Any]]] = {}  # return id -> the feedback written about it
         for written in store.feedback(codes):
             sent.setdefault(written.return_id, []).append(written.to_dict())
     why = explain(rows)  # from every return of the institution, also when only the current ones are listed

@@ -33,7 +33,8 @@ TEXT_KEYS = {"name", "title", "label", "hint", "short"}
 @cache
 def json_schema(kind: str) -> dict[str, Any]:
     path = data_dir("questionnaires") / "schema" / f"{kind}.schema.json"
-    return json.loads(path.read_text(encoding="utf-8"))
+    schema: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return schema
 
 
 def detect_kind(src: YamlSource) -> str | None:
@@ -130,8 +131,8 @@ def _check_schema(src: YamlSource, kind: str) -> list[Finding]:
     return findings
 
 
-def _dupes(src: YamlSource, items: Iterable[tuple[tuple, str]], kind: str) -> list[Finding]:
-    seen: dict[str, tuple] = {}
+def _dupes(src: YamlSource, items: Iterable[tuple[tuple[Any, ...], str]], kind: str) -> list[Finding]:
+    seen: dict[str, tuple[Any, ...]] = {}
     out = []
     for path, ident in items:
         if ident in seen:
@@ -147,7 +148,7 @@ def _translations(src: YamlSource, langs: list[str], required: list[str] | None 
     required = langs if required is None else required
     out: list[Finding] = []
 
-    def walk(node: Any, path: tuple) -> None:
+    def walk(node: Any, path: tuple[Any, ...]) -> None:
         if isinstance(node, dict):
             for key, value in node.items():
                 if key in TEXT_KEYS and isinstance(value, dict):
@@ -365,7 +366,7 @@ def check_questionnaire(src: YamlSource, fw: YamlSource | None) -> list[Finding]
 def check_roles(src: YamlSource) -> list[Finding]:
     """Every role where its type, section and count fit (consult.definitions.roles.ROLES)."""
     out: list[Finding] = []
-    per_questionnaire: dict[str, list[tuple]] = {}
+    per_questionnaire: dict[str, list[tuple[Any, ...]]] = {}
     for si, sec in enumerate(src.data["sections"]):
         in_area = sec.get("repeat") == "area"
         per_section: dict[str, list[str]] = {}

@@ -499,7 +499,7 @@ def page_text(form: Form, definition: Definition, langs: list[str], tx: Texts) -
     )
 
 
-class _Worksheet(Worksheet):
+class _Worksheet(Worksheet):  # type: ignore[misc]  # XlsxWriter ships no type hints
     """XlsxWriter's worksheet with three changes, all to private methods (hence the pinned
     major version of XlsxWriter; tests/test_generate.py and tests/test_forms_print.py check
     the result):

@@ -259,9 +259,9 @@ def _column(letters: str) -> int | None:
     return column_index(letters)
 
 
-def _interpret(rr: ReadReturn, form: Form, cells: list[tuple], langs: list[str]) -> None:
+def _interpret(rr: ReadReturn, form: Form, cells: list[tuple[Any, ...]], langs: list[str]) -> None:
     name = rr.path.name
-    by_item: dict[str, list[tuple]] = {}
+    by_item: dict[str, list[tuple[Any, ...]]] = {}
     for c in cells:
         by_item.setdefault(c[2], []).append(c)
     values: dict[str, Any] = {}
@@ -327,12 +327,12 @@ class _BadCell(Exception):
     pass
 
 
-def _value(item: Item, rows: list[tuple], langs: list[str], rr: ReadReturn) -> tuple[Any, str, str, str]:
+def _value(item: Item, rows: list[tuple[Any, ...]], langs: list[str], rr: ReadReturn) -> tuple[Any, str, str, str]:
     """The typed value of an item from its rows; invalid cells are reported on ``rr``."""
     name = rr.path.name
     bad = False
 
-    def report(c: tuple, exc: Invalid) -> None:
+    def report(c: tuple[Any, ...], exc: Invalid) -> None:
         nonlocal bad
         bad = True
         rr.errors.append(
@@ -372,7 +372,7 @@ def _value(item: Item, rows: list[tuple], langs: list[str], rr: ReadReturn) -> t
         chosen.sort(key=order.index)
         return (chosen or None), "; ".join(raws), rows[0][0], rows[0][1]
     if item.type == "rank":
-        picks: list[tuple[int, str, tuple]] = []
+        picks: list[tuple[int, str, tuple[Any, ...]]] = []
         for c in rows:
             try:
                 pos = int(c[3])
@@ -386,7 +386,7 @@ def _value(item: Item, rows: list[tuple], langs: list[str], rr: ReadReturn) -> t
             if code is not None:
                 picks.append((pos, code, c))
         picks.sort(key=lambda p: p[0])
-        first: dict[str, tuple] = {}
+        first: dict[str, tuple[Any, ...]] = {}
         for _pos, code, c in picks:
             if code in first:
                 report(
