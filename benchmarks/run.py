@@ -260,7 +260,7 @@ def run(n: int, work: Path, workers: int | None, sample: int, repeat: int) -> di
         shutil.copytree(work / "key", key)
     ws = open_workspace(work / "ws")
     d = bundled_definition()
-    pairs = targets(d, ws, None, None)
+    pairs = targets(ws, None, None)
     figures: dict[str, Any] = {"n": n}
 
     with TreeRSS() as rss_generate:

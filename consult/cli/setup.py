@@ -203,7 +203,7 @@ def generate(
         raise UsageError(f"language {', '.join(bad)} is not in the framework; available: {', '.join(fw.languages)}")
     for code in langs:
         warn_missing_labels(code, definition.missing_labels(code) if code != "en" else [])
-    pairs = targets(definition, ws, countries or None, institutions or None)
+    pairs = targets(ws, countries or None, institutions or None)
     if not pairs:
         raise UsageError("nothing to generate: no invited institution matches --country/--institution")
     dest = out_dir or st.workspace / "forms"

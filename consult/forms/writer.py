@@ -699,7 +699,7 @@ class Generated:
 
 
 def targets(
-    definition: Definition, workspace: Workspace, countries: Iterable[str] | None, institutions: Iterable[str] | None
+    workspace: Workspace, countries: Iterable[str] | None, institutions: Iterable[str] | None
 ) -> list[tuple[str, str]]:
     """(country, institution) pairs to generate: the invited ones, filtered."""
     countries = list(countries or workspace.countries)
