@@ -117,6 +117,13 @@ def map_country(
                 out.component_borda[t] = out.component_borda.get(t, 0.0) + points
                 area = later.component_by_id[t].area
                 mine[area] = mine.get(area, 0.0) + points
+    _count_mentions(out, data, taxonomy, later)
+    return out
+
+
+def _count_mentions(out: MappedCountry, data: CountryData, taxonomy: Taxonomy, later: Framework) -> None:
+    """Mentions in the later framework's terms, counted into ``out``: an answer counts once per
+    area and once per component however often it names them."""
     for a in data.by_role(*taxonomy.sources):
         if not isinstance(a.value, str):
             continue
@@ -131,7 +138,6 @@ def map_country(
             out.area_mentions[x] = out.area_mentions.get(x, 0) + 1
         for x in comps:
             out.component_mentions[x] = out.component_mentions.get(x, 0) + 1
-    return out
 
 
 # ------------------------------------------------------------------------------- scores and draws
