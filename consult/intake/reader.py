@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import io
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -327,6 +328,40 @@ class _BadCell(Exception):
     pass
 
 
+def _rank_picks(
+    item: Item, rows: list[tuple[Any, ...]], langs: list[str], report: Callable[[tuple[Any, ...], Invalid], None]
+) -> list[tuple[int, str, tuple[Any, ...]]]:
+    """(slot, component, cell) of each pick of a rank question, in slot order; an unreadable
+    pick or a component chosen twice is reported."""
+    picks: list[tuple[int, str, tuple[Any, ...]]] = []
+    for c in rows:
+        try:
+            pos = int(c[3])
+        except ValueError:
+            pos = 999
+        try:
+            code = parse_answer(c[5], item, langs)
+        except Invalid as exc:
+            report(c, exc)
+            continue
+        if code is not None:
+            picks.append((pos, code, c))
+    picks.sort(key=lambda p: p[0])
+    first: dict[str, tuple[Any, ...]] = {}
+    for _pos, code, c in picks:
+        if code in first:
+            report(
+                c,
+                Invalid(
+                    f"a component not already chosen (it is also in {first[code][1]})",
+                    "choose each component at most once",
+                ),
+            )
+        else:
+            first[code] = c
+    return picks
+
+
 def _value(item: Item, rows: list[tuple[Any, ...]], langs: list[str], rr: ReadReturn) -> tuple[Any, str, str, str]:
     """The typed value of an item from its rows; invalid cells are reported on ``rr``."""
     name = rr.path.name
@@ -372,32 +407,7 @@ def _value(item: Item, rows: list[tuple[Any, ...]], langs: list[str], rr: ReadRe
         chosen.sort(key=order.index)
         return (chosen or None), "; ".join(raws), rows[0][0], rows[0][1]
     if item.type == "rank":
-        picks: list[tuple[int, str, tuple[Any, ...]]] = []
-        for c in rows:
-            try:
-                pos = int(c[3])
-            except ValueError:
-                pos = 999
-            try:
-                code = parse_answer(c[5], item, langs)
-            except Invalid as exc:
-                report(c, exc)
-                continue
-            if code is not None:
-                picks.append((pos, code, c))
-        picks.sort(key=lambda p: p[0])
-        first: dict[str, tuple[Any, ...]] = {}
-        for _pos, code, c in picks:
-            if code in first:
-                report(
-                    c,
-                    Invalid(
-                        f"a component not already chosen (it is also in {first[code][1]})",
-                        "choose each component at most once",
-                    ),
-                )
-            else:
-                first[code] = c
+        picks = _rank_picks(item, rows, langs, report)
         if bad:
             raise _BadCell
         # the slot the respondent used: a pick in slot 3 after an empty slot 2 stays third
