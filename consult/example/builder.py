@@ -91,7 +91,7 @@ class ScenarioError(ValueError):
     """The scenario leaves a required answer without text: the example would be rejected."""
 
 
-def example_answers(
+def example_answers(  # noqa: C901 (one branch per question role, in the seeded draw order of the shipped examples)
     form: Form,
     scenario: dict[str, Any],
     spec: dict[str, Any],
