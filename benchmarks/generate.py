@@ -65,7 +65,7 @@ def breakdown(ws_root: Path, out: Path) -> dict[str, float]:
     """Seconds spent in build, save and fsync for one run in one process."""
     ws = open_workspace(ws_root)
     d = ws.definition
-    pairs = targets(d, ws, None, None)
+    pairs = targets(ws, None, None)
     close = xlsxwriter.Workbook.close
     spent = {"build": 0.0, "save": 0.0, "fsync": 0.0, "close": 0.0}
 
@@ -116,7 +116,7 @@ def main() -> None:
         init_workspace(root, round_id="bench-generate", countries=COUNTRIES)
     ws = open_workspace(root)
     d = ws.definition
-    pairs = targets(d, ws, None, None)
+    pairs = targets(ws, None, None)
     n = len(pairs)
     print(f"{n} workbooks ({len(COUNTRIES)} countries), {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
 

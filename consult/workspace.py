@@ -150,7 +150,7 @@ def check_config(src: YamlSource, definition: Definition) -> list[Finding]:
     fw = definition.framework
     out: list[Finding] = []
 
-    def unknown(path: tuple, kind: str, ident: str, known: list[str]) -> None:
+    def unknown(path: tuple[Any, ...], kind: str, ident: str, known: list[str]) -> None:
         out.append(src.finding("unknown-ref", path, kind=kind, id=ident, where="", known=", ".join(known)))
 
     countries = [c.code for c in fw.countries]

@@ -57,7 +57,7 @@ def forms(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     d = bundled_definition()
     create_secret(ws.root)  # a key made with the workspace (as 'consult init' does): no old-style seals
-    generate(d, ws, targets(d, ws, None, None), base / "forms", ["en", "ru"])
+    generate(d, ws, targets(ws, None, None), base / "forms", ["en", "ru"])
     return base / "forms"
 
 

@@ -115,8 +115,8 @@ def printed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         countries=["KZ", "AZ"],
         institutions=["MOIA", "FIU", "MFA"],
     )
-    generate(d, ws, targets(d, ws, None, None), base / "bi", ["en", "ru"])
-    generate(d, ws, targets(d, ws, ["KZ"], ["MOIA"]), base / "ru", ["ru"])
+    generate(d, ws, targets(ws, None, None), base / "bi", ["en", "ru"])
+    generate(d, ws, targets(ws, ["KZ"], ["MOIA"]), base / "ru", ["ru"])
     return {
         "bi": base / "bi" / "KZ" / "KZ-MOIA.en-ru.xlsx",
         "bi_fiu": base / "bi" / "KZ" / "KZ-FIU.en-ru.xlsx",

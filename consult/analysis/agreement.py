@@ -57,7 +57,8 @@ class Agreement:
 def _indicators(codes: FloatArray) -> FloatArray:
     """raters x units x levels: 1 where rater i gave unit u the value c (codes 1..LEVELS, NaN missing)."""
     levels = np.arange(1, LEVELS + 1)
-    return (codes[:, :, None] == levels[None, None, :]).astype(float)
+    out: FloatArray = (codes[:, :, None] == levels[None, None, :]).astype(float)
+    return out
 
 
 def alpha_ordinal(codes: FloatArray, counts: FloatArray | None = None) -> FloatArray:

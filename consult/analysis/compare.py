@@ -117,6 +117,13 @@ def map_country(
                 out.component_borda[t] = out.component_borda.get(t, 0.0) + points
                 area = later.component_by_id[t].area
                 mine[area] = mine.get(area, 0.0) + points
+    _count_mentions(out, data, taxonomy, later)
+    return out
+
+
+def _count_mentions(out: MappedCountry, data: CountryData, taxonomy: Taxonomy, later: Framework) -> None:
+    """Mentions in the later framework's terms, counted into ``out``: an answer counts once per
+    area and once per component however often it names them."""
     for a in data.by_role(*taxonomy.sources):
         if not isinstance(a.value, str):
             continue
@@ -131,7 +138,6 @@ def map_country(
             out.area_mentions[x] = out.area_mentions.get(x, 0) + 1
         for x in comps:
             out.component_mentions[x] = out.component_mentions.get(x, 0) + 1
-    return out
 
 
 # ------------------------------------------------------------------------------- scores and draws
@@ -200,7 +206,8 @@ class _Matrix:
             return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
 
     def base(self) -> FloatArray:
-        return self.scores(np.ones((1, len(self.institutions))))[0]
+        scores: FloatArray = self.scores(np.ones((1, len(self.institutions))))[0]
+        return scores
 
     def draws(self, rng: np.random.Generator, draws: int) -> FloatArray:
         n = len(self.institutions)
@@ -250,7 +257,7 @@ def _interval(values: FloatArray) -> tuple[float, float] | None:
 def _rank(entries: list[tuple[str, Side]], order: list[str], attr: str = "rank") -> None:
     """The method's rule: score, Borda points, n, framework order; sufficient evidence only."""
 
-    def key(e: tuple[str, Side]) -> tuple:
+    def key(e: tuple[str, Side]) -> tuple[Any, ...]:
         s = e[1]
         score = None if s.score is None else round(s.score, SCORE_DECIMALS)
         return (score is None, -(score or 0.0), -s.borda, -s.n, order.index(e[0]))

@@ -49,7 +49,7 @@ def score_draws(ratings: FloatArray, weights: FloatArray, key: str, draws: int =
     w_bar = np.where(count > 0, w.sum(axis=0) / np.maximum(count, 1), 0.0)
     num = g @ (w * v) + w_bar * (h @ SCALE)
     den = g @ w + w_bar * h.sum(axis=2)
-    out = num / np.where(den > 0, den, 1.0)
+    out: FloatArray = num / np.where(den > 0, den, 1.0)
     out[:, count == 0] = np.nan
     return out
 

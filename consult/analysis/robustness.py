@@ -591,7 +591,8 @@ def _flip_shares(base: FloatArray, ranks: FloatArray) -> FloatArray:
     behind = b[:, None] > b[None, :]
     ahead_r = r[:, :, None] < r[:, None, :]
     behind_r = r[:, :, None] > r[:, None, :]
-    return np.mean((ahead & behind_r) | (behind & ahead_r), axis=0)
+    out: FloatArray = np.mean((ahead & behind_r) | (behind & ahead_r), axis=0)
+    return out
 
 
 def _interval(values: FloatArray) -> tuple[float, float] | None:
@@ -698,7 +699,8 @@ def _positions(score: FloatArray, borda: FloatArray, n: FloatArray, ranked: npt.
     bj, bi = b[:, :, None], b[:, None, :]
     mj, mi = m[:, :, None], m[:, None, :]
     beats = (sj < si) | ((sj == si) & ((bj < bi) | ((bj == bi) & ((mj < mi) | ((mj == mi) & earlier)))))
-    return (beats.sum(axis=1) + 1).astype(np.int64)
+    ranks: IntArray = (beats.sum(axis=1) + 1).astype(np.int64)
+    return ranks
 
 
 def _non_response(

@@ -125,13 +125,36 @@ class Stat:
         }
 
 
-def _order_key(entry: AreaScore | ComponentScore, order: int) -> tuple:
+def _order_key(entry: AreaScore | ComponentScore, order: int) -> tuple[Any, ...]:
     score = None if entry.score is None else round(entry.score, SCORE_DECIMALS)  # equal sums rank alike
     return (score is None, -(score or 0.0), -entry.borda, -entry.n, order)
 
 
 def rank_size(definition: Definition) -> int:
     return next((q.size for s in definition.questionnaire.sections for q in s.questions if q.role == "ranking"), 5)
+
+
+def _mentions(
+    data: CountryData, taxonomy: Taxonomy, area_ids: list[str], comp_ids: list[str]
+) -> tuple[dict[str, list[Excerpt]], dict[str, list[Excerpt]]]:
+    """Area id -> excerpts that mention it, and component id -> excerpts: an answer counts once
+    per area and once per component however often it names them."""
+    area_mentions: dict[str, list[Excerpt]] = {a: [] for a in area_ids}
+    comp_mentions: dict[str, list[Excerpt]] = {c: [] for c in comp_ids}
+    for a in data.by_role(*taxonomy.sources):
+        if not isinstance(a.value, str):
+            continue
+        seen_areas: set[str] = set()
+        seen_comps: set[str] = set()
+        for m in taxonomy.matches(a.value):
+            quote = Excerpt(data.institution(a), a.item_id, m.term, excerpt(a.value, m.start, m.end))
+            if m.area in area_mentions and m.area not in seen_areas:
+                seen_areas.add(m.area)
+                area_mentions[m.area].append(quote)
+            if m.component in comp_mentions and m.component not in seen_comps:
+                seen_comps.add(m.component)
+                comp_mentions[m.component].append(quote)
+    return area_mentions, comp_mentions
 
 
 def score_country(
@@ -143,8 +166,6 @@ def score_country(
     comp_stats = {c.id: Stat() for a in fw.areas for c in a.components}
     borda = dict.fromkeys(comp_stats, 0)
     votes = dict.fromkeys(comp_stats, 0)
-    area_mentions: dict[str, list[Excerpt]] = {a.id: [] for a in fw.areas}
-    comp_mentions: dict[str, list[Excerpt]] = {c: [] for c in comp_stats}
     for a in data.by_role("area_priority"):
         value = rating_value(a.value)
         if value is not None and a.area in area_stats:
@@ -165,19 +186,7 @@ def score_country(
                     votes[comp] += 1
                     area_id = fw.component_by_id[comp].area
                     mine[area_id] = mine.get(area_id, 0) + size + 1 - pos
-    for a in data.by_role(*taxonomy.sources):
-        if not isinstance(a.value, str):
-            continue
-        seen_areas: set[str] = set()
-        seen_comps: set[str] = set()
-        for m in taxonomy.matches(a.value):
-            quote = Excerpt(data.institution(a), a.item_id, m.term, excerpt(a.value, m.start, m.end))
-            if m.area in area_mentions and m.area not in seen_areas:
-                seen_areas.add(m.area)
-                area_mentions[m.area].append(quote)
-            if m.component in comp_mentions and m.component not in seen_comps:
-                seen_comps.add(m.component)
-                comp_mentions[m.component].append(quote)
+    area_mentions, comp_mentions = _mentions(data, taxonomy, [a.id for a in fw.areas], list(comp_stats))
     components: list[tuple[ComponentScore, int]] = []
     for order, (cid, stat) in enumerate(comp_stats.items()):
         comp = fw.component_by_id[cid]

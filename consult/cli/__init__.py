@@ -48,7 +48,7 @@ def root(
         ),
     ] = Path("."),
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")] = False,
-    version: Annotated[
+    version: Annotated[  # noqa: ARG001 (acted on by its eager callback, _version)
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
     ] = False,
 ) -> None:

@@ -22,9 +22,13 @@ from .common import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from rich.console import JustifyMethod
 
-    from consult.analysis.results import ScoreResult
+    from consult.analysis.results import CountryScore, ScoreResult
+    from consult.analysis.robustness import CountryRobustness
+    from consult.definitions.framework import Framework
     from consult.workspace import Workspace
 
 SeedOption = Annotated[
@@ -124,10 +128,6 @@ def score(
     """Score priorities per country against the programme areas, with how sure each rank is.
 
     The method: docs/methodology.md (Annex A of every synthesis states it too)."""
-    from rich import box
-    from rich.table import Table
-
-    from consult.analysis import findings
     from consult.analysis.data import load_round
     from consult.analysis.export import neutralise
     from consult.analysis.scoring import score_round
@@ -158,73 +158,101 @@ def score(
         return text(fw.area_by_id[area_id].short, "en")
 
     for code, c in result.countries.items():
-        cov = c.coverage
         rob = result.robustness.countries.get(code) if result.robustness else None
-        name = text(fw.country_by_code[code].name, "en")
-        table = Table(
-            title=f"{name} ({code}): {cov.responded} of {cov.invited} institutions responded",
-            box=box.SIMPLE_HEAD,
-            pad_edge=False,
+        _print_country(code, c, rob, fw, say, short, top)
+    _print_regional(result, fw, say, short)
+    if csv_file:
+        out.print(f"Scores written to [bold]{csv_file}[/]")
+
+
+def _print_country(
+    code: str,
+    c: CountryScore,
+    rob: CountryRobustness | None,
+    fw: Framework,
+    say: Callable[..., str],
+    short: Callable[[str], str],
+    top: int,
+) -> None:
+    """One country of ``consult score``: its table of areas, the method's words, its top components."""
+    from rich import box
+    from rich.table import Table
+
+    from consult.analysis import findings
+    from consult.definitions.framework import text
+
+    cov = c.coverage
+    name = text(fw.country_by_code[code].name, "en")
+    table = Table(
+        title=f"{name} ({code}): {cov.responded} of {cov.invited} institutions responded",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
+        ("#", "right"),
+        ("Area", "left"),
+        ("Score", "right"),
+        ("90%", "right"),
+        ("Tier", "left"),
+        ("P top 3", "right"),
+        ("n", "right"),
+        ("4–5", "right"),
+        ("Borda", "right"),
+        ("Ment.", "right"),
+        ("", "left"),
+    )
+    for col, just in columns:
+        table.add_column(col, justify=just, min_width={"Area": 14, "Tier": 8}.get(col))
+    for a in c.areas:
+        ar = rob.area(a.id) if rob else None
+        iv = ar.score_interval if ar else None
+        table.add_row(
+            str(a.rank or ""),
+            text(a.short, "en"),
+            fmt(a.score),
+            f"{fmt(iv[0])}–{fmt(iv[1])}" if iv else "",
+            ar.tier_label if ar and ar.tier else "",
+            fmt(ar.p_top3, 2) if ar else "",
+            str(a.n),
+            pct(a.agreement),
+            str(a.borda),
+            str(a.mentions),
+            "[yellow]†[/]" if a.evidence == "low" else "",
         )
-        columns: tuple[tuple[str, JustifyMethod], ...] = (
-            ("#", "right"),
-            ("Area", "left"),
-            ("Score", "right"),
-            ("90%", "right"),
-            ("Tier", "left"),
-            ("P top 3", "right"),
-            ("n", "right"),
-            ("4–5", "right"),
-            ("Borda", "right"),
-            ("Ment.", "right"),
-            ("", "left"),
+    out.print(table)
+    if rob:
+        words: list[str | None] = list(findings.ranking_sentences(findings.ranking_findings(rob.ranked), say, short))
+        words += [findings.non_response_sentence(rob.ranked, cov.responded, cov.invited, say, short)]
+        words += [findings.agreement_sentence(rob.agreement, say)]
+        adj = rob.rater_adjustment
+        if adj:
+            ranked_ids = [x.area for x in rob.ranked]
+            words += [findings.adjustment_sentence(adj.ranking, ranked_ids, adj.changes_top3, say, short)]
+        for sentence in words:
+            if sentence:
+                out.print(f"  {sentence}", highlight=False)
+    if any(a.evidence == "low" for a in c.areas):
+        out.print("  [yellow]†[/] low evidence (fewer than 3 ratings or one dominant weight): listed, not ranked")
+    if rob and rob.changes_top and any(a.rank for a in c.areas):  # a first place to rest on
+        out.print(f"  First place rests on single returns: without {', '.join(rob.changes_top)} another area leads")
+    comps = [x for x in c.components if x.score is not None][:top]
+    if comps:
+        out.print(
+            "  Top components: "
+            + "; ".join(
+                f"{text(x.name, 'en')} ({fmt(x.score)}, n={x.n}{', †' if x.evidence == 'low' else ''})" for x in comps
+            )
         )
-        for col, just in columns:
-            table.add_column(col, justify=just, min_width={"Area": 14, "Tier": 8}.get(col))
-        for a in c.areas:
-            ar = rob.area(a.id) if rob else None
-            iv = ar.score_interval if ar else None
-            table.add_row(
-                str(a.rank or ""),
-                text(a.short, "en"),
-                fmt(a.score),
-                f"{fmt(iv[0])}–{fmt(iv[1])}" if iv else "",
-                ar.tier_label if ar and ar.tier else "",
-                fmt(ar.p_top3, 2) if ar else "",
-                str(a.n),
-                pct(a.agreement),
-                str(a.borda),
-                str(a.mentions),
-                "[yellow]†[/]" if a.evidence == "low" else "",
-            )
-        out.print(table)
-        if rob:
-            words: list[str | None] = list(
-                findings.ranking_sentences(findings.ranking_findings(rob.ranked), say, short)
-            )
-            words += [findings.non_response_sentence(rob.ranked, cov.responded, cov.invited, say, short)]
-            words += [findings.agreement_sentence(rob.agreement, say)]
-            adj = rob.rater_adjustment
-            if adj:
-                ranked_ids = [x.area for x in rob.ranked]
-                words += [findings.adjustment_sentence(adj.ranking, ranked_ids, adj.changes_top3, say, short)]
-            for sentence in words:
-                if sentence:
-                    out.print(f"  {sentence}", highlight=False)
-        if any(a.evidence == "low" for a in c.areas):
-            out.print("  [yellow]†[/] low evidence (fewer than 3 ratings or one dominant weight): listed, not ranked")
-        if rob and rob.changes_top and any(a.rank for a in c.areas):  # a first place to rest on
-            out.print(f"  First place rests on single returns: without {', '.join(rob.changes_top)} another area leads")
-        comps = [x for x in c.components if x.score is not None][:top]
-        if comps:
-            out.print(
-                "  Top components: "
-                + "; ".join(
-                    f"{text(x.name, 'en')} ({fmt(x.score)}, n={x.n}{', †' if x.evidence == 'low' else ''})"
-                    for x in comps
-                )
-            )
-        out.print()
+    out.print()
+
+
+def _print_regional(result: ScoreResult, fw: Framework, say: Callable[..., str], short: Callable[[str], str]) -> None:
+    """The regional part of ``consult score``: area scores side by side, and the shared priorities."""
+    from rich.table import Table
+
+    from consult.analysis import findings
+    from consult.definitions.framework import text
+
     reg = result.regional
     if reg and len(reg.countries) > 1:
         table = Table(title="Regional comparison: area scores by country (n)")
@@ -250,5 +278,3 @@ def score(
                 "Shared priorities (top 3, on sufficient evidence, in most countries): "
                 + ", ".join(text(fw.area_by_id[a].short, "en") for a in reg.shared)
             )
-    if csv_file:
-        out.print(f"Scores written to [bold]{csv_file}[/]")

@@ -24,7 +24,8 @@ def install() -> None:
         def option_type(self: Any, ctx: Any) -> str | None:
             if getattr(self, "is_flag", False) and self.metavar is None:
                 return None  # --debug, --json: nothing to type after the name
-            return shown(self, ctx)
+            typed: str | None = shown(self, ctx)
+            return typed
 
         option.display_type_rich = option_type
     if argument is not None and hasattr(argument, "display_type_rich"):

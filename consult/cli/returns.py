@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -28,6 +28,9 @@ from .common import (
     split_csv,
     workspace,
 )
+
+if TYPE_CHECKING:
+    from consult.intake.ingest import IngestResult
 
 STATUS_STYLE = {
     "accepted": "[green]accepted[/]",
@@ -111,21 +114,9 @@ def ingest(
                 "the same submission (see below; --accept-fewer applies them)[/]"
             )
         title = "Dry run: nothing stored" if dry_run else f"Ingested into {ws.db_path}"
-        rows: list[tuple[str, str, str, str, str]] = []
-        for r in results:
-            problems = []
-            if r.status == "duplicate":
-                problems.append(f"as #{r.duplicate_of}" + (", rejected" if r.errors else ""))
-            else:
-                if r.errors:
-                    problems.append(f"{len(r.errors)} error(s)")
-                if r.missing:
-                    problems.append(f"{len(r.missing)} missing")
-            if r.superseded:
-                problems.append(f"supersedes #{', #'.join(map(str, r.superseded))} ({r.why})")
-            if r.superseded_by:
-                problems.append(f"older than #{r.superseded_by}, which stays current ({r.why})")
-            rows.append((shown(r.file), r.country or "", r.institution or "", r.status, ", ".join(problems)))
+        rows: list[tuple[str, str, str, str, str]] = [
+            (shown(r.file), r.country or "", r.institution or "", r.status, _notes(r)) for r in results
+        ]
         _listing(title, rows)
         for r in results:  # every problem of every file, at once: what --json and 'consult feedback' show
             if r.status == "duplicate":
@@ -143,6 +134,23 @@ def ingest(
 
 
 TABLE_UP_TO = 100  # files; a longer listing is printed as aligned lines (a rich table of 1,000 rows takes a second)
+
+
+def _notes(r: IngestResult) -> str:
+    """The last column of the ingest table: what became of one file, in a few words."""
+    problems = []
+    if r.status == "duplicate":
+        problems.append(f"as #{r.duplicate_of}" + (", rejected" if r.errors else ""))
+    else:
+        if r.errors:
+            problems.append(f"{len(r.errors)} error(s)")
+        if r.missing:
+            problems.append(f"{len(r.missing)} missing")
+    if r.superseded:
+        problems.append(f"supersedes #{', #'.join(map(str, r.superseded))} ({r.why})")
+    if r.superseded_by:
+        problems.append(f"older than #{r.superseded_by}, which stays current ({r.why})")
+    return ", ".join(problems)
 
 
 def _listing(title: str, rows: list[tuple[str, str, str, str, str]]) -> None:
@@ -213,7 +221,7 @@ def status(ctx: typer.Context, country: CountryOption = None, as_json: JsonOptio
     table.add_column("latest", no_wrap=True)
     marks = {"accepted": "[green]✓[/]", "incomplete": "[yellow]◐[/]", "rejected": "[red]✗[/]", "missing": "[dim]·[/]"}
 
-    def mark(code: str, inst_id: str, inst: dict) -> str:
+    def mark(code: str, inst_id: str, inst: dict[str, Any]) -> str:
         fb = inst.get("feedback")
         sent = " ✉" if fb and not fb["answered"] else ""  # feedback sent, no new file since
         state = "rejected" if inst["status"] == "missing" and (code, inst_id) in rejected else inst["status"]
@@ -284,7 +292,7 @@ def list_returns(
     codes = [c.upper() for c in split_csv(country)] or None
     with open_store(ws) as store:
         rows = store.returns(countries=codes)
-        sent: dict[int, list[dict]] = {}  # return id -> the feedback written about it
+        sent: dict[int, list[dict[str, Any]]] = {}  # return id -> the feedback written about it
         for written in store.feedback(codes):
             sent.setdefault(written.return_id, []).append(written.to_dict())
     why = explain(rows)  # from every return of the institution, also when only the current ones are listed

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from consult.errors import UsageError
+from consult.errors import Finding, UsageError
 
 from . import app
 from .common import (
@@ -28,6 +28,9 @@ from .common import (
     warn_missing_labels,
     workspace,
 )
+
+if TYPE_CHECKING:
+    from consult.forms.writer import Generated
 
 
 @app.command()
@@ -141,7 +144,7 @@ def validate(
         raise typer.Exit(EXIT_DATA)
 
 
-def _settings_findings(root: Path) -> list:
+def _settings_findings(root: Path) -> list[Finding]:
     """consult.yaml's own problems (schema, unknown countries, institutions, languages), located
     at its lines as every command would report them."""
     from consult.workspace import WorkspaceError, open_workspace
@@ -200,7 +203,7 @@ def generate(
         raise UsageError(f"language {', '.join(bad)} is not in the framework; available: {', '.join(fw.languages)}")
     for code in langs:
         warn_missing_labels(code, definition.missing_labels(code) if code != "en" else [])
-    pairs = targets(definition, ws, countries or None, institutions or None)
+    pairs = targets(ws, countries or None, institutions or None)
     if not pairs:
         raise UsageError("nothing to generate: no invited institution matches --country/--institution")
     dest = out_dir or st.workspace / "forms"
@@ -227,7 +230,7 @@ def generate(
     table.add_column("Institutions")
     table.add_column("Files", justify="right")
     table.add_column("Questions", justify="right")
-    by_country: dict[str, list] = {}
+    by_country: dict[str, list[Generated]] = {}
     for r in results:
         by_country.setdefault(r.country, []).append(r)
     for code, rows in by_country.items():

@@ -72,17 +72,20 @@ class Definition:
 
     @cached_property
     def messages(self) -> dict[str, Text]:
-        return self.data_file("messages")["messages"]
+        texts: dict[str, Text] = self.data_file("messages")["messages"]
+        return texts
 
     @cached_property
     def report_texts(self) -> dict[str, Text]:
-        return self.data_file("report")["messages"]
+        texts: dict[str, Text] = self.data_file("report")["messages"]
+        return texts
 
     @cached_property
     def feedback_texts(self) -> dict[str, Text]:
         """The wording of ``consult feedback`` (feedback.yaml): in the definitions, not in code,
         so a round's own copy can reword it and a new language needs no code change."""
-        return self.data_file("feedback")["messages"]
+        texts: dict[str, Text] = self.data_file("feedback")["messages"]
+        return texts
 
     def feedback_msg(self, key: str, lang: str) -> str:
         """A feedback text in ``lang`` (English where it lacks one); a missing key is a bug."""

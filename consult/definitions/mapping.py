@@ -143,15 +143,15 @@ def later_framework_path(mapping_file: Path) -> Path | None:
     return None
 
 
-def check_mapping(
-    src: YamlSource, later: dict[str, Any] | None, earlier: dict[str, Any] | None, earlier_where: str = ""
+def _framework_mismatch(
+    src: YamlSource,
+    head: dict[str, Any],
+    later: dict[str, Any] | None,
+    earlier: dict[str, Any] | None,
+    earlier_where: str,
 ) -> list[Finding]:
-    """What a schema cannot say: every target exists in the later framework, every later id is
-    accounted for (a target, or listed under ``new``), every earlier id is listed (when the
-    earlier framework is known), and a renamed id is the only one mapped onto its target."""
-    data = src.data
+    """The mapping's ``from``/``to`` against the ids of the frameworks it is used between."""
     out: list[Finding] = []
-    head = data["mapping"]
     if later is not None and head["to"] != later["id"]:
         out.append(
             src.finding(
@@ -174,6 +174,19 @@ def check_mapping(
                 where=f" ({earlier_where})" if earlier_where else "",
             )
         )
+    return out
+
+
+def check_mapping(
+    src: YamlSource, later: dict[str, Any] | None, earlier: dict[str, Any] | None, earlier_where: str = ""
+) -> list[Finding]:
+    """What a schema cannot say: every target exists in the later framework, every later id is
+    accounted for (a target, or listed under ``new``), every earlier id is listed (when the
+    earlier framework is known), and a renamed id is the only one mapped onto its target."""
+    data = src.data
+    out: list[Finding] = []
+    head = data["mapping"]
+    out += _framework_mismatch(src, head, later, earlier, earlier_where)
     later_ids = _framework_ids(later) if later else None
     earlier_ids = _framework_ids(earlier) if earlier else None
     for kind in KINDS:
@@ -220,28 +233,7 @@ def check_mapping(
                         sources=", ".join(o for o, _ in froms),
                     )
                 )
-        for i, ident in enumerate(new):
-            if ident in targeted:
-                out.append(
-                    src.finding(
-                        "mapping-new-mapped",
-                        ("new", kind, i),
-                        kind=what,
-                        id=ident,
-                        sources=", ".join(o for o, _ in targeted[ident]),
-                    )
-                )
-            elif later_ids is not None and ident not in later_ids[kind]:
-                out.append(
-                    src.finding(
-                        "unknown-ref",
-                        ("new", kind, i),
-                        kind=f"{what} of the later definitions",
-                        id=ident,
-                        where="",
-                        known=_known(ident, later_ids[kind]),
-                    )
-                )
+        out += _new_ids(src, kind, new, targeted, later_ids)
         if later_ids is not None:
             for ident in later_ids[kind]:
                 if ident not in targeted and ident not in new:
@@ -254,6 +246,41 @@ def check_mapping(
                     out.append(
                         src.finding("mapping-unaccounted", (kind,), kind=what, id=ident, side="earlier", key=kind)
                     )
+    return out
+
+
+def _new_ids(
+    src: YamlSource,
+    kind: str,
+    new: list[str],
+    targeted: dict[str, list[tuple[str, str]]],
+    later_ids: dict[str, list[str]] | None,
+) -> list[Finding]:
+    """The ids listed under ``new``: new means no earlier id maps onto it, and it exists later."""
+    what = SINGULAR[kind]
+    out: list[Finding] = []
+    for i, ident in enumerate(new):
+        if ident in targeted:
+            out.append(
+                src.finding(
+                    "mapping-new-mapped",
+                    ("new", kind, i),
+                    kind=what,
+                    id=ident,
+                    sources=", ".join(o for o, _ in targeted[ident]),
+                )
+            )
+        elif later_ids is not None and ident not in later_ids[kind]:
+            out.append(
+                src.finding(
+                    "unknown-ref",
+                    ("new", kind, i),
+                    kind=f"{what} of the later definitions",
+                    id=ident,
+                    where="",
+                    known=_known(ident, later_ids[kind]),
+                )
+            )
     return out
 
 

@@ -26,6 +26,9 @@ from consult.resources import data_dir
 if TYPE_CHECKING:
     import jsonschema
 
+    from consult.definitions.framework import Framework
+    from consult.definitions.questionnaire import Questionnaire
+
 KINDS = ("framework", "questionnaire", "taxonomy", "messages", "consult", "mapping")
 TEXT_KEYS = {"name", "title", "label", "hint", "short"}
 
@@ -33,7 +36,8 @@ TEXT_KEYS = {"name", "title", "label", "hint", "short"}
 @cache
 def json_schema(kind: str) -> dict[str, Any]:
     path = data_dir("questionnaires") / "schema" / f"{kind}.schema.json"
-    return json.loads(path.read_text(encoding="utf-8"))
+    schema: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return schema
 
 
 def detect_kind(src: YamlSource) -> str | None:
@@ -130,8 +134,8 @@ def _check_schema(src: YamlSource, kind: str) -> list[Finding]:
     return findings
 
 
-def _dupes(src: YamlSource, items: Iterable[tuple[tuple, str]], kind: str) -> list[Finding]:
-    seen: dict[str, tuple] = {}
+def _dupes(src: YamlSource, items: Iterable[tuple[tuple[Any, ...], str]], kind: str) -> list[Finding]:
+    seen: dict[str, tuple[Any, ...]] = {}
     out = []
     for path, ident in items:
         if ident in seen:
@@ -147,7 +151,7 @@ def _translations(src: YamlSource, langs: list[str], required: list[str] | None 
     required = langs if required is None else required
     out: list[Finding] = []
 
-    def walk(node: Any, path: tuple) -> None:
+    def walk(node: Any, path: tuple[Any, ...]) -> None:
         if isinstance(node, dict):
             for key, value in node.items():
                 if key in TEXT_KEYS and isinstance(value, dict):
@@ -250,7 +254,7 @@ def check_framework(src: YamlSource) -> list[Finding]:
 
 def check_questionnaire(src: YamlSource, fw: YamlSource | None) -> list[Finding]:
     from consult.definitions.framework import Framework
-    from consult.definitions.questionnaire import Questionnaire, resolve
+    from consult.definitions.questionnaire import Questionnaire
 
     data = src.data
     out: list[Finding] = []
@@ -331,41 +335,49 @@ def check_questionnaire(src: YamlSource, fw: YamlSource | None) -> list[Finding]
     langs = list(fwd.get("languages") or ["en"]) if fwd else ["en", "ru"]
     out += _translations(src, langs, (fwd or {}).get("required_languages") if fwd else None)
     if fwd and not out:
-        framework = Framework.from_dict(fwd)
-        qn = Questionnaire.from_dict(data)
-        for si, sec in enumerate(qn.sections):
-            for qi, q in enumerate(sec.questions):
-                if q.type != "rank":
+        out += _rank_fit(src, Questionnaire.from_dict(data), Framework.from_dict(fwd))
+    return out
+
+
+def _rank_fit(src: YamlSource, qn: Questionnaire, framework: Framework) -> list[Finding]:
+    """A rank question must have choices to rank for every institution asked it (an error), and
+    as many as places to fill (a warning): its choices are resolved per institution."""
+    from consult.definitions.questionnaire import resolve
+
+    out: list[Finding] = []
+    for si, sec in enumerate(qn.sections):
+        for qi, q in enumerate(sec.questions):
+            if q.type != "rank":
+                continue
+            for inst in framework.institutions:
+                form = resolve(qn, framework, framework.countries[0].code, inst.id)
+                items = [i for i in form.items if i.qid == q.id]
+                if q.when and not any(q.when.asked(c.code, inst.id) for c in framework.countries):
                     continue
-                for inst in framework.institutions:
-                    form = resolve(qn, framework, framework.countries[0].code, inst.id)
-                    items = [i for i in form.items if i.qid == q.id]
-                    if q.when and not any(q.when.asked(c.code, inst.id) for c in framework.countries):
-                        continue
-                    if items and not items[0].choices:
-                        out.append(
-                            src.finding(
-                                "empty-rank", ("sections", si, "questions", qi, "choices"), id=q.id, institution=inst.id
-                            )
+                if items and not items[0].choices:
+                    out.append(
+                        src.finding(
+                            "empty-rank", ("sections", si, "questions", qi, "choices"), id=q.id, institution=inst.id
                         )
-                    elif items and len(items[0].choices) < q.size:
-                        warning = src.finding(
-                            "rank-size",
-                            ("sections", si, "questions", qi, "size"),
-                            id=q.id,
-                            size=q.size,
-                            institution=inst.id,
-                            n=len(items[0].choices),
-                        )
-                        warning.severity = "warning"
-                        out.append(warning)
+                    )
+                elif items and len(items[0].choices) < q.size:
+                    warning = src.finding(
+                        "rank-size",
+                        ("sections", si, "questions", qi, "size"),
+                        id=q.id,
+                        size=q.size,
+                        institution=inst.id,
+                        n=len(items[0].choices),
+                    )
+                    warning.severity = "warning"
+                    out.append(warning)
     return out
 
 
 def check_roles(src: YamlSource) -> list[Finding]:
     """Every role where its type, section and count fit (consult.definitions.roles.ROLES)."""
     out: list[Finding] = []
-    per_questionnaire: dict[str, list[tuple]] = {}
+    per_questionnaire: dict[str, list[tuple[Any, ...]]] = {}
     for si, sec in enumerate(src.data["sections"]):
         in_area = sec.get("repeat") == "area"
         per_section: dict[str, list[str]] = {}
@@ -373,24 +385,8 @@ def check_roles(src: YamlSource) -> list[Finding]:
             role = q.get("role")
             if role is None or role not in ROLES:
                 continue  # no role: kept and shown in the annex; an unknown role is a schema finding
-            rule = ROLES[role]
             path = ("sections", si, "questions", qi, "role")
-            if q["type"] not in rule.types:
-                out.append(src.finding("role-type", path, role=role, types=" or ".join(rule.types), type=q["type"]))
-            if rule.place == "area" and not in_area:
-                detail = "belongs in a section with 'repeat: area' (it is answered per programme area)"
-                out.append(src.finding("role-place", path, role=role, detail=detail))
-            if rule.place == "global" and in_area:
-                detail = "is asked once per questionnaire: move it out of the 'repeat: area' section"
-                out.append(src.finding("role-place", path, role=role, detail=detail))
-            if rule.component is True and q.get("repeat") != "component":
-                out.append(src.finding("role-place", path, role=role, detail="needs 'repeat: component'"))
-            if rule.component is False and q.get("repeat") == "component":
-                detail = "is the area's own question: remove 'repeat: component' or use 'component_priority'"
-                out.append(src.finding("role-place", path, role=role, detail=detail))
-            if rule.choices and q.get("choices") != rule.choices:
-                detail = f"needs 'choices: \"{rule.choices}\"' (found {q.get('choices')!r})"
-                out.append(src.finding("role-place", path, role=role, detail=detail))
+            out += _role_fit(src, path, role, q, in_area)
             per_section.setdefault(role, []).append(q["id"])
             per_questionnaire.setdefault(role, []).append(path)
         for role, ids in per_section.items():
@@ -424,6 +420,29 @@ def check_roles(src: YamlSource) -> list[Finding]:
                         fix=f"a questionnaire has at most one '{role}' question",
                     )
                 )
+    return out
+
+
+def _role_fit(src: YamlSource, path: tuple[Any, ...], role: str, q: dict[str, Any], in_area: bool) -> list[Finding]:
+    """One question against its role's rule: type, section, component repeat and choice list."""
+    rule = ROLES[role]
+    out: list[Finding] = []
+    if q["type"] not in rule.types:
+        out.append(src.finding("role-type", path, role=role, types=" or ".join(rule.types), type=q["type"]))
+    if rule.place == "area" and not in_area:
+        detail = "belongs in a section with 'repeat: area' (it is answered per programme area)"
+        out.append(src.finding("role-place", path, role=role, detail=detail))
+    if rule.place == "global" and in_area:
+        detail = "is asked once per questionnaire: move it out of the 'repeat: area' section"
+        out.append(src.finding("role-place", path, role=role, detail=detail))
+    if rule.component is True and q.get("repeat") != "component":
+        out.append(src.finding("role-place", path, role=role, detail="needs 'repeat: component'"))
+    if rule.component is False and q.get("repeat") == "component":
+        detail = "is the area's own question: remove 'repeat: component' or use 'component_priority'"
+        out.append(src.finding("role-place", path, role=role, detail=detail))
+    if rule.choices and q.get("choices") != rule.choices:
+        detail = f"needs 'choices: \"{rule.choices}\"' (found {q.get('choices')!r})"
+        out.append(src.finding("role-place", path, role=role, detail=detail))
     return out
 
 

@@ -57,7 +57,8 @@ _STEMMERS = {"en": snowballstemmer.stemmer("english"), "ru": snowballstemmer.ste
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """The Snowball stem of a normalised word, in the language of its script."""
-    return _STEMMERS["ru" if CYRILLIC.search(word) else "en"].stemWord(word)
+    stemmed: str = _STEMMERS["ru" if CYRILLIC.search(word) else "en"].stemWord(word)
+    return stemmed
 
 
 @dataclass(frozen=True)

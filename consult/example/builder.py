@@ -35,7 +35,8 @@ class ExampleReturn:
 
 
 def load_scenario(path: Path) -> dict[str, Any]:
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+    scenario: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return scenario
 
 
 # The example round's seal key. Public on purpose: the example returns ship with consult and
@@ -65,7 +66,8 @@ def workspace_config(scenario: dict[str, Any], definition: Definition) -> str:
     """The consult.yaml of the example round (what ``consult init`` would write, tuned)."""
     ws = example_workspace(scenario, Path("."), definition)
     header = "# consult workspace of the bundled example round (written by examples/make_examples.py).\n"
-    return header + yaml.safe_dump(ws.to_config(), allow_unicode=True, sort_keys=False)
+    config: str = yaml.safe_dump(ws.to_config(), allow_unicode=True, sort_keys=False)
+    return header + config
 
 
 def _clamp(value: int) -> int:
@@ -89,7 +91,7 @@ class ScenarioError(ValueError):
     """The scenario leaves a required answer without text: the example would be rejected."""
 
 
-def example_answers(
+def example_answers(  # noqa: C901 (one branch per question role, in the seeded draw order of the shipped examples)
     form: Form,
     scenario: dict[str, Any],
     spec: dict[str, Any],

@@ -139,7 +139,14 @@ def sample_answers(
             )
         else:
             answers[item.id] = rng.choice(pool)
-    # a conditional item whose condition holds must be answered
+    _answer_conditionals(form, answers, langs, rng, pool)
+    return answers
+
+
+def _answer_conditionals(
+    form: Form, answers: dict[str, Any], langs: list[str], rng: random.Random, pool: list[str]
+) -> None:
+    """A conditional item whose condition holds must be answered: answer it (in ``answers``)."""
     for item in form.items:
         if item.when and item.when.question and item.id not in answers:
             target = form.item_by_id.get(item.when.question)
@@ -149,7 +156,6 @@ def sample_answers(
                     answers[item.id] = rng.choice(pool)
             elif target and item.when.holds(_code_of(target, answers.get(target.id), langs)):
                 answers[item.id] = rng.choice(pool)
-    return answers
 
 
 def _code_of(item: Item, shown: Any, langs: list[str]) -> str | None:

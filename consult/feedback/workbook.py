@@ -405,7 +405,7 @@ class _Row:
     number: str | None
 
 
-def _index(wb: Workbook, layout: Layout) -> dict[tuple[str, str], _Row]:
+def _index(wb: Workbook) -> dict[tuple[str, str], _Row]:
     """(item id, part) -> where that row is in a freshly built workbook."""
     found: dict[tuple[str, str], _Row] = {}
     for ws in wb.worksheets:
@@ -782,7 +782,7 @@ def _corrections(row: ReturnRow, returned: _Returned, ws: Workspace, langs: list
     wb = build_workbook(form, definition, ws, form_langs, now)
     layout = Layout(form_langs)
     col = get_column_letter(layout.answer_col)
-    index = _index(wb, layout)
+    index = _index(wb)
     old = _copy_answers(wb, returned, index, layout.answer_col)
     findings = _answer_findings(row.errors) + _answer_findings(row.missing) + _answer_findings(row.warnings)
     problems = _problems(findings, returned, old, index, col, words)

@@ -301,6 +301,17 @@ def _when_hint(item: Item, form: Form, langs: list[str], tx: Texts) -> str:
     return joined(lines, langs, "\n")
 
 
+def _headers(layout: Layout, langs: list[str], tx: Texts) -> dict[int, str]:
+    """Column -> heading of a section sheet (the two hidden key columns keep their machine names)."""
+    headers = {1: "item_id", 2: "part", 3: tx.message("col_no", langs)}
+    for col, lang in zip(layout.label_cols, langs, strict=True):
+        question = tx.msg("col_question", lang)
+        headers[col] = f"{question} ({lang.upper()})" if len(langs) > 1 else question
+    headers[layout.answer_col] = tx.message("col_answer", langs)
+    headers[layout.hint_col] = tx.message("col_hint", langs)
+    return headers
+
+
 def _write_section(
     wb: xlsxwriter.Workbook,
     formats: dict[str, Format],
@@ -330,13 +341,7 @@ def _write_section(
     sheet.merge(2, 3, hc, tx.message("required_legend", langs), "legend")
     sheet.fit(1)
     sheet.fit(2)
-    headers = {1: "item_id", 2: "part", 3: tx.message("col_no", langs)}
-    for col, lang in zip(layout.label_cols, langs, strict=True):
-        question = tx.msg("col_question", lang)
-        headers[col] = f"{question} ({lang.upper()})" if len(langs) > 1 else question
-    headers[ac] = tx.message("col_answer", langs)
-    headers[hc] = tx.message("col_hint", langs)
-    for col, value in headers.items():
+    for col, value in _headers(layout, langs, tx).items():
         sheet.put(HEADER_ROW, col, value, "header")
     sheet.fit(HEADER_ROW)
 
@@ -499,7 +504,7 @@ def page_text(form: Form, definition: Definition, langs: list[str], tx: Texts) -
     )
 
 
-class _Worksheet(Worksheet):
+class _Worksheet(Worksheet):  # type: ignore[misc]  # XlsxWriter ships no type hints
     """XlsxWriter's worksheet with three changes, all to private methods (hence the pinned
     major version of XlsxWriter; tests/test_generate.py and tests/test_forms_print.py check
     the result):
@@ -699,7 +704,7 @@ class Generated:
 
 
 def targets(
-    definition: Definition, workspace: Workspace, countries: Iterable[str] | None, institutions: Iterable[str] | None
+    workspace: Workspace, countries: Iterable[str] | None, institutions: Iterable[str] | None
 ) -> list[tuple[str, str]]:
     """(country, institution) pairs to generate: the invited ones, filtered."""
     countries = list(countries or workspace.countries)

@@ -145,7 +145,7 @@ def _read(path: Path) -> ReadReturn:
     )
 
 
-def _read_packed(path: Path) -> tuple:
+def _read_packed(path: Path) -> tuple[Any, ...]:
     """Read in a worker and send back plain data: a :class:`ReadReturn` holds the definition
     and the form's items, which would cost ~100 KB of pickling per return."""
     rr = _read(path)
@@ -157,7 +157,7 @@ def _read_packed(path: Path) -> tuple:
     )  # fmt: skip
 
 
-def _unpack(packed: tuple) -> ReadReturn:
+def _unpack(packed: tuple[Any, ...]) -> ReadReturn:
     path, sha256, size, meta, definition_hash, answers, personal, errors, missing, warnings, saved_at = packed
     rr = ReadReturn(path, sha256, size, meta, None, {}, personal, errors, missing, warnings, saved_at=saved_at)
     if definition_hash is not None:
@@ -168,7 +168,7 @@ def _unpack(packed: tuple) -> ReadReturn:
     return rr
 
 
-def _read_batch(paths: list[Path]) -> list[tuple]:
+def _read_batch(paths: list[Path]) -> list[tuple[Any, ...]]:
     return [_read_packed(p) for p in paths]
 
 

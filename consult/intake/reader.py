@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import io
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -259,9 +260,9 @@ def _column(letters: str) -> int | None:
     return column_index(letters)
 
 
-def _interpret(rr: ReadReturn, form: Form, cells: list[tuple], langs: list[str]) -> None:
+def _interpret(rr: ReadReturn, form: Form, cells: list[tuple[Any, ...]], langs: list[str]) -> None:
     name = rr.path.name
-    by_item: dict[str, list[tuple]] = {}
+    by_item: dict[str, list[tuple[Any, ...]]] = {}
     for c in cells:
         by_item.setdefault(c[2], []).append(c)
     values: dict[str, Any] = {}
@@ -327,12 +328,46 @@ class _BadCell(Exception):
     pass
 
 
-def _value(item: Item, rows: list[tuple], langs: list[str], rr: ReadReturn) -> tuple[Any, str, str, str]:
+def _rank_picks(
+    item: Item, rows: list[tuple[Any, ...]], langs: list[str], report: Callable[[tuple[Any, ...], Invalid], None]
+) -> list[tuple[int, str, tuple[Any, ...]]]:
+    """(slot, component, cell) of each pick of a rank question, in slot order; an unreadable
+    pick or a component chosen twice is reported."""
+    picks: list[tuple[int, str, tuple[Any, ...]]] = []
+    for c in rows:
+        try:
+            pos = int(c[3])
+        except ValueError:
+            pos = 999
+        try:
+            code = parse_answer(c[5], item, langs)
+        except Invalid as exc:
+            report(c, exc)
+            continue
+        if code is not None:
+            picks.append((pos, code, c))
+    picks.sort(key=lambda p: p[0])
+    first: dict[str, tuple[Any, ...]] = {}
+    for _pos, code, c in picks:
+        if code in first:
+            report(
+                c,
+                Invalid(
+                    f"a component not already chosen (it is also in {first[code][1]})",
+                    "choose each component at most once",
+                ),
+            )
+        else:
+            first[code] = c
+    return picks
+
+
+def _value(item: Item, rows: list[tuple[Any, ...]], langs: list[str], rr: ReadReturn) -> tuple[Any, str, str, str]:
     """The typed value of an item from its rows; invalid cells are reported on ``rr``."""
     name = rr.path.name
     bad = False
 
-    def report(c: tuple, exc: Invalid) -> None:
+    def report(c: tuple[Any, ...], exc: Invalid) -> None:
         nonlocal bad
         bad = True
         rr.errors.append(
@@ -372,32 +407,7 @@ def _value(item: Item, rows: list[tuple], langs: list[str], rr: ReadReturn) -> t
         chosen.sort(key=order.index)
         return (chosen or None), "; ".join(raws), rows[0][0], rows[0][1]
     if item.type == "rank":
-        picks: list[tuple[int, str, tuple]] = []
-        for c in rows:
-            try:
-                pos = int(c[3])
-            except ValueError:
-                pos = 999
-            try:
-                code = parse_answer(c[5], item, langs)
-            except Invalid as exc:
-                report(c, exc)
-                continue
-            if code is not None:
-                picks.append((pos, code, c))
-        picks.sort(key=lambda p: p[0])
-        first: dict[str, tuple] = {}
-        for _pos, code, c in picks:
-            if code in first:
-                report(
-                    c,
-                    Invalid(
-                        f"a component not already chosen (it is also in {first[code][1]})",
-                        "choose each component at most once",
-                    ),
-                )
-            else:
-                first[code] = c
+        picks = _rank_picks(item, rows, langs, report)
         if bad:
             raise _BadCell
         # the slot the respondent used: a pick in slot 3 after an empty slot 2 stays third

@@ -765,30 +765,7 @@ class _Reader:
             value: Any = None
             raws: list[str] = []
             if item.type == "rank":
-                chosen: dict[str, int] = {}
-                slots: list[str | None] = []
-                for slot, index in enumerate(indexes):
-                    if index is None:
-                        continue
-                    got = cell(index, item)
-                    if got is None:
-                        continue
-                    try:
-                        code = parse_answer(got, item, langs)
-                    except Invalid as exc:
-                        report(index, item, got, exc)
-                        continue
-                    if code in chosen:
-                        twice = Invalid(
-                            f"a component not already chosen (it is also in {head[chosen[code]]})",
-                            "choose each component at most once",
-                        )
-                        report(index, item, got, twice)
-                        continue
-                    chosen[code] = index
-                    slots += [None] * (slot - len(slots)) + [code]  # the slot used, as in the workbook
-                    raws.append(raw_text(got))
-                value = slots or None
+                value, raws = self.rank(item, langs, cell, indexes, report)
             elif item.type == "multiple":
                 value, raws = self.multiple(item, langs, cell, present[0] if present else None, details, report)
             else:
@@ -809,12 +786,21 @@ class _Reader:
                 rr.personal[item.id] = value
             else:
                 rr.answers[item.id] = Answer(item, value, "; ".join(raws), f"row {number}", located[item.id])
+        rr.missing += self.missing_answers(form, number, values, invalid, located)
+
+    def missing_answers(
+        self, form: Form, number: int, values: dict[str, Any], invalid: set[str], located: dict[str, str]
+    ) -> list[Finding]:
+        """The required answers a submission lacks (an invalid one is reported as invalid, not also
+        as missing; a conditional one only where its condition holds)."""
+        name = self.export.path.name
+        out: list[Finding] = []
         for item in form.items:
             if not item.required or item.id in values or item.id in invalid:
                 continue
             if item.when and item.when.question and not item.when.holds(values.get(item.when.question)):
                 continue
-            rr.missing.append(
+            out.append(
                 finding(
                     "missing-answer",
                     file=name,
@@ -824,6 +810,38 @@ class _Reader:
                     severity="missing",
                 )
             )
+        return out
+
+    def rank(
+        self, item: Item, langs: list[str], cell: Any, indexes: list[int | None], report: Any
+    ) -> tuple[list[str | None] | None, list[str]]:
+        """A rank question from its one column per slot: the slot used is kept, as in the workbook."""
+        head = self.export.header
+        raws: list[str] = []
+        chosen: dict[str, int] = {}
+        slots: list[str | None] = []
+        for slot, index in enumerate(indexes):
+            if index is None:
+                continue
+            got = cell(index, item)
+            if got is None:
+                continue
+            try:
+                code = parse_answer(got, item, langs)
+            except Invalid as exc:
+                report(index, item, got, exc)
+                continue
+            if code in chosen:
+                twice = Invalid(
+                    f"a component not already chosen (it is also in {head[chosen[code]]})",
+                    "choose each component at most once",
+                )
+                report(index, item, got, twice)
+                continue
+            chosen[code] = index
+            slots += [None] * (slot - len(slots)) + [code]  # the slot used, as in the workbook
+            raws.append(raw_text(got))
+        return (slots or None), raws
 
     def multiple(
         self, item: Item, langs: list[str], cell: Any, index: int | None, details: dict[str, int], report: Any

@@ -316,13 +316,7 @@ class XlsxReader:
             return Cell(None, formula, array)
         value: Any = raw
         if kind == "n":
-            value = _number(raw)
-            style = c.get("s")
-            if isinstance(value, (int, float)) and style and style.isdigit():
-                dates, durations = self._date_styles()
-                if int(style) in dates:  # else (out of range) keep the number: the value check says what is wrong
-                    with contextlib.suppress(OverflowError, ValueError):
-                        value = from_excel(value, self.epoch, timedelta=int(style) in durations)
+            value = self._numeric(raw, c.get("s"))
         elif kind == "s":
             strings = self._shared_strings()
             if not raw.strip().isdigit() or int(raw) >= len(strings):
@@ -340,6 +334,16 @@ class XlsxReader:
             except ValueError:
                 value = raw
         return Cell(value, formula, array)
+
+    def _numeric(self, raw: str, style: str | None) -> Any:
+        """A number cell's value: a date or time where its style is a date format."""
+        value = _number(raw)
+        if isinstance(value, (int, float)) and style and style.isdigit():
+            dates, durations = self._date_styles()
+            if int(style) in dates:  # else (out of range) keep the number: the value check says what is wrong
+                with contextlib.suppress(OverflowError, ValueError):
+                    value = from_excel(value, self.epoch, timedelta=int(style) in durations)
+        return value
 
 
 class _Tags:

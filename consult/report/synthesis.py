@@ -415,7 +415,7 @@ class Builder:
     def source(self, cdata: CountryData) -> str:
         return self.t("source_returns", count=len(cdata.returns), country=self.country(cdata.code))
 
-    def summary(self, doc: Document, cs: CountryScore, cdata: CountryData) -> None:
+    def summary(self, doc: Document, cs: CountryScore, cdata: CountryData) -> None:  # noqa: ARG002 (cdata unused: drop it once this file's parallel edits are merged)
         t = self.t
         cov = cs.coverage
         ranked = [a for a in cs.areas if a.rank is not None]
@@ -626,7 +626,7 @@ class Builder:
             )
         )
 
-    def area_by_area(
+    def area_by_area(  # noqa: C901 (to split with this file's parallel rework, not under it)
         self, doc: Document, cs: CountryScore, cdata: CountryData, country: str, chart: Callable[..., bytes]
     ) -> Figure:
         t = self.t

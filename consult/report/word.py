@@ -217,7 +217,7 @@ def _field(run: object, code: str) -> None:
         run._r.append(el)  # type: ignore[attr-defined]
 
 
-def _page_setup(section: object, doc: Document, landscape: bool = False) -> None:
+def _page_setup(section: object, doc: Document, landscape: bool = False) -> None:  # noqa: ARG001 (doc unused: drop it once this file's parallel edits are merged)
     width, height = A4
     section.orientation = WD_ORIENT.LANDSCAPE if landscape else WD_ORIENT.PORTRAIT  # type: ignore[attr-defined]
     section.page_width, section.page_height = (height, width) if landscape else (width, height)  # type: ignore[attr-defined]
