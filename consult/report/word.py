@@ -93,7 +93,7 @@ _W = {"w": nsmap["w"]}
 def _w(tag: str) -> BaseOxmlElement:
     """``OxmlElement(tag)`` for a ``w:`` tag given in Clark notation, without parsing the
     prefixed name again on each of the tens of thousands of calls a synthesis makes."""
-    return oxml_parser.makeelement(tag, nsmap=_W)
+    return oxml_parser.makeelement(tag, nsmap=_W)  # type: ignore[no-any-return]  # lxml is untyped here
 
 
 def _property(parent: BaseOxmlElement, tag: str, order: dict[str, int]) -> BaseOxmlElement:
@@ -103,7 +103,7 @@ def _property(parent: BaseOxmlElement, tag: str, order: dict[str, int]) -> BaseO
     name = qn(tag)
     found = parent.find(name)
     if found is not None:
-        return found
+        return found  # type: ignore[no-any-return]  # lxml is untyped here
     element = _w(name)
     rank = order[name]
     for i, child in enumerate(parent):
@@ -118,7 +118,7 @@ def _ppr(paragraph: DocxParagraph) -> BaseOxmlElement:
     p = paragraph._p
     first = p[0] if len(p) else None
     if first is not None and first.tag == _PPR:
-        return first
+        return first  # type: ignore[no-any-return]  # lxml is untyped here
     ppr = _w(_PPR)
     p.insert(0, ppr)
     return ppr
@@ -128,7 +128,7 @@ def _rpr(run: DocxRun) -> BaseOxmlElement:
     r = run._r
     first = r[0] if len(r) else None
     if first is not None and first.tag == _RPR:
-        return first
+        return first  # type: ignore[no-any-return]  # lxml is untyped here
     rpr = _w(_RPR)
     r.insert(0, rpr)
     return rpr
