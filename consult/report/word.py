@@ -114,24 +114,23 @@ def _property(parent: BaseOxmlElement, tag: str, order: dict[str, int]) -> BaseO
     return element
 
 
-def _ppr(paragraph: DocxParagraph) -> BaseOxmlElement:
-    p = paragraph._p
-    first = p[0] if len(p) else None
-    if first is not None and first.tag == _PPR:
+def _properties(parent: BaseOxmlElement, tag: str) -> BaseOxmlElement:
+    """The properties element (``w:pPr`` of a paragraph, ``w:rPr`` of a run), always its first
+    child: found, or made there."""
+    first = parent[0] if len(parent) else None
+    if first is not None and first.tag == tag:
         return first  # type: ignore[no-any-return]  # lxml is untyped here
-    ppr = _w(_PPR)
-    p.insert(0, ppr)
-    return ppr
+    element = _w(tag)
+    parent.insert(0, element)
+    return element
+
+
+def _ppr(paragraph: DocxParagraph) -> BaseOxmlElement:
+    return _properties(paragraph._p, _PPR)
 
 
 def _rpr(run: DocxRun) -> BaseOxmlElement:
-    r = run._r
-    first = r[0] if len(r) else None
-    if first is not None and first.tag == _RPR:
-        return first  # type: ignore[no-any-return]  # lxml is untyped here
-    rpr = _w(_RPR)
-    r.insert(0, rpr)
-    return rpr
+    return _properties(run._r, _RPR)
 
 
 _P, _PPR, _PSTYLE, _R, _RPR, _T = (qn(f"w:{tag}") for tag in ("p", "pPr", "pStyle", "r", "rPr", "t"))
