@@ -100,8 +100,9 @@ def test_architecture_names_places_that_exist() -> None:
 def test_ci_runs_the_readmes_test_command_with_the_coverage_gate() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
-    command = re.search(r"^python -m pytest -q( --cov\S*)+", readme, re.M)
+    command = re.search(r"^python -m pytest -q -n auto( --cov\S*)+", readme, re.M)
     assert command is not None and "--cov-fail-under=90" in command.group(0)
     assert command.group(0) in ci, f".ci/run must run the README's test command: {command.group(0)}"
     assert f"&& {command.group(0)} " in readme  # the quick start says the same
-    assert '"pytest-cov' in (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    assert '"pytest-cov' in pyproject and '"pytest-xdist' in pyproject
