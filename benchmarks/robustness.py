@@ -1,4 +1,4 @@
-"""Time of the robustness analysis (consult/analysis/robustness.py) on a realistic load.
+"""Time of the robustness analysis (consult/analysis/robustness/) on a realistic load.
 
     python benchmarks/robustness.py [--countries 8] [--institutions 12] [--draws 2000] [--repeat 5]
 

@@ -80,7 +80,7 @@ def test_exact_and_monte_carlo_agree_within_their_error():
     exact = analyse_country(data, "XX")
     counts = probabilities.draw_counts(7, "XX", probabilities.MC_DRAWS)
     ranked = np.array([a.tier is not None for a in sorted(exact.areas, key=lambda a: AREAS.index(a.area))])
-    from consult.analysis.robustness import _positions, _scores
+    from consult.analysis.robustness.engine import _positions, _scores
 
     score, n, borda = _scores(counts, data)
     pos = _positions(score, borda, n, ranked)
