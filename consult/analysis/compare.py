@@ -28,7 +28,6 @@ since the last consultation", states the rules for readers):
 from __future__ import annotations
 
 import warnings
-import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +39,7 @@ import numpy.typing as npt
 from consult.analysis.data import CountryData, RoundData, load_round
 from consult.analysis.evidence import effective_n, evidence_tier
 from consult.analysis.robustness import DRAWS, INTERVAL, SCORE_DECIMALS, SEED, RankingInput, analyse_country
+from consult.analysis.robustness.rules import percentile_interval, random_stream
 from consult.analysis.scoring import rank_size, rating_value
 from consult.definitions import Definition
 from consult.definitions.framework import Framework, Text
@@ -242,18 +242,6 @@ def _robustness(
         side.score_interval = found.score_interval
 
 
-def _rng(seed: int, country: str, stream: int) -> np.random.Generator:
-    return np.random.default_rng([seed, zlib.crc32(country.encode("utf-8")), stream])
-
-
-def _interval(values: FloatArray) -> tuple[float, float] | None:
-    present = values[~np.isnan(values)]
-    if present.size == 0:
-        return None
-    low, high = np.percentile(present, INTERVAL)
-    return float(low), float(high)
-
-
 def _rank(entries: list[tuple[str, Side]], order: list[str], attr: str = "rank") -> None:
     """The method's rule: score, Borda points, n, framework order; sufficient evidence only."""
 
@@ -303,7 +291,7 @@ def _change(earlier: FloatArray, later: FloatArray, base_e: float, base_l: float
     diff = later - earlier
     present = diff[~np.isnan(diff)]
     p = float(np.mean(present > 0) + 0.5 * np.mean(present == 0)) if present.size else None
-    return Change(float(base_l - base_e), p, _interval(diff))
+    return Change(float(base_l - base_e), p, percentile_interval(diff))
 
 
 # ------------------------------------------------------------------------------------ the result
@@ -512,7 +500,7 @@ def compare_country(
     for label, data, stream in (("earlier", earlier, STREAM_EARLIER), ("later", later, STREAM_LATER)):
         mat = _Matrix(data.areas, area_ids, _weights(fw, "areas"), None)
         base = mat.base()
-        boot = mat.draws(_rng(seed, code, stream), draws)
+        boot = mat.draws(random_stream(seed, code, stream), draws)
         borda = _area_borda(data)
         entries = []
         for j, area in enumerate(area_ids):
@@ -532,7 +520,7 @@ def compare_country(
         sides[label], boots[label], bases[label] = entries, boot, base
         cmat = _Matrix(data.areas, area_ids, _weights(fw, "areas"), common)
         common_base[label] = cmat.base() if cmat.institutions else np.full(len(area_ids), np.nan)
-        common_boot[label] = cmat.draws(_rng(seed, code, stream + 10), draws)
+        common_boot[label] = cmat.draws(random_stream(seed, code, stream + 10), draws)
         common_n[label] = [cmat.side(j)[0] for j in range(len(area_ids))] if cmat.institutions else [0] * len(area_ids)
     areas = []
     for j, area in enumerate(area_ids):

@@ -8,7 +8,6 @@ the seed, not on which other countries are analysed.
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -35,7 +34,6 @@ from consult.analysis.robustness.model import (
 from consult.analysis.robustness.rules import (
     AGREEMENT_DRAWS,
     DRAWS,
-    INTERVAL,
     SCORE_DECIMALS,
     SEED,
     STABLE_SHARE,
@@ -46,13 +44,11 @@ from consult.analysis.robustness.rules import (
     FloatArray,
     IntArray,
     Verdict,
+    percentile_interval,
+    random_stream,
 )
 
 # ------------------------------------------------------------------------------------ the engine
-
-
-def _rng(seed: int, country: str, stream: int) -> np.random.Generator:
-    return np.random.default_rng([seed, zlib.crc32(country.encode("utf-8")), stream])
 
 
 def _ranks(score: FloatArray, borda: FloatArray, n: FloatArray) -> tuple[FloatArray, IntArray]:
@@ -96,14 +92,6 @@ def _flip_shares(base: FloatArray, ranks: FloatArray) -> FloatArray:
     behind_r = r[:, :, None] > r[:, None, :]
     out: FloatArray = np.mean((ahead & behind_r) | (behind & ahead_r), axis=0)
     return out
-
-
-def _interval(values: FloatArray) -> tuple[float, float] | None:
-    present = values[~np.isnan(values)]
-    if present.size == 0:
-        return None
-    low, high = np.percentile(present, INTERVAL)
-    return float(low), float(high)
 
 
 def _stability(base: FloatArray, ranks: FloatArray, j: int) -> Stability:
@@ -247,7 +235,8 @@ def _country(data: RankingInput, country: str, draws: int, seed: int) -> tuple[C
 
     # bootstrap: counts of each institution in each resample
     if n_inst:
-        counts = _rng(seed, country, 0).multinomial(n_inst, np.full(n_inst, 1.0 / n_inst), size=draws).astype(float)
+        rng = random_stream(seed, country, 0)
+        counts = rng.multinomial(n_inst, np.full(n_inst, 1.0 / n_inst), size=draws).astype(float)
     else:
         counts = np.zeros((draws, 0))
     boot_score, boot_n, boot_borda = _scores(counts, data)
@@ -255,7 +244,7 @@ def _country(data: RankingInput, country: str, draws: int, seed: int) -> tuple[C
 
     # weight sensitivity: every rated weight times U[0.5, 1.5]
     rated = data.rated
-    factor = _rng(seed, country, 1).uniform(WEIGHT_LOW, WEIGHT_HIGH, size=(draws, n_inst, n_areas))
+    factor = random_stream(seed, country, 1).uniform(WEIGHT_LOW, WEIGHT_HIGH, size=(draws, n_inst, n_areas))
     w = np.where(rated, data.weights, 0.0)
     v = np.where(rated, data.ratings, 0.0)
     num = np.einsum("bia,ia->ba", factor, v * w)
@@ -339,7 +328,7 @@ def _country(data: RankingInput, country: str, draws: int, seed: int) -> tuple[C
                 n_eff=float(n_eff[j]),
                 evidence=tier,
                 bootstrap=boot,
-                bootstrap_interval=_interval(boot_score[:, j]),
+                bootstrap_interval=percentile_interval(boot_score[:, j]),
                 rated_share=float(np.mean(~np.isnan(boot_score[:, j]))),
                 weights=weights,
                 unweighted_rank=None if np.isnan(unw_rank[0, j]) else int(unw_rank[0, j]),
@@ -433,7 +422,7 @@ def _regional(
                 mean=None if np.isnan(base_mean[j]) else float(base_mean[j]),
                 countries=int(base_count[j]),
                 bootstrap=stab,
-                mean_interval=_interval(boot_mean[:, j]),
+                mean_interval=percentile_interval(boot_mean[:, j]),
                 verdict=verdict,
                 tied_with=tied_with,
                 standing=standing.get(j, Standing()),

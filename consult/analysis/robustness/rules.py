@@ -7,6 +7,7 @@ reader can recompute every verdict from the export alone.
 
 from __future__ import annotations
 
+import zlib
 from typing import Any, Literal
 
 import numpy as np
@@ -61,3 +62,19 @@ def method(draws: int = DRAWS, seed: int = SEED) -> dict[str, Any]:
         "non_response": "missing invited institutions asked about the area at 1 (low) or 5 (high), framework weights",
         "rater_adjustment": "least squares value = mu + institution + area; top three compared",
     }
+
+
+def random_stream(seed: int, country: str, stream: int) -> np.random.Generator:
+    """The random numbers of one country's ``stream``: seeded with ``(seed, crc32(country),
+    stream)`` so that a country's figures depend only on its own data and the seed, not on
+    which other countries are analysed (comparing two rounds draws the same way)."""
+    return np.random.default_rng([seed, zlib.crc32(country.encode("utf-8")), stream])
+
+
+def percentile_interval(values: FloatArray) -> tuple[float, float] | None:
+    """The ``INTERVAL`` percentiles of the draws that have a value; None when none has one."""
+    present = values[~np.isnan(values)]
+    if present.size == 0:
+        return None
+    low, high = np.percentile(present, INTERVAL)
+    return float(low), float(high)
