@@ -252,10 +252,10 @@ def _newer(a: Recency, b: Recency) -> int:
 NEWNESS = functools.cmp_to_key(_newer)  # sort key: the newest return is the largest
 
 
-def explain(rows: Iterable[ReturnRow]) -> dict[int, str]:
+def explain(rows: Iterable[ReturnRow], lang: str = "en") -> dict[int, str]:
     """Why each return counts or not, in words, from what the store keeps: a superseded one
     names the newer return and the date that decided; a current one that replaced others
-    says why it is the newest; a rejected one gives its first error."""
+    says why it is the newest; a rejected one gives its first error (in ``lang``)."""
     by_id = {r.id: r for r in rows}
     replaced: dict[int, list[ReturnRow]] = {}  # current id -> the returns it superseded (one pass: linear)
     for r in by_id.values():
@@ -267,11 +267,11 @@ def explain(rows: Iterable[ReturnRow]) -> dict[int, str]:
         if r.status == "superseded" and newer is not None:
             why[r.id] = f"#{newer.id} is newer: {compare_returns(newer.recency, r.recency)[1]}"
         elif r.status == "rejected" and r.errors:
-            why[r.id] = r.errors[0].message
+            why[r.id] = r.errors[0].message_in(lang)
     for r in by_id.values():
         restored = next((w for w in r.warnings if w.code == "restored"), None)
         if r.status in CURRENT and restored is not None:
-            why[r.id] = restored.message or "restored by hand"
+            why[r.id] = restored.message_in(lang) or "restored by hand"
             continue
         older = replaced.get(r.id, [])
         if r.status in CURRENT and older:
@@ -313,11 +313,12 @@ class ReturnRow:
     def recency(self) -> Recency:
         return Recency(self.id, self.respondent_date, self.saved_at)
 
-    def to_dict(self) -> dict[str, Any]:
-        """As JSON data: the findings as :meth:`Finding.to_dict` writes them (as stored)."""
+    def to_dict(self, lang: str = "en") -> dict[str, Any]:
+        """As JSON data: the findings as :meth:`Finding.to_dict` writes them (as stored: in English;
+        with ``lang``, their words in that language)."""
         data = dict(self.__dict__)
         for key in ("errors", "warnings", "missing"):
-            data[key] = [f.to_dict() for f in data[key]]
+            data[key] = [f.to_dict(lang) for f in data[key]]
         return data
 
 

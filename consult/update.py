@@ -34,7 +34,7 @@ from consult.definitions.mapping import MAPPINGS_DIR, Mapping, mapping_between
 from consult.errors import ConsultError
 from consult.fileio import write_atomic
 from consult.store import Store
-from consult.workspace import CONFIG, DEFINITIONS, PRIVATE, Workspace, remember_definition
+from consult.workspace import CONFIG, DEFINITIONS, NOT_COPIED, PRIVATE, Workspace, remember_definition
 
 
 @dataclass
@@ -167,7 +167,7 @@ def apply_update(ws: Workspace, plan: UpdatePlan) -> UpdatePlan:
     remember_definition(ws, plan.old)  # old forms' late returns stay readable
     assert plan.new.folder is not None
     staged = plan.folder.with_name(f".{plan.folder.name}.new-{stamp}")
-    shutil.copytree(plan.new.folder, staged, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copytree(plan.new.folder, staged, ignore=NOT_COPIED)
     origins = {p.name: p.parent for p in (plan.new.folder / MAPPINGS_DIR).glob("*.y*ml")}
     if plan.mapping.file and not Path(plan.mapping.file).resolve().is_relative_to(plan.new.folder.resolve()):
         (staged / MAPPINGS_DIR).mkdir(exist_ok=True)

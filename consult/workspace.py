@@ -40,6 +40,9 @@ if TYPE_CHECKING:
 CONFIG = "consult.yaml"
 DB = "consult.db"
 DEFINITIONS = "questionnaires"
+# Copying a definitions folder leaves out caches and the tool's own problem catalogue
+# (consult.problems reads it from the bundled folder only: a round's copy would never be read).
+NOT_COPIED = shutil.ignore_patterns("__pycache__", "*.pyc", "problems.yaml")
 SNAPSHOTS = "definitions"
 PRIVATE = ".consult"  # the workspace's private folder: the seal key; never exported, never in a form
 SECRET = "secret"
@@ -55,8 +58,11 @@ class WorkspaceError(DefinitionError):
 
     def __init__(self, findings: list[Finding]):
         self.findings = findings
-        lines = "\n".join(f"{f.location}: {f.message} (fix: {f.fix})" for f in findings)
-        ConsultError.__init__(self, f"invalid workspace settings:\n{lines}")
+        ConsultError.__init__(self, self.text_in("en"))
+
+    def text_in(self, lang: str) -> str:
+        lines = "\n".join(f"{f.location}: {f.message_in(lang)} (fix: {f.fix_in(lang)})" for f in self.findings)
+        return f"invalid workspace settings:\n{lines}"
 
 
 @dataclass
@@ -248,7 +254,7 @@ def copy_definitions(target: Path, source: Path | None = None) -> Path:
     source = source or data_dir("questionnaires")
     if target.exists() and any(target.iterdir()):
         raise ConsultError(f"{target} already exists and is not empty; remove it or choose another folder")
-    shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copytree(source, target, ignore=NOT_COPIED)
     return target
 
 

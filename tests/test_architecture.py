@@ -17,7 +17,7 @@ PACKAGE = Path(consult.__file__).parent
 
 # Lowest first. Modules of one layer may import each other; a layer imports only lower ones.
 STAGES: list[set[str]] = [
-    {"errors", "types", "resources", "fileio", "locks", "workers", "seal", "naming"},
+    {"errors", "problems", "types", "resources", "fileio", "locks", "workers", "seal", "naming"},
     {"definitions"},
     {"store"},
     {"workspace", "update"},

@@ -18,7 +18,9 @@ helptext.install()
 app = typer.Typer(
     name="consult",
     help="Run a national consultation: generate bilingual Excel questionnaires, ingest the "
-    "returns, score priorities against the programme areas and write the synthesis.",
+    "returns, score priorities against the programme areas and write the synthesis.\n\n"
+    "Problems in the data (validate, ingest, returns, quotes import) are worded in English; "
+    "set the environment variable CONSULT_LANG=ru to have their messages and fixes in Russian.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",

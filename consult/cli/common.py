@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import functools
 import json
+import os
 import sqlite3
 import sys
 import traceback
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 import typer
 from rich.console import Console
 
+from consult import problems
 from consult.errors import ConsultError, UsageError
 from consult.locks import set_notice
 from consult.workers import Terminated, stop_on_sigterm
@@ -104,6 +106,23 @@ LangOption = Annotated[
 ]
 
 
+LANG_ENV = "CONSULT_LANG"
+
+
+def problem_lang() -> str:
+    """The language of the problems a command reports (each finding's message and fix, on the
+    terminal and in ``--json``): the environment variable CONSULT_LANG (``en``, ``ru``), English
+    when it is unset. It is the reader's, not the round's, so it is no setting of consult.yaml;
+    the language of a document or a form is each command's own ``--lang``."""
+    lang = os.environ.get(LANG_ENV, "").strip().lower() or problems.DEFAULT
+    if lang != problems.DEFAULT and lang not in problems.languages():
+        raise UsageError(
+            f"{LANG_ENV}={lang}: problems are worded in {', '.join(problems.languages())}; "
+            f"set one of them, or unset {LANG_ENV} for English"
+        )
+    return lang
+
+
 def _waiting(what: str, seconds: float) -> None:
     err.print(f"[yellow]waiting for another consult command ({seconds:.0f} s): it is using {escape(what)}[/]")
 
@@ -170,7 +189,7 @@ def handle_errors(func: F) -> F:
             err.print(f"[red]Usage error:[/] {exc}", markup=True, highlight=False)
             raise typer.Exit(EXIT_USAGE) from exc
         except ConsultError as exc:
-            err.print(f"[red]Error:[/] {escape(str(exc))}")
+            err.print(f"[red]Error:[/] {escape(_in_problem_lang(exc))}")
             raise typer.Exit(EXIT_DATA) from exc
         except sqlite3.Error as exc:  # a fault of consult.db outside the Store's own guard
             from consult.store import store_fault
@@ -193,6 +212,15 @@ def handle_errors(func: F) -> F:
             raise_bug(exc, debug)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _in_problem_lang(exc: ConsultError) -> str:
+    """The error's words, its findings in the problem language (English if CONSULT_LANG is wrong:
+    the error is what the user needs to read now)."""
+    try:
+        return exc.text_in(problem_lang())
+    except UsageError:
+        return str(exc)
 
 
 def install_process_handlers() -> None:

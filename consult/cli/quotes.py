@@ -10,7 +10,7 @@ import typer
 from consult.errors import UsageError
 
 from . import app
-from .common import EXIT_DATA, JsonOption, err, handle_errors, out, print_json, workspace
+from .common import EXIT_DATA, JsonOption, err, handle_errors, out, print_json, problem_lang, workspace
 from .complete import complete_language
 
 quotes_app = typer.Typer(
@@ -87,11 +87,12 @@ def import_cmd(
     _check_lang(ws, lang)
     with open_store(ws) as store:
         result = import_quotes(ws, load_round(store, ws), lang, path)
+    words = problem_lang()  # the problems' language; --lang is the translations'
     if as_json:
-        print_json({"imported": result.imported, "errors": [f.to_dict() for f in result.errors]})
+        print_json({"imported": result.imported, "errors": [f.to_dict(words) for f in result.errors]})
     else:
         for f in result.errors:
-            err.print(f"[red]✗[/] {f}  [dim]({f.fix})[/]")
+            err.print(f"[red]✗[/] {f.text_in(words)}  [dim]({f.fix_in(words)})[/]")
         if not result.errors:
             out.print(f"Imported {result.imported} translation(s) into '{lang}'.")
     if result.errors:

@@ -24,6 +24,7 @@ from .common import (
     handle_errors,
     out,
     print_json,
+    problem_lang,
     progress,
     split_csv,
     workspace,
@@ -104,8 +105,9 @@ def ingest(
             accept_fewer=accept_fewer,
             include_rejected=include_rejected,
         )
+    lang = problem_lang()
     if as_json:
-        print_json([r.to_dict() for r in results])
+        print_json([r.to_dict(lang) for r in results])
     else:
         held = sum(1 for r in results if r.status == "held")
         if held:  # first: answers were about to be lost
@@ -122,11 +124,11 @@ def ingest(
             if r.status == "duplicate":
                 continue  # listed when it was first ingested
             for f in r.errors:
-                out.print(f"[red]✗[/] {escape(shown(str(f)))}  [dim]({escape(shown(f.fix))})[/]")
+                out.print(f"[red]✗[/] {escape(shown(f.text_in(lang)))}  [dim]({escape(shown(f.fix_in(lang)))})[/]")
             for f in r.missing:
-                out.print(f"[yellow]…[/] {escape(shown(str(f)))}")
+                out.print(f"[yellow]…[/] {escape(shown(f.text_in(lang)))}")
             for f in r.warnings:
-                out.print(f"[dim]! {escape(shown(str(f)))}[/]")
+                out.print(f"[dim]! {escape(shown(f.text_in(lang)))}[/]")
         counts = {s: sum(1 for r in results if r.status == s) for s in STATUS_STYLE}  # the table's words
         err.print(", ".join(f"{n} {WORD.get(s, s)}" for s, n in counts.items() if n))
     if not all(r.ok for r in results):
@@ -295,14 +297,15 @@ def list_returns(
         sent: dict[int, list[dict[str, Any]]] = {}  # return id -> the feedback written about it
         for written in store.feedback(codes):
             sent.setdefault(written.return_id, []).append(written.to_dict())
-    why = explain(rows)  # from every return of the institution, also when only the current ones are listed
+    lang = problem_lang()
+    why = explain(rows, lang)  # from every return of the institution, also when only the current ones are listed
     if current:
         rows = [r for r in rows if r.status in ("accepted", "incomplete")]
     if as_json:
         print_json(
             [
                 {
-                    **r.to_dict(),
+                    **r.to_dict(lang),
                     "why": why.get(r.id, ""),
                     "feedback": sent.get(r.id, []),
                 }

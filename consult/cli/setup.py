@@ -22,6 +22,7 @@ from .common import (
     handle_errors,
     out,
     print_json,
+    problem_lang,
     progress,
     split_csv,
     state,
@@ -129,14 +130,15 @@ def validate(
         if not any(f.severity == "error" for f in findings):  # consult.yaml is checked against valid definitions
             findings += _settings_findings(state(ctx).workspace)
     errors = [f for f in findings if f.severity == "error"]
+    lang = problem_lang()
     if as_json:
-        print_json([f.to_dict() for f in findings])
+        print_json([f.to_dict(lang) for f in findings])
     else:
         for f in findings:
             colour = "red" if f.severity == "error" else "yellow"
             label = "" if f.severity == "error" else "warning: "
-            out.print(f"{f.location}: [{colour}]{label}{_esc(f.message)}[/]")
-            out.print(f"    [dim]fix: {_esc(f.fix)}[/]")
+            out.print(f"{f.location}: [{colour}]{label}{_esc(f.message_in(lang))}[/]")
+            out.print(f"    [dim]fix: {_esc(f.fix_in(lang))}[/]")
         status = "[green]valid[/]" if not errors else f"[red]{len(errors)} problem(s)[/]"
         warned = len(findings) - len(errors)
         err.print(f"{len(files)} file(s) checked: {status}" + (f", {warned} warning(s)" if warned else ""))

@@ -31,9 +31,12 @@ class DefinitionError(ConsultError):
 
     def __init__(self, findings: list[Finding]):
         self.findings = findings
-        lines = "\n".join(str(f) for f in findings[:20])
-        more = f"\n... and {len(findings) - 20} more" if len(findings) > 20 else ""
-        super().__init__(f"invalid questionnaire definitions (run 'consult validate'):\n{lines}{more}")
+        super().__init__(self.text_in("en"))
+
+    def text_in(self, lang: str) -> str:
+        lines = "\n".join(f.text_in(lang) for f in self.findings[:20])
+        more = f"\n... and {len(self.findings) - 20} more" if len(self.findings) > 20 else ""
+        return f"invalid questionnaire definitions (run 'consult validate'):\n{lines}{more}"
 
 
 @dataclass

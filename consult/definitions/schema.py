@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import string
 from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from consult.definitions.framework import Framework
     from consult.definitions.questionnaire import Questionnaire
 
-KINDS = ("framework", "questionnaire", "taxonomy", "messages", "consult", "mapping")
+KINDS = ("framework", "questionnaire", "taxonomy", "messages", "consult", "mapping", "problems")
 TEXT_KEYS = {"name", "title", "label", "hint", "short"}
 
 
@@ -49,6 +50,8 @@ def detect_kind(src: YamlSource) -> str | None:
         return None
     if "mapping" in data:
         return "mapping"
+    if "problems" in data:
+        return "problems"
     if "sections" in data:
         return "questionnaire"
     if "institutions" in data:
@@ -490,6 +493,39 @@ def check_messages(src: YamlSource, fw: YamlSource | None) -> list[Finding]:
     return out
 
 
+def placeholders(template: str) -> set[str]:
+    """The ``{names}`` a ``str.format`` template fills in."""
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+
+
+def check_problems(src: YamlSource) -> list[Finding]:
+    """The problem catalogue (problems.yaml): every language of a message or fix fills in the
+    same parameters as the English, or a finding would crash or lose its detail in one of them
+    (the schema already requires English and Russian)."""
+    out = []
+    for code, parts in src.data["problems"].items():
+        for part, texts in parts.items():
+            expected = placeholders(texts["en"])
+            for lang, template in texts.items():
+                try:
+                    found = placeholders(template)
+                except ValueError as exc:  # an unmatched brace
+                    found = {f"? ({exc})"}
+                if found != expected:
+                    out.append(
+                        src.finding(
+                            "problem-placeholders",
+                            ("problems", code, part, lang),
+                            problem=code,
+                            part=part,
+                            lang=lang,
+                            found=", ".join(sorted(found)) or "none",
+                            expected=", ".join(sorted(expected)) or "none",
+                        )
+                    )
+    return out
+
+
 def _framework_for(src: YamlSource, cache_: dict[Path, YamlSource]) -> tuple[YamlSource | None, list[Finding]]:
     """The framework a questionnaire/taxonomy refers to (default: framework.yaml beside it)."""
     name = (src.data or {}).get("framework", "framework.yaml") if isinstance(src.data, dict) else "framework.yaml"
@@ -537,6 +573,8 @@ def validate_source(src: YamlSource, cache_: dict[Path, YamlSource] | None = Non
         return findings
     if kind == "framework":
         return check_framework(src)
+    if kind == "problems":
+        return check_problems(src)
     if kind == "consult":
         return []  # its cross-checks need the workspace's definitions: consult.workspace does them
     if kind == "mapping":

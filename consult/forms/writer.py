@@ -47,6 +47,7 @@ from consult.definitions.questionnaire import TEXT_LIMIT, Choice, Form, FormSect
 from consult.fileio import staged_writes
 from consult.forms.fit import BODY_SIZE, DEFAULT_WIDTH, FONT_NAME, height_for, height_of
 from consult.forms.layout import FIRST_ROW, FORMAT, HEADER_ROW, LISTS_SHEET, META_SHEET, Layout, joined
+from consult.forms.xlsxwriter_patch import PatchedWorksheet as _Worksheet
 from consult.naming import tagged
 from consult.seal import seal
 from consult.workers import worker_pool
@@ -502,40 +503,6 @@ def page_text(form: Form, definition: Definition, langs: list[str], tx: Texts) -
         header_right=header_text(joined(inst.name, names)),
         footer_right=tx.message("page_of", langs, page="&P", pages="&N"),
     )
-
-
-class _Worksheet(Worksheet):  # type: ignore[misc]  # XlsxWriter ships no type hints
-    """XlsxWriter's worksheet with three changes, all to private methods (hence the pinned
-    major version of XlsxWriter; tests/test_generate.py and tests/test_forms_print.py check
-    the result):
-
-    * one ``<col>`` element per column: XlsxWriter writes alike neighbours as one range
-      (``min="4" max="5"``), which openpyxl files under the first column alone, so the
-      second would read as hidden no more, or as of the default width;
-    * "fit to N pages" is written in full: XlsxWriter leaves out a ``fitToWidth`` or
-      ``fitToHeight`` of 1 (the file format's default), which openpyxl then reads as unset,
-      and the example returns, filled with openpyxl, keep what it reads;
-    * a data validation's formula without a function call (ours are ranges and numbers)
-      skips XlsxWriter's search for newer Excel functions, some 150 regular expressions per
-      formula, a third of the time of a workbook otherwise."""
-
-    def _write_cols(self) -> None:
-        if self.col_info:
-            self._xml_start_tag("cols")
-            for col in sorted(self.col_info):
-                self._write_col_info(col, col, self.col_info[col])
-            self._xml_end_tag("cols")
-
-    def _prepare_formula(self, formula: str, expand_future_functions: bool = False) -> str:
-        if "(" not in formula and not formula.startswith("{"):
-            return formula.removeprefix("=")
-        return str(super()._prepare_formula(formula, expand_future_functions))
-
-    def _xml_empty_tag(self, tag: str, attributes: Any = None) -> None:
-        if tag == "pageSetup" and self.fit_page:
-            attributes = [(k, v) for k, v in attributes or [] if k not in ("fitToWidth", "fitToHeight")]
-            attributes[1:1] = [("fitToWidth", self.fit_width), ("fitToHeight", self.fit_height)]
-        super()._xml_empty_tag(tag, attributes)
 
 
 def _printable(ws: Worksheet, page: PageText, title_row: int | None = None, one_page: bool = False) -> None:

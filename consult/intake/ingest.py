@@ -58,10 +58,11 @@ class IngestResult:
         """Accepted, or a file already ingested (whatever its verdict then: it was reported then)."""
         return self.status in ("accepted", "duplicate")
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, lang: str = "en") -> dict[str, Any]:
+        """As JSON data; the findings' words in ``lang`` (see :meth:`Finding.to_dict`)."""
         data = {k: v for k, v in self.__dict__.items() if k not in ("errors", "missing", "warnings")}
         for key in ("errors", "missing", "warnings"):
-            data[key] = [f.to_dict() for f in getattr(self, key)]
+            data[key] = [f.to_dict(lang) for f in getattr(self, key)]
         return data
 
 
