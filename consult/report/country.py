@@ -21,7 +21,7 @@ from consult.analysis.results import AreaScore, CountryScore
 from consult.analysis.scoring import LOW_EVIDENCE_N
 from consult.definitions.roles import QUOTED
 from consult.report.base import BuilderBase, NoReturnsError
-from consult.report.document import Bullets, Document, Figure, Heading, Paragraph, Run, Table
+from consult.report.document import Bullets, Document, Figure, Heading, Paragraph, Quote, Run, Table
 from consult.report.wording import fmt_pct, fmt_score, quote_language, rate, rating_words
 
 
@@ -47,7 +47,7 @@ class CountrySections(BuilderBase):
         )
         self.tables = self.figures = 0
         self.cover(doc, self.stamp(cdata.returns))
-        self.summary(doc, cs, cdata)
+        self.summary(doc, cs)
         self.ranking(doc, cs, country)
         self.next_steps(doc, cs)
         self.front_matter(doc)
@@ -85,7 +85,7 @@ class CountrySections(BuilderBase):
     def source(self, cdata: CountryData) -> str:
         return self.t("source_returns", count=len(cdata.returns), country=self.country(cdata.code))
 
-    def summary(self, doc: Document, cs: CountryScore, cdata: CountryData) -> None:  # noqa: ARG002 (cdata unused: drop it once this file's parallel edits are merged)
+    def summary(self, doc: Document, cs: CountryScore) -> None:
         t = self.t
         cov = cs.coverage
         ranked = [a for a in cs.areas if a.rank is not None]
@@ -289,9 +289,10 @@ class CountrySections(BuilderBase):
             )
         )
 
-    def area_by_area(  # noqa: C901 (to split with this file's parallel rework, not under it)
+    def area_by_area(
         self, doc: Document, cs: CountryScore, cdata: CountryData, country: str, chart: Callable[..., bytes]
     ) -> Figure:
+        """The findings: the chart of the area scores, then one subsection per area."""
         t = self.t
         doc.add(Heading(t("h_findings")))
         png = chart([(self.name(a.short), a.score, a.evidence == "low") for a in cs.areas if a.score is not None])
@@ -305,85 +306,90 @@ class CountrySections(BuilderBase):
         doc.add(figure)
         if any(a.evidence == "low" for a in cs.areas) or any(c.evidence == "low" for c in cs.components):
             doc.add(Paragraph.of(t("low_evidence_note", n=LOW_EVIDENCE_N), style="note"))
-        comps = {c.id: c for c in cs.components}
-        assist = [a for a in cdata.by_role("assistance") if a.area]
-        details = cdata.by_role("assistance_detail")
-        challenges = cdata.by_role("challenge")
-        levels = self.rating_labels()
         for a in cs.areas:
-            heading = (f"{a.rank}. " if a.rank else "") + self.name(a.name) + (" †" if a.evidence == "low" else "")
-            doc.add(Heading(heading, 2))
-            words: list[str] = []
-            if a.score is None:
-                words.append(t("not_rated"))
-            else:
-                words.append(
-                    t(
-                        "finding_rated",
-                        area=self.name(a.short),
-                        score=fmt_score(a.score),
-                        n=a.n,
-                        agreement=fmt_pct(a.agreement),
-                    )
-                )
-                words.append(t("finding_votes", borda=a.borda, mentions=a.mentions))
-                if a.evidence == "low":
-                    words.append(t("finding_weak"))
-            ar = rob.area(a.id) if (rob := self.robustness(cs.code)) is not None else None
-            nr = ar.non_response if ar is not None else None
-            if nr is not None and nr.missing_asked:
-                words.append(
-                    t("nonresponse_range", count=nr.missing_asked, low=fmt_score(nr.low), high=fmt_score(nr.high))
-                )
-                if nr.tier_could_change:
-                    words.append(t("nonresponse_tier"))
-            missing, incomplete = self.lead_status(a.id, cs.code)
-            if missing:
-                words.append(t("lead_missing", institution=", ".join(self.institution(i) for i in missing)))
-            if incomplete:
-                words.append(t("lead_incomplete", institution=", ".join(self.institution(i) for i in incomplete)))
-            counted = (
-                self.counts([x for x in assist if x.area == a.id], self.choice_labels("assistance"))
-                if self.has_role("assistance")
-                else []
-            )
-            if counted:
-                words.append(
-                    t(
-                        "finding_assist",
-                        list=self.join([label.lower() if self.lang == "en" else label for label, _ in counted[:2]]),
-                    )
-                )
-            area_quotes = (
-                self.quotes(cdata, [x for x in challenges if x.area == a.id]) if self.has_role("challenge") else []
-            )
-            if area_quotes:
-                words.append(t("finding_quotes", count=len({q.attribution for q in area_quotes})))
-            doc.add(Paragraph.of(" ".join(words)))
-            if a.score is not None:
-                self.top_components(doc, a, comps)
-                top = max((r.rating for r in a.ratings), default=None)
-                highest = [self.institution(r.institution) for r in a.ratings if r.rating == top]
-                if highest and top is not None:
-                    level = levels.get(str(top), str(top))
-                    doc.add(Paragraph.of(Run(f"{t('highest_raters', level=level)}: ", bold=True), ", ".join(highest)))
-            if self.has_role("assistance"):
-                doc.add(Heading(t("asks"), 3))
-                if counted:
-                    listed = "; ".join(t("count_item", label=label, count=n) for label, n in counted)
-                    doc.add(Paragraph.of(t("asks_counts", list=listed)))
-                else:
-                    doc.add(Paragraph.of(t("asks_none"), style="note"))
-                other = self.quotes(cdata, [x for x in details if x.area == a.id])
-                if other:
-                    doc.add(Paragraph.of(Run(t("other_assistance"), bold=True)), *other)
-            if self.has_role("challenge"):
-                doc.add(Heading(t("h_challenges"), 3))
-                doc.add(*area_quotes) if area_quotes else doc.add(Paragraph.of(t("no_quotes"), style="note"))
-                elsewhere = sum(1 for e in a.excerpts if not e.question.startswith(f"{a.id}."))
-                if elsewhere:
-                    doc.add(Paragraph.of(t("mentions_elsewhere", count=elsewhere), style="note"))
+            self.area_section(doc, cs, cdata, a)
         return figure
+
+    def area_section(self, doc: Document, cs: CountryScore, cdata: CountryData, a: AreaScore) -> None:
+        """One area: what its ratings say, its top components and highest raters, the
+        assistance asked for and the challenges quoted."""
+        t = self.t
+        heading = (f"{a.rank}. " if a.rank else "") + self.name(a.name) + (" †" if a.evidence == "low" else "")
+        doc.add(Heading(heading, 2))
+        counted = (
+            self.counts([x for x in cdata.by_role("assistance") if x.area == a.id], self.choice_labels("assistance"))
+            if self.has_role("assistance")
+            else []
+        )
+        area_quotes = (
+            self.quotes(cdata, [x for x in cdata.by_role("challenge") if x.area == a.id])
+            if self.has_role("challenge")
+            else []
+        )
+        doc.add(Paragraph.of(" ".join(self.area_finding(cs, a, counted, area_quotes))))
+        if a.score is not None:
+            self.top_components(doc, a, {c.id: c for c in cs.components})
+            top = max((r.rating for r in a.ratings), default=None)
+            highest = [self.institution(r.institution) for r in a.ratings if r.rating == top]
+            if highest and top is not None:
+                level = self.rating_labels().get(str(top), str(top))
+                doc.add(Paragraph.of(Run(f"{t('highest_raters', level=level)}: ", bold=True), ", ".join(highest)))
+        if self.has_role("assistance"):
+            doc.add(Heading(t("asks"), 3))
+            if counted:
+                listed = "; ".join(t("count_item", label=label, count=n) for label, n in counted)
+                doc.add(Paragraph.of(t("asks_counts", list=listed)))
+            else:
+                doc.add(Paragraph.of(t("asks_none"), style="note"))
+            other = self.quotes(cdata, [x for x in cdata.by_role("assistance_detail") if x.area == a.id])
+            if other:
+                doc.add(Paragraph.of(Run(t("other_assistance"), bold=True)), *other)
+        if self.has_role("challenge"):
+            doc.add(Heading(t("h_challenges"), 3))
+            doc.add(*area_quotes) if area_quotes else doc.add(Paragraph.of(t("no_quotes"), style="note"))
+            elsewhere = sum(1 for e in a.excerpts if not e.question.startswith(f"{a.id}."))
+            if elsewhere:
+                doc.add(Paragraph.of(t("mentions_elsewhere", count=elsewhere), style="note"))
+
+    def area_finding(
+        self, cs: CountryScore, a: AreaScore, counted: list[tuple[str, int]], area_quotes: list[Quote]
+    ) -> list[str]:
+        """The sentences of an area's finding: its score and agreement, what non-response
+        could change, the lead institutions missing, the assistance asked for, the quotes."""
+        t = self.t
+        words: list[str] = []
+        if a.score is None:
+            words.append(t("not_rated"))
+        else:
+            words.append(
+                t(
+                    "finding_rated",
+                    area=self.name(a.short),
+                    score=fmt_score(a.score),
+                    n=a.n,
+                    agreement=fmt_pct(a.agreement),
+                )
+            )
+            words.append(t("finding_votes", borda=a.borda, mentions=a.mentions))
+            if a.evidence == "low":
+                words.append(t("finding_weak"))
+        ar = rob.area(a.id) if (rob := self.robustness(cs.code)) is not None else None
+        nr = ar.non_response if ar is not None else None
+        if nr is not None and nr.missing_asked:
+            words.append(t("nonresponse_range", count=nr.missing_asked, low=fmt_score(nr.low), high=fmt_score(nr.high)))
+            if nr.tier_could_change:
+                words.append(t("nonresponse_tier"))
+        missing, incomplete = self.lead_status(a.id, cs.code)
+        if missing:
+            words.append(t("lead_missing", institution=", ".join(self.institution(i) for i in missing)))
+        if incomplete:
+            words.append(t("lead_incomplete", institution=", ".join(self.institution(i) for i in incomplete)))
+        if counted:
+            labels = [label.lower() if self.lang == "en" else label for label, _ in counted[:2]]
+            words.append(t("finding_assist", list=self.join(labels)))
+        if area_quotes:
+            words.append(t("finding_quotes", count=len({q.attribution for q in area_quotes})))
+        return words
 
     def rating_labels(self) -> dict[str, str]:
         """Rating code -> its words without the number ("5" -> "very high priority")."""
