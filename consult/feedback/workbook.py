@@ -45,11 +45,11 @@ from openpyxl.worksheet.worksheet import Worksheet
 from consult.definitions import Definition, form_for
 from consult.definitions.framework import text
 from consult.definitions.questionnaire import TEXT_LIMIT, Form, Item
-from consult.definitions.wording import Wording
+from consult.definitions.wording import Wording, joined
 from consult.errors import Finding
 from consult.fileio import save_atomic, write_atomic
 from consult.forms.fit import FONT_NAME, fit_row
-from consult.forms.layout import FORMAT, LISTS_SHEET, META_SHEET, Layout, joined
+from consult.forms.layout import FORMAT, LISTS_SHEET, META_SHEET, Layout
 from consult.forms.writer import (
     BODY,
     BOLD,

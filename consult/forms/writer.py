@@ -44,10 +44,10 @@ from consult import __version__
 from consult.definitions import Definition
 from consult.definitions.framework import text
 from consult.definitions.questionnaire import TEXT_LIMIT, Choice, Form, FormSection, Item, resolve
-from consult.definitions.wording import Wording
+from consult.definitions.wording import Wording, joined
 from consult.fileio import staged_writes
 from consult.forms.fit import BODY_SIZE, DEFAULT_WIDTH, FONT_NAME, height_for, height_of
-from consult.forms.layout import FIRST_ROW, FORMAT, HEADER_ROW, LISTS_SHEET, META_SHEET, Layout, joined
+from consult.forms.layout import FIRST_ROW, FORMAT, HEADER_ROW, LISTS_SHEET, META_SHEET, Layout
 from consult.naming import tagged
 from consult.seal import seal
 from consult.workers import worker_pool

@@ -29,6 +29,7 @@ from consult.analysis.robustness import SEED
 from consult.analysis.scoring import score_round
 from consult.definitions import Definition
 from consult.definitions.wording import Wording
+from consult.definitions.wording import format_date as fmt_date  # the one date formatter
 from consult.errors import UsageError
 from consult.fileio import Staging, staged_writes
 from consult.naming import tagged
@@ -38,7 +39,7 @@ from consult.report.country import CountrySections
 from consult.report.document import Document, Figure
 from consult.report.regional import RegionalSections
 from consult.report.translations import translation_lookup
-from consult.report.wording import fmt_date, fmt_pct, fmt_score, plain_label, quote_language, rate, rating_words
+from consult.report.wording import fmt_pct, fmt_score, plain_label, quote_language, rate, rating_words
 from consult.store import Store
 from consult.workers import can_fork, result, worker_pool
 from consult.workspace import Workspace

@@ -1,9 +1,9 @@
-"""The syntheses' small words: numbers, percentages, dates, choice labels and quotes as a
-document writes them.
+"""The syntheses' small words: scores, percentages, choice labels and quotes as a document
+writes them (dates: :meth:`consult.definitions.wording.Wording.date`).
 
 Kept apart from the sections (:mod:`consult.report.country`, :mod:`consult.report.regional`)
-so that every part of a synthesis, the section on change included, writes a score, a share or
-a date the same way; the texts themselves are ``report.yaml``, read through
+so that every part of a synthesis, the section on change included, writes a score or a share
+the same way; the texts themselves are ``report.yaml``, read through
 :class:`consult.definitions.wording.Wording`.
 """
 
@@ -11,14 +11,11 @@ from __future__ import annotations
 
 import re
 
-from consult.definitions.wording import format_date
 from consult.report.document import Run
 
 CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 LATIN = re.compile(r"[A-Za-z]")
 _SPECIFY = re.compile(r"\s*\((?:please specify|specify|укажите|уточните)[^)]*\)", re.IGNORECASE)
-
-fmt_date = format_date  # the one date formatter, under the name the report used
 
 
 def fmt_score(value: float | None) -> str:
