@@ -69,6 +69,8 @@ FORMATS = ("md", "docx")
 
 @dataclass
 class Written:
+    """One file a synthesis run wrote (``on_file`` hears of each as it is written)."""
+
     path: Path
     country: str  # a country code, or "regional"
     format: str
