@@ -18,14 +18,14 @@ from docx.shared import Cm
 from consult.definitions import bundled_definition
 from consult.definitions import bundled_definition as _bundled
 from consult.definitions.roles import QUOTED
+from consult.definitions.wording import Wording
 from consult.intake.ingest import ingest
-from consult.report.synthesis import Texts
 from consult.workspace import open_store
 
 
 def t(key: str, lang: str, **fmt: object) -> str:
     """The wording the documents use (report.yaml), for building expectations."""
-    return Texts(_bundled(), lang)(key, **fmt)
+    return Wording.of(_bundled(), "report", lang)(key, **fmt)
 
 
 MARKERS = {

@@ -19,8 +19,9 @@ from typer.testing import CliRunner
 from consult.analysis.data import load_round
 from consult.analysis.scoring import score_round
 from consult.cli import app
+from consult.definitions.wording import Wording
 from consult.report.document import Document, Table
-from consult.report.synthesis import Builder, Texts
+from consult.report.synthesis import Builder
 from consult.workspace import open_store, open_workspace
 
 pytestmark = [
@@ -40,7 +41,7 @@ HACKS = re.compile(r"\w\((?:s|es|а|ов|и|ы|я|ей|ий)\)")  # "institution
 def t(key: str, lang: str, **fmt: Any) -> str:
     from consult.definitions import bundled_definition
 
-    return Texts(bundled_definition(), lang)(key, **fmt)
+    return Wording.of(bundled_definition(), "report", lang)(key, **fmt)
 
 
 def found(folder: Path, stem: str) -> Path:

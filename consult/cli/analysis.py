@@ -132,6 +132,7 @@ def score(
     from consult.analysis.export import neutralise
     from consult.analysis.scoring import score_round
     from consult.definitions.framework import text
+    from consult.definitions.wording import Wording
     from consult.fileio import write_atomic
     from consult.workspace import open_store
 
@@ -149,10 +150,7 @@ def score(
         print_json(result.to_dict())
         return
     fw = ws.definition.framework
-    texts = ws.definition.report_texts
-
-    def say(key: str, **fields: Any) -> str:
-        return texts[key]["en"].format(**fields)
+    say = Wording.of(ws.definition, "report", "en")  # the terminal speaks English
 
     def short(area_id: str) -> str:
         return text(fw.area_by_id[area_id].short, "en")

@@ -50,6 +50,7 @@ class Definition:
     raw: dict[str, Any]  # {"framework": ..., "questionnaire": ...} as loaded
     warnings: list[Finding] = field(default_factory=list)
     folder: Path | None = None
+    _texts: dict[str, dict[str, Text]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @cached_property
     def hash(self) -> str:
@@ -73,27 +74,26 @@ class Definition:
         folder = self.folder if self.folder and (self.folder / f"{name}.yaml").exists() else None
         return load_yaml_data(name, folder)
 
-    @cached_property
+    def texts(self, name: str) -> dict[str, Text]:
+        """The texts of ``name``.yaml (messages, report, feedback, change), by key and language;
+        :class:`consult.definitions.wording.Wording` is what reads them."""
+        if name not in self._texts:
+            self._texts[name] = self.data_file(name)["messages"]
+        return self._texts[name]
+
+    @property
     def messages(self) -> dict[str, Text]:
-        texts: dict[str, Text] = self.data_file("messages")["messages"]
-        return texts
+        return self.texts("messages")
 
-    @cached_property
+    @property
     def report_texts(self) -> dict[str, Text]:
-        texts: dict[str, Text] = self.data_file("report")["messages"]
-        return texts
+        return self.texts("report")
 
-    @cached_property
+    @property
     def feedback_texts(self) -> dict[str, Text]:
         """The wording of ``consult feedback`` (feedback.yaml): in the definitions, not in code,
         so a round's own copy can reword it and a new language needs no code change."""
-        texts: dict[str, Text] = self.data_file("feedback")["messages"]
-        return texts
-
-    def feedback_msg(self, key: str, lang: str) -> str:
-        """A feedback text in ``lang`` (English where it lacks one); a missing key is a bug."""
-        texts = self.feedback_texts[key]
-        return texts.get(lang) or texts["en"]
+        return self.texts("feedback")
 
     @cached_property
     def taxonomy(self) -> Taxonomy:
@@ -103,8 +103,9 @@ class Definition:
 
     def msg(self, key: str, lang: str) -> str:
         """A fixed workbook text in ``lang`` (English where it lacks one); a missing key is a bug."""
-        texts = self.messages[key]
-        return texts.get(lang) or texts["en"]
+        from consult.definitions.wording import Wording
+
+        return Wording.of(self, "messages").one(key, lang)
 
     def missing_labels(self, lang: str) -> list[str]:
         """Every label, name and message with no ``lang`` text: shown in English instead."""

@@ -19,8 +19,8 @@ import yaml
 from consult.definitions import Definition, bundled_definition
 from consult.definitions.framework import text
 from consult.definitions.questionnaire import Form, Item, resolve
+from consult.definitions.wording import Wording
 from consult.example.filler import display, fill_workbook
-from consult.forms.layout import joined
 from consult.forms.writer import build_workbook
 from consult.seal import SealKey
 from consult.workspace import Workspace
@@ -108,7 +108,7 @@ def example_answers(  # noqa: C901 (one branch per question role, in the seeded 
     profile = {**scenario["countries"][form.country]["profile"], **(spec.get("profile") or {})}
     own: dict[str, Any] = spec.get("answers") or {}
     inst = fw.institution_by_id[form.institution]
-    yes = joined({x: definition.msg("choice_yes", x) for x in langs}, langs)
+    yes = Wording.of(definition, "messages", langs).joined("choice_yes")
     answers: dict[str, Any] = {}
     area_rating: dict[str, int] = {}
     comp_rating: dict[str, int] = {}

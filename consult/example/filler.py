@@ -17,8 +17,9 @@ from openpyxl.utils import column_index_from_string
 
 from consult.definitions import Definition, bundled_definition
 from consult.definitions.questionnaire import Form, Item, resolve
+from consult.definitions.wording import Wording, joined
 from consult.forms.fit import fit_row
-from consult.forms.layout import META_SHEET, joined
+from consult.forms.layout import META_SHEET
 
 TEXTS_EN = [
     "Trafficking of heroin along the Northern Route and the use of trade and transit corridors by organized crime.",
@@ -107,7 +108,7 @@ def sample_answers(
     """Plausible, valid answers for every item of ``form`` (random but seeded)."""
     definition = definition or bundled_definition()
     pool = texts or (TEXTS_RU if langs and langs[0] == "ru" else TEXTS_EN) + TEXTS_RU
-    yes = joined({lang: definition.msg("choice_yes", lang) for lang in langs}, langs)
+    yes = Wording.of(definition, "messages", langs).joined("choice_yes")
     answers: dict[str, Any] = {}
     for item in form.items:
         if not complete and not item.required and rng.random() < 0.5:

@@ -44,21 +44,19 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from consult.definitions import Definition, form_for
 from consult.definitions.framework import text
-from consult.definitions.plurals import plurals
 from consult.definitions.questionnaire import TEXT_LIMIT, Form, Item
+from consult.definitions.wording import Wording, joined
 from consult.errors import Finding
 from consult.fileio import save_atomic, write_atomic
 from consult.forms.fit import FONT_NAME, fit_row
-from consult.forms.layout import FORMAT, LISTS_SHEET, META_SHEET, Layout, joined
+from consult.forms.layout import FORMAT, LISTS_SHEET, META_SHEET, Layout
 from consult.forms.writer import (
     BODY,
     BOLD,
     HEADER_FILL,
     HEADER_FONT,
     HEADING,
-    Texts,
     build_workbook,
-    format_date,
     page_text,
     sheet_title,
 )
@@ -313,27 +311,7 @@ def _read_returned(path: Path, definitions: dict[str, Definition]) -> _Returned 
 # --- wording ----------------------------------------------------------------------------------
 
 
-class _Words:
-    """feedback.yaml texts in the languages of one feedback file."""
-
-    def __init__(self, definition: Definition, langs: list[str]):
-        self.definition = definition
-        self.langs = langs
-
-    def has(self, key: str) -> bool:
-        return key in self.definition.feedback_texts
-
-    def one(self, key: str, lang: str, **fmt: Any) -> str:
-        return plurals(self.definition.feedback_msg(key, lang), lang, fmt).format(**fmt)
-
-    def each(self, key: str, **fmt: Any) -> dict[str, str]:
-        return {lang: self.one(key, lang, **fmt) for lang in self.langs}
-
-    def joined(self, key: str, sep: str = " / ", **fmt: Any) -> str:
-        return joined(self.each(key, **fmt), self.langs, sep)
-
-
-def _expected(item: Item, words: _Words, form_langs: list[str]) -> tuple[dict[str, str], dict[str, str]]:
+def _expected(item: Item, words: Wording, form_langs: list[str]) -> tuple[dict[str, str], dict[str, str]]:
     """What an answer to ``item`` must be and how to correct it, per language."""
     yes = joined({lang: words.definition.msg("choice_yes", lang) for lang in form_langs}, form_langs)
     out_expected: dict[str, str] = {}
@@ -365,7 +343,7 @@ def _expected(item: Item, words: _Words, form_langs: list[str]) -> tuple[dict[st
     return out_expected, out_fix
 
 
-def _missing_fix(item: Item, words: _Words, form_langs: list[str], cells: int, optional: bool) -> dict[str, str]:
+def _missing_fix(item: Item, words: Wording, form_langs: list[str], cells: int, optional: bool) -> dict[str, str]:
     """What to fill in, and in how many cells: the options a drop-down offers, "Yes" beside
     each option that applies, or up to N components, one per cell."""
     yes = joined({lang: words.definition.msg("choice_yes", lang) for lang in form_langs}, form_langs)
@@ -470,7 +448,7 @@ def _problems(
     old: dict[tuple[str, str], tuple[str, str]],
     index: dict[tuple[str, str], _Row],
     col: str,
-    words: _Words,
+    words: Wording,
 ) -> list[Problem]:
     """The stored findings of a return, moved to the cells of the feedback workbook (found by
     item id and part, since rows may have been inserted or deleted in the returned file) and
@@ -515,7 +493,7 @@ def _problems(
     return problems
 
 
-def _note_text(p: Problem, words: _Words) -> str:
+def _note_text(p: Problem, words: Wording) -> str:
     """The cell note: what was found, what is expected, how to fix, in each language."""
     blocks = []
     for lang in words.langs:
@@ -528,7 +506,7 @@ def _note_text(p: Problem, words: _Words) -> str:
     return "\n\n".join(blocks)
 
 
-def _mark(wb: Workbook, problems: list[Problem], words: _Words) -> None:
+def _mark(wb: Workbook, problems: list[Problem], words: Wording) -> None:
     """Fill and frame every problem cell; one note per cell (problems of one cell together)."""
     notes: dict[tuple[str, str], list[str]] = {}
     for p in problems:
@@ -551,7 +529,7 @@ def _mark(wb: Workbook, problems: list[Problem], words: _Words) -> None:
 def _print_setup(sheet: Worksheet, form: Form, definition: Definition, langs: list[str]) -> None:
     """A4 landscape, one page wide, with the form's own page header (country, institution) and
     footer (sheet name, page number), so a printed list says whose it is."""
-    page = page_text(form, definition, langs, Texts(definition, langs))
+    page = page_text(form, definition, langs, Wording.of(definition, "messages", langs))
     sheet.page_setup.orientation = "landscape"
     sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
     sheet.sheet_properties.pageSetUpPr.fitToPage = True
@@ -584,14 +562,14 @@ def feedback_due(deadline: str | None, today: dt.date | None = None) -> str | No
     return (due if due >= today else today + dt.timedelta(days=FEEDBACK_DAYS)).isoformat()
 
 
-def _deadline(ws: Workspace, lang: str) -> str | None:
+def _deadline(ws: Workspace, words: Wording, lang: str) -> str | None:
     due = feedback_due(ws.deadline)
-    return format_date(due, lang) if due else None
+    return words.date(due, lang) if due else None
 
 
 def _first_sheet(
     wb: Workbook,
-    words: _Words,
+    words: Wording,
     definition: Definition,
     ws: Workspace,
     form: Form,
@@ -620,7 +598,7 @@ def _first_sheet(
     sheet.merge_cells("A2:E2")
     r = 4
     for lang in words.langs:
-        deadline = _deadline(ws, lang)
+        deadline = _deadline(ws, words, lang)
         closing = [words.one("deadline", lang, deadline=deadline) if deadline else words.one("no_deadline", lang)]
         if ws.contact:
             closing.append(words.one("contact", lang, contact=ws.contact))
@@ -634,7 +612,7 @@ def _first_sheet(
         header_row = r
         heads = ["col_no", "col_where", "col_question", "col_problem", "col_fix"]
         for c, key in enumerate(heads, start=1):
-            cell = sheet.cell(row=r, column=c, value=words.joined(key, "\n"))
+            cell = sheet.cell(row=r, column=c, value=words.joined(key, sep="\n"))
             cell.font, cell.fill, cell.alignment = HEADER_FONT, HEADER_FILL, WRAP
         fit_row(sheet, r)
         for n, p in enumerate(problems, start=1):
@@ -656,7 +634,7 @@ def _first_sheet(
             }
             values = [
                 n,
-                p.ref or words.joined("whole_file", "\n"),
+                p.ref or words.joined("whole_file", sep="\n"),
                 question,
                 "\n".join(dict.fromkeys(p.what[lang] for lang in words.langs)),
                 "\n".join(dict.fromkeys(todo.values())),
@@ -692,7 +670,7 @@ def note_languages(form_langs: list[str], definition: Definition) -> list[str]:
 
 
 def covering_note(
-    words: _Words,
+    words: Wording,
     ws: Workspace,
     definition: Definition,
     country: str,
@@ -708,7 +686,7 @@ def covering_note(
     fw = definition.framework
     blocks = []
     for lang in words.langs:
-        received = format_date(row.received_at, lang)
+        received = words.date(row.received_at, lang)
         inst = text(fw.institution_by_id[institution].name, lang)
         ctry = text(fw.country_by_code[country].name, lang)
         fmt = {"institution": inst, "country": ctry, "received": received, "n": len(problems)}
@@ -732,7 +710,7 @@ def covering_note(
             if len(problems) > NOTE_LIMIT:
                 lines.append("  " + words.one("note_more", lang, n=len(problems) - NOTE_LIMIT))
         lines.append("")
-        deadline = _deadline(ws, lang)
+        deadline = _deadline(ws, words, lang)
         lines.append(
             words.one("note_return", lang, deadline=deadline) if deadline else words.one("note_return_asap", lang)
         )
@@ -750,7 +728,7 @@ def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
 
 
-def _reason(row: ReturnRow, words: _Words) -> dict[str, str]:
+def _reason(row: ReturnRow, words: Wording) -> dict[str, str]:
     codes = [f.code for f in row.errors if f.code not in ANSWER_CODES]
     code = codes[0] if codes else "other"
     key = f"reason_{code}" if words.has(f"reason_{code}") else "reason_other"
@@ -766,8 +744,8 @@ class _Built:
     definition: Definition
     form: Form
     form_langs: list[str]
-    words: _Words  # the workbook's languages
-    note_words: _Words  # the note's: the form's, then English
+    words: Wording  # the workbook's languages
+    note_words: Wording  # the note's: the form's, then English
     intro: dict[str, str]
     problems: list[Problem]
     note_problems: list[Problem]  # the same problems, worded in the note's languages
@@ -777,8 +755,8 @@ class _Built:
 def _corrections(row: ReturnRow, returned: _Returned, ws: Workspace, langs: list[str] | None, now: str) -> _Built:
     """The institution's answers in a fresh copy of its form, every problem marked."""
     definition, form, form_langs = returned.definition, returned.form, returned.langs
-    words = _Words(definition, langs or form_langs)
-    note_words = _Words(definition, note_languages(langs or form_langs, definition))
+    words = Wording.of(definition, "feedback", langs or form_langs)
+    note_words = Wording.of(definition, "feedback", note_languages(langs or form_langs, definition))
     wb = build_workbook(form, definition, ws, form_langs, now)
     layout = Layout(form_langs)
     col = get_column_letter(layout.answer_col)
@@ -792,7 +770,7 @@ def _corrections(row: ReturnRow, returned: _Returned, ws: Workspace, langs: list
     intro = {
         lang: " ".join(
             [
-                words.one(key, lang, file=row.file_name, received=format_date(row.received_at, lang)),
+                words.one(key, lang, file=row.file_name, received=words.date(row.received_at, lang)),
                 words.one("kept_answers", lang),
             ]
         )
@@ -809,13 +787,13 @@ def _blank(row: ReturnRow, country: str, institution: str, ws: Workspace, langs:
     form_langs = langs or [x for x in ws.languages if x in definition.languages] or ["en"]
     if ws.configured:
         remember_definition(ws, definition)  # so that the blank form, once filled, can be read
-    words = _Words(definition, form_langs)
-    note_words = _Words(definition, note_languages(form_langs, definition))
+    words = Wording.of(definition, "feedback", form_langs)
+    note_words = Wording.of(definition, "feedback", note_languages(form_langs, definition))
     wb = build_workbook(form, definition, ws, form_langs, now)
     why = _reason(row, words)
     intro = {
         lang: words.one(
-            "intro_unreadable", lang, file=row.file_name, received=format_date(row.received_at, lang), reason=why[lang]
+            "intro_unreadable", lang, file=row.file_name, received=words.date(row.received_at, lang), reason=why[lang]
         )
         for lang in words.langs
     }

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from consult.definitions.framework import text
+from consult.definitions.wording import joined as joined  # where it lived before the wording layer
 
 META_SHEET = "_consult"
 LISTS_SHEET = "_lists"
@@ -34,13 +34,3 @@ class Layout:
     @property
     def hint_col(self) -> int:
         return self.answer_col + 1
-
-
-def joined(label: dict[str, str], langs: list[str], sep: str = " / ") -> str:
-    """A label in every language asked for, side by side."""
-    parts = []
-    for lang in langs:
-        value = text(label, lang)
-        if value not in parts:
-            parts.append(value)
-    return sep.join(parts)

@@ -28,7 +28,7 @@ import multiprocessing
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -44,9 +44,10 @@ from consult import __version__
 from consult.definitions import Definition
 from consult.definitions.framework import text
 from consult.definitions.questionnaire import TEXT_LIMIT, Choice, Form, FormSection, Item, resolve
+from consult.definitions.wording import Wording, joined
 from consult.fileio import staged_writes
 from consult.forms.fit import BODY_SIZE, DEFAULT_WIDTH, FONT_NAME, height_for, height_of
-from consult.forms.layout import FIRST_ROW, FORMAT, HEADER_ROW, LISTS_SHEET, META_SHEET, Layout, joined
+from consult.forms.layout import FIRST_ROW, FORMAT, HEADER_ROW, LISTS_SHEET, META_SHEET, Layout
 from consult.forms.xlsxwriter_patch import PatchedWorksheet as _Worksheet
 from consult.naming import tagged
 from consult.seal import seal
@@ -90,39 +91,6 @@ HINT_WIDTH = 28
 LABELS_WIDTH = 80  # shared by the label columns: 40 each when bilingual, 80 when one language
 DIGIT_PIXELS = 7  # an Arial 10 digit, the unit of column widths
 PARALLEL_FROM = 24  # workbooks: below this, worker processes cost more than they save
-MONTHS_EN = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-]
-
-
-@dataclass
-class Texts:
-    """The fixed texts of the workbook (messages.yaml of the definitions), in the form's languages."""
-
-    definition: Definition
-    langs: list[str]
-    memo: dict[tuple[Any, ...], str] = field(default_factory=dict, repr=False)  # every sheet repeats them
-
-    def msg(self, key: str, lang: str) -> str:
-        return self.definition.msg(key, lang)
-
-    def message(self, key: str, langs: list[str] | None = None, sep: str = " / ", **fmt: object) -> str:
-        langs = self.langs if langs is None else langs
-        memo_key = (key, tuple(langs), sep, *sorted(fmt.items()))
-        if memo_key not in self.memo:
-            self.memo[memo_key] = joined({lang: self.msg(key, lang).format(**fmt) for lang in langs}, langs, sep)
-        return self.memo[memo_key]
 
 
 def sheet_title(index: int | None, names: list[str], used: set[str]) -> str:
@@ -145,19 +113,6 @@ def sheet_title(index: int | None, names: list[str], used: set[str]) -> str:
         n += 1
     used.add(title.lower())
     return title
-
-
-def format_date(iso: str, lang: str) -> str:
-    """A date as people write it: 30.09.2020 in Russian, 30 September 2020 in English."""
-    try:
-        day = dt.date.fromisoformat(str(iso)[:10])
-    except ValueError:
-        return str(iso)
-    if lang == "ru":
-        return day.strftime("%d.%m.%Y")
-    if lang == "en":
-        return f"{day.day} {MONTHS_EN[day.month - 1]} {day.year}"
-    return day.isoformat()
 
 
 def header_text(value: str) -> str:
@@ -239,7 +194,7 @@ class _Lists:
 class _Validations:
     """One data validation per rule and sheet, listing all its cells: Excel keeps files small that way."""
 
-    def __init__(self, langs: list[str], tx: Texts):
+    def __init__(self, langs: list[str], tx: Wording):
         self.langs = langs
         self.tx = tx
         self.rules: dict[str, dict[str, Any]] = {}
@@ -248,9 +203,9 @@ class _Validations:
     def add(self, key: str, cell: str, **rule: Any) -> None:
         """Add ``cell`` to the rule ``key``, created from ``rule`` (XlsxWriter options) on first use."""
         if key not in self.rules:
-            title = self.tx.message("invalid_choice_title", self.langs)
+            title = self.tx.joined("invalid_choice_title", langs=self.langs)
             if len(title) > 32:
-                title = self.tx.message("invalid_choice_title", self.langs[:1])[:32]
+                title = self.tx.joined("invalid_choice_title", langs=self.langs[:1])[:32]
             self.rules[key] = {"ignore_blank": True, "show_input": False, "error_type": "stop", "error_title": title}
             self.rules[key].update(rule)
             self.cells[key] = []
@@ -260,7 +215,7 @@ class _Validations:
         for key, rule in self.rules.items():
             cells = self.cells[key]
             if rule["validate"] == "list":
-                rule["error_message"] = self.tx.message("invalid_choice", self.langs)
+                rule["error_message"] = self.tx.joined("invalid_choice", langs=self.langs)
             if len(rule.get("error_message", "")) > 255:  # Excel's limit
                 rule["error_message"] = rule["error_message"][:255]
             first = cells[0]
@@ -273,18 +228,17 @@ def choice_label(choice: Choice, langs: list[str]) -> str:
     return joined(choice.label, langs)
 
 
-def _options_hint(item: Item, langs: list[str], tx: Texts) -> str:
+def _options_hint(item: Item, langs: list[str], tx: Wording) -> str:
     """The options of a top-N ranking or a single-answer question, for the printout (a
     drop-down list is not printed; ratings are explained on the cover)."""
     if item.type not in ("rank", "single") or not item.choices:
         return ""
     return "\n".join(
-        tx.msg("options_hint", lang).format(options="; ".join(text(c.label, lang) for c in item.choices))
-        for lang in langs
+        tx.one("options_hint", lang, options="; ".join(text(c.label, lang) for c in item.choices)) for lang in langs
     )
 
 
-def _when_hint(item: Item, form: Form, langs: list[str], tx: Texts) -> str:
+def _when_hint(item: Item, form: Form, langs: list[str], tx: Wording) -> str:
     """ "Required if the answer to 2.9 is: Other", each language naming the choices in its own words."""
     when = item.when
     if not when or not when.question:
@@ -298,18 +252,18 @@ def _when_hint(item: Item, form: Form, langs: list[str], tx: Texts) -> str:
     for lang in langs:
         quote = "«{}»" if lang == "ru" else "'{}'"
         names = [quote.format(text(c.label, lang)) for c in target.choices if c.code in codes]
-        lines[lang] = tx.msg("required_if", lang).format(question=number, choices=tx.msg("word_or", lang).join(names))
+        lines[lang] = tx.one("required_if", lang, question=number, choices=tx.one("word_or", lang).join(names))
     return joined(lines, langs, "\n")
 
 
-def _headers(layout: Layout, langs: list[str], tx: Texts) -> dict[int, str]:
+def _headers(layout: Layout, langs: list[str], tx: Wording) -> dict[int, str]:
     """Column -> heading of a section sheet (the two hidden key columns keep their machine names)."""
-    headers = {1: "item_id", 2: "part", 3: tx.message("col_no", langs)}
+    headers = {1: "item_id", 2: "part", 3: tx.joined("col_no", langs=langs)}
     for col, lang in zip(layout.label_cols, langs, strict=True):
-        question = tx.msg("col_question", lang)
+        question = tx.one("col_question", lang)
         headers[col] = f"{question} ({lang.upper()})" if len(langs) > 1 else question
-    headers[layout.answer_col] = tx.message("col_answer", langs)
-    headers[layout.hint_col] = tx.message("col_hint", langs)
+    headers[layout.answer_col] = tx.joined("col_answer", langs=langs)
+    headers[layout.hint_col] = tx.joined("col_hint", langs=langs)
     return headers
 
 
@@ -322,7 +276,7 @@ def _write_section(
     layout: Layout,
     lists: _Lists,
     langs: list[str],
-    tx: Texts,
+    tx: Wording,
     page: PageText,
 ) -> None:
     section = form.sections[index - 1]
@@ -339,14 +293,14 @@ def _write_section(
     sheet = _Sheet(ws, formats, widths, hidden=(1, 2))
 
     sheet.merge(1, 3, hc, joined(section.title, langs), "heading")
-    sheet.merge(2, 3, hc, tx.message("required_legend", langs), "legend")
+    sheet.merge(2, 3, hc, tx.joined("required_legend", langs=langs), "legend")
     sheet.fit(1)
     sheet.fit(2)
     for col, value in _headers(layout, langs, tx).items():
         sheet.put(HEADER_ROW, col, value, "header")
     sheet.fit(HEADER_ROW)
 
-    yes = tx.message("choice_yes", langs)
+    yes = tx.joined("choice_yes", langs=langs)
     date_style = "input_date"  # ISO in every language, as the guidance says
     row = FIRST_ROW
     shown_hint: tuple[str, str] | None = None  # a guidance text is written once per run of rows
@@ -356,7 +310,9 @@ def _write_section(
         mark = "\u00a0*" if item.required else ""  # no-break space: the star never wraps alone
         # a date's guidance follows the cell's format (ISO in every language); a choice the
         # printout cannot show as a drop-down is listed in the guidance (top-5, single answers)
-        guidance = tx.message("date_hint", langs, sep="\n") if item.type == "date" else joined(item.hint, langs, "\n")
+        guidance = (
+            tx.joined("date_hint", langs=langs, sep="\n") if item.type == "date" else joined(item.hint, langs, "\n")
+        )
         hint = "\n".join(filter(None, [guidance, _options_hint(item, langs, tx), _when_hint(item, form, langs, tx)]))
         if item.component and (item.qid, hint) == shown_hint:
             hint = ""  # the same guidance on every component row only repeats itself
@@ -399,7 +355,7 @@ def _write_section(
                 rng = lists.range_for(key, options)
                 longest = max(options, key=len, default="")
                 for pos in range(1, item.size + 1):
-                    slot = {lang: tx.msg("rank_slot", lang).format(n=pos) for lang in langs}
+                    slot = {lang: tx.one("rank_slot", lang, n=pos) for lang in langs}
                     put(row, str(pos), slot, "", "input", indent=True)
                     dvs.add(key, f"{letter}{row}", validate="list", source=rng)
                     sheet.fit(row, {ac: longest})
@@ -428,7 +384,7 @@ def _write_section(
                 criteria="between",
                 minimum=str(lo),
                 maximum=str(hi),
-                error_message=tx.message("invalid_number", langs),
+                error_message=tx.joined("invalid_number", langs=langs),
             )
         elif item.type == "date":
             dvs.add(
@@ -438,7 +394,7 @@ def _write_section(
                 criteria="between",
                 minimum=36526,
                 maximum=73051,
-                error_message=tx.message("invalid_date", langs),
+                error_message=tx.joined("invalid_date", langs=langs),
             )  # 2000-01-01 .. 2099-12-31 as Excel serial days
         elif item.type == "text":
             if item.role is not None:  # an answer in sentences: room for a paragraph on paper
@@ -449,7 +405,7 @@ def _write_section(
                 validate="length",
                 criteria="<=",
                 value=TEXT_LIMIT,
-                error_message=tx.message("invalid_text", langs),
+                error_message=tx.joined("invalid_text", langs=langs),
             )
         sheet.fit(row, extra, minimum)
         row += 1
@@ -491,7 +447,7 @@ def _header_footer(left: str, right: str) -> str:
     return packed
 
 
-def page_text(form: Form, definition: Definition, langs: list[str], tx: Texts) -> PageText:
+def page_text(form: Form, definition: Definition, langs: list[str], tx: Wording) -> PageText:
     fw = definition.framework
     country = fw.country_by_code[form.country]
     inst = fw.institution_by_id[form.institution]
@@ -501,7 +457,7 @@ def page_text(form: Form, definition: Definition, langs: list[str], tx: Texts) -
     return PageText(
         header_left=header_text(joined(country.name, names)),
         header_right=header_text(joined(inst.name, names)),
-        footer_right=tx.message("page_of", langs, page="&P", pages="&N"),
+        footer_right=tx.joined("page_of", langs=langs, page="&P", pages="&N"),
     )
 
 
@@ -553,26 +509,25 @@ def tab_names(section: FormSection, definition: Definition, langs: list[str]) ->
     messages.yaml where given (short names that fit a tab), else the area's short name or
     the section title."""
     key = f"tab_{section.area or section.id}"
-    if key in definition.messages:
-        return [definition.msg(key, lang) for lang in langs]
+    words = Wording.of(definition, "messages", langs)
+    if words.has(key):
+        return [words.one(key, lang) for lang in langs]
     if section.area:
         return [text(definition.framework.area_by_id[section.area].short, lang) for lang in langs]
     return [text(section.title, lang) for lang in langs]
 
 
 def _write_cover(
-    sheet: _Sheet, form: Form, definition: Definition, workspace: Workspace, langs: list[str], tx: Texts
+    sheet: _Sheet, form: Form, definition: Definition, workspace: Workspace, langs: list[str], tx: Wording
 ) -> int:
     """Country, institution, consultation, deadline, contact and instructions; returns the row
     where the list of sheets starts."""
     fw = definition.framework
     sheet.merge(1, 1, 2, joined(definition.questionnaire.title, langs, "\n"), "heading")
     sheet.fit(1)
-    not_set = tx.message("cover_not_set", langs)
+    not_set = tx.joined("cover_not_set", langs=langs)
     deadline = (
-        joined({lang: format_date(workspace.deadline, lang) for lang in langs}, langs)
-        if workspace.deadline
-        else not_set
+        joined({lang: tx.date(workspace.deadline, lang) for lang in langs}, langs) if workspace.deadline else not_set
     )
     facts = [
         ("cover_country", joined(fw.country_by_code[form.country].name, langs)),
@@ -584,21 +539,21 @@ def _write_cover(
     ]
     r = 3
     for key, value in facts:
-        sheet.put(r, 1, tx.message(key, langs), "bold")
+        sheet.put(r, 1, tx.joined(key, langs=langs), "bold")
         sheet.put(r, 2, value, "body")
         sheet.fit(r)
         r += 1
     r += 1
     for lang in langs:  # what the form is for, the time it takes, how answers are quoted (column B:
-        sheet.put(r, 2, tx.msg("cover_purpose", lang), "body")  # the cover's keys in A stay as they were)
+        sheet.put(r, 2, tx.one("cover_purpose", lang), "body")  # the cover's keys in A stay as they were)
         sheet.fit(r)
         r += 1
     for lang in langs:
-        sheet.merge(r, 1, 2, tx.msg("cover_instructions", lang), "body")
+        sheet.merge(r, 1, 2, tx.one("cover_instructions", lang), "body")
         sheet.fit(r)
         r += 1
     r += 1
-    sheet.merge(r, 1, 2, tx.message("cover_sections", langs), "bold")
+    sheet.merge(r, 1, 2, tx.joined("cover_sections", langs=langs), "bold")
     sheet.fit(r)
     return r + 1
 
@@ -631,10 +586,10 @@ def render_workbook(
     wb.set_properties({"created": created.astimezone(dt.timezone.utc).replace(tzinfo=None)})
     formats = {name: wb.add_format(spec) for name, spec in STYLES.items()}
     layout = Layout(langs)
-    tx = Texts(definition, langs)
+    tx = Wording.of(definition, "messages", langs)
     page = page_text(form, definition, langs, tx)
     used = {LISTS_SHEET, META_SHEET}
-    cover_ws = wb.add_worksheet(sheet_title(None, [tx.msg("sheet_cover", lang) for lang in langs], used), _Worksheet)
+    cover_ws = wb.add_worksheet(sheet_title(None, [tx.one("sheet_cover", lang) for lang in langs], used), _Worksheet)
     cover = _Sheet(cover_ws, formats, {1: 36.0, 2: 112.0})
     r = _write_cover(cover, form, definition, workspace, langs, tx)
     lists = _Lists()

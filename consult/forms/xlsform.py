@@ -25,12 +25,14 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from openpyxl import Workbook
 
 from consult.definitions import Definition
 from consult.definitions.framework import Text, text
 from consult.definitions.questionnaire import TEXT_LIMIT, Condition, Form, Item, resolve
+from consult.definitions.wording import Wording
 from consult.errors import ConsultError
 from consult.fileio import save_atomic
 
@@ -172,6 +174,8 @@ class _Builder:
         self.definition = definition
         self.fw = definition.framework
         self.langs = definition.languages
+        self.words = Wording.of(definition, "messages", self.langs)  # the workbook's texts
+        self.web_words = Wording(definition, TEXTS, self.langs)  # the web form's own
         self.country = country
         self.institutions = institutions
         self.forms: dict[str, Form] = {i: resolve(definition.questionnaire, self.fw, country, i) for i in institutions}
@@ -188,10 +192,10 @@ class _Builder:
         return {f"{column}::{language_column(lang)}": text(value, lang) for lang in self.langs}
 
     def local(self, key: str, **fmt: str) -> Text:
-        return {lang: text(TEXTS[key], lang).format(**fmt) for lang in self.langs}
+        return self.web_words.each(key, **fmt)
 
-    def message(self, key: str, **fmt: object) -> Text:
-        return {lang: self.definition.msg(key, lang).format(**fmt) for lang in self.langs}
+    def message(self, key: str, **fmt: Any) -> Text:
+        return self.words.each(key, **fmt)
 
     # --- rows -------------------------------------------------------------------------------
     def row(self, type_: str, name: str, label: Text | None = None, **extra: str | Text | None) -> dict[str, str]:

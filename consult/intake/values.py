@@ -22,8 +22,8 @@ from typing import Any
 
 from consult.definitions.framework import text
 from consult.definitions.questionnaire import TEXT_LIMIT, Item
+from consult.definitions.wording import joined
 from consult.errors import printable
-from consult.forms.layout import joined
 
 YES = {"yes", "да", "x", "х", "✓", "✔", "1", "true", "y", "д", "+", "v", "oui"}
 NO = {"no", "нет", "0", "false", "n", "н", "-"}

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure as MplFigure
@@ -24,11 +24,11 @@ from matplotlib.figure import Figure as MplFigure
 from consult.analysis.compare import AreaChange, Comparison, CountryChange
 from consult.definitions import Definition
 from consult.definitions.framework import text
+from consult.definitions.wording import Wording
+from consult.report.base import BuilderBase
 from consult.report.document import Bullets, Document, Figure, Heading, Paragraph, Table
+from consult.report.wording import fmt_pct, fmt_score
 from consult.workspace import Workspace, open_workspace
-
-if TYPE_CHECKING:
-    from consult.report.synthesis import Builder
 
 DPI = 150
 UP, DOWN, FLAT = "#1F4E79", "#B03A2E", "#8C8C8C"
@@ -36,14 +36,6 @@ UP, DOWN, FLAT = "#1F4E79", "#B03A2E", "#8C8C8C"
 
 def _signed(value: float) -> str:
     return f"{value:+.0f}".replace("-", "−")
-
-
-def _score(value: float | None) -> str:
-    return "–" if value is None else f"{value:.0f}"
-
-
-def _pct(value: float | None) -> str:
-    return "–" if value is None else f"{value * 100:.0f}%"
 
 
 def _spread(values: list[float], gap: float) -> list[float]:
@@ -98,15 +90,10 @@ class ChangeSection:
     def __init__(self, comparison: Comparison, definition: Definition, lang: str, earlier_title: str = ""):
         self.c = comparison
         self.lang = lang
-        self.texts: dict[str, dict[str, str]] = definition.data_file("change")["messages"]
+        self.t = Wording.of(definition, "change", lang)
         self.earlier_title = earlier_title or comparison.earlier_round
 
-    def t(self, key: str, **fmt: Any) -> str:
-        texts = self.texts[key]
-        value = texts.get(self.lang) or texts["en"]
-        return value.format(**fmt) if fmt else value
-
-    def __call__(self, builder: Builder, doc: Document, code: str) -> list[Figure]:
+    def __call__(self, builder: BuilderBase, doc: Document, code: str) -> list[Figure]:
         if code == "regional":
             return self.regional(builder, doc)
         country = self.c.countries.get(code)
@@ -123,7 +110,7 @@ class ChangeSection:
             Paragraph.of(self.t("change_intro", earlier=self.earlier_title, mapping=mapping)),
         )
 
-    def country(self, b: Builder, doc: Document, c: CountryChange) -> list[Figure]:
+    def country(self, b: BuilderBase, doc: Document, c: CountryChange) -> list[Figure]:
         t = self.t
         self.intro(doc)
         none = b.t("none")
@@ -148,12 +135,12 @@ class ChangeSection:
                     t(
                         f"change_{ch.direction}",
                         area=name,
-                        s1=_score(a.earlier.score),
-                        s2=_score(a.later.score),
+                        s1=fmt_score(a.earlier.score),
+                        s2=fmt_score(a.later.score),
                         delta=_signed(ch.value or 0.0),
                         lo=_signed(ch.interval[0]),
                         hi=_signed(ch.interval[1]),
-                        p=_pct(ch.p_rose),
+                        p=fmt_pct(ch.p_rose),
                     )
                 )
             else:
@@ -211,7 +198,7 @@ class ChangeSection:
             return self.t("change_common_opposite", delta=delta)
         return self.t("change_common_unclear", delta=delta)
 
-    def table(self, b: Builder, doc: Document, c: CountryChange) -> None:
+    def table(self, b: BuilderBase, doc: Document, c: CountryChange) -> None:
         t = self.t
         rows = []
         for a in c.areas:
@@ -234,7 +221,7 @@ class ChangeSection:
                     side(a.earlier) if a.comparable else "–",
                     side(a.later),
                     self.change_cell(a.change.value, interval),
-                    _pct(a.change.p_rose),
+                    fmt_pct(a.change.p_rose),
                     "; ".join(notes),
                 ]
             )
@@ -256,7 +243,7 @@ class ChangeSection:
             )
         )
 
-    def chart(self, b: Builder, c: CountryChange) -> Figure:
+    def chart(self, b: BuilderBase, c: CountryChange) -> Figure:
         rows = [
             (b.area_name(a.id, short=True), a.earlier.score, a.later.score, a.change.direction)
             for a in c.areas
@@ -276,7 +263,7 @@ class ChangeSection:
             png, f"{c.code}-change.png", self.t("change_chart_caption", n=b.next_figure(), country=b.country(c.code))
         )
 
-    def components(self, b: Builder, c: CountryChange) -> list[str]:
+    def components(self, b: BuilderBase, c: CountryChange) -> list[str]:
         t = self.t
         fw = b.fw
 
@@ -303,7 +290,7 @@ class ChangeSection:
         return out
 
     # ------------------------------------------------------------------------------- regional
-    def regional(self, b: Builder, doc: Document) -> list[Figure]:
+    def regional(self, b: BuilderBase, doc: Document) -> list[Figure]:
         t = self.t
         self.intro(doc)
         rows = []
@@ -319,7 +306,7 @@ class ChangeSection:
                     cell(r.earlier, r.earlier_rank),
                     cell(r.later, r.later_rank),
                     self.change_cell(r.change.value, interval),
-                    _pct(r.change.p_rose),
+                    fmt_pct(r.change.p_rose),
                     str(len(r.countries)) if r.countries else t("change_note_new"),
                 ]
             )
