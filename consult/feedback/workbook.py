@@ -476,8 +476,8 @@ def _problems(
         fmt = {"found": params.get("found") or "", "rows": params.get("rows", ""), "sheet": f.sheet or ""}
         if words.has(f"problem_{code}"):
             p.what = words.each(f"problem_{code}", **fmt)
-        else:  # a code this file has no words for yet: the catalogue's English, never nothing
-            p.what = {lang: f.message or code for lang in words.langs}
+        else:  # a code this file has no words for yet: the problem catalogue's, never nothing
+            p.what = {lang: f.message_in(lang) or code for lang in words.langs}
         if code == "invalid-value" and item is not None:
             p.expected, p.fix = _expected(item, words, returned.langs)
             odd = f"fix_odd-{params.get('odd')}"  # a range, a spreadsheet error, a control character
@@ -488,7 +488,7 @@ def _problems(
         elif words.has(f"fix_{code}"):
             p.fix = words.each(f"fix_{code}")
         else:
-            p.fix = {lang: f.fix for lang in words.langs}
+            p.fix = {lang: f.fix_in(lang) for lang in words.langs}
         problems.append(p)
     return problems
 
