@@ -16,7 +16,7 @@ What it changes, and why:
   expressions per formula, a third of the time of a workbook otherwise.
 
 They are private methods, so a new XlsxWriter may rename them or change what they take: the
-major version is pinned (``xlsxwriter>=3.1,<4`` in pyproject.toml), and
+major version is pinned (``xlsxwriter>=3.1.9,<4`` in pyproject.toml, the oldest release the writer was run with), and
 tests/test_xlsxwriter_patch.py fails by name when a patched method or an attribute it reads
 is gone or takes other arguments (tests/test_generate.py and tests/test_forms_print.py check
 the result in the files). Checked against XlsxWriter 3.1.9, 3.2.0 and 3.3.1 (that test and
