@@ -39,7 +39,7 @@ class QType:
     choices: bool  # asks from a choice list: the YAML must name one (``choices:``)
     layout: Layout  # how one answer is laid out in the workbook and in the web form
     parser: str  # its parser of one typed value: a name in consult.intake.values.PARSER_FUNCTIONS
-    validation: str  # the Excel data validation of an answer cell: consult.forms.writer.VALIDATIONS
+    validation: str  # the Excel data validation of an answer cell: a name in consult.forms.writer.VALIDATIONS
     xlsform: str  # the XLSForm type (of each slot, for slots); a name in consult.forms.xlsform.FIELDS
     style: str  # the answer cell's style, a name in consult.forms.writer.STYLES
     guidance: str | None  # the message (messages.yaml) the guidance column shows instead of the hint
@@ -88,7 +88,7 @@ QTYPES: dict[QuestionType, QType] = {
             choices=True,
             layout=CHOICES,
             parser="choice",  # one chosen option (a web export's value); a workbook row is a flag
-            validation="yes",
+            validation="list",  # of "Yes", in each option's row
             xlsform="select_multiple",
             style="input",
             guidance=None,
@@ -103,7 +103,7 @@ QTYPES: dict[QuestionType, QType] = {
             choices=True,
             layout=SLOTS,
             parser="slot",
-            validation="list",
+            validation="list",  # of its choices, in each slot's row
             xlsform="select_one",
             style="input",
             guidance=None,
