@@ -16,6 +16,7 @@ from openpyxl import Workbook
 from consult.analysis.coverage import current_returns
 from consult.definitions import form_for
 from consult.definitions.framework import text
+from consult.definitions.qtypes import QTYPES, SLOTS
 from consult.fileio import save_atomic, write_atomic
 from consult.store import Store
 from consult.workspace import Workspace, known_definitions
@@ -65,7 +66,7 @@ def answer_rows(store: Store, ws: Workspace, lang: str = "en", countries: list[s
                     a.item_id,
                     a.area or "",
                     a.component or "",
-                    pos if a.type == "rank" else "",
+                    pos if QTYPES[a.type].layout == SLOTS else "",  # a ranking's slot
                     value,
                     labels.get(str(value), ""),
                     question,

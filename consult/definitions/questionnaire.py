@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from consult.definitions.framework import Framework, Institution, Text
+from consult.definitions.qtypes import CHOICE_TYPES as CHOICE_TYPES  # kept here for its users
+from consult.definitions.qtypes import QTYPES, SLOTS, QType
 from consult.types import QUESTION_TYPES as TYPES
 from consult.types import QuestionType
 
-QUESTION_TYPES = TYPES  # the one list (consult/types.py); the JSON Schema's enum must match it
-CHOICE_TYPES: tuple[QuestionType, ...] = ("rating", "single", "multiple", "rank")
+QUESTION_TYPES = TYPES  # the one list (consult/types.py); QTYPES and the JSON Schema's enum match it
 TEXT_LIMIT = 4000
 
 
@@ -91,6 +92,11 @@ class Question:
     personal: bool = False
     role: str | None = None
     integer: bool = False  # a count: whole numbers only
+
+    @property
+    def qtype(self) -> QType:
+        """What its type means to every stage (:data:`~consult.definitions.qtypes.QTYPES`)."""
+        return QTYPES[self.type]
 
 
 @dataclass
@@ -181,6 +187,11 @@ class Item:
     integer: bool = False  # a count: the web form asks for a whole number
     # accepted spellings of the choices, per language set (filled by consult.intake.values)
     lookups: dict[tuple[str, ...], dict[str, str]] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def qtype(self) -> QType:
+        """What its type means to every stage (:data:`~consult.definitions.qtypes.QTYPES`)."""
+        return QTYPES[self.type]
 
 
 @dataclass
@@ -313,7 +324,7 @@ def resolve(qn: Questionnaire, fw: Framework, country: str, institution: str) ->
                     items.append(_item(q, f"{area.id}.{q.id}", area.id, values, choices, area.id, None, when))
             sections.append(FormSection(area.id, _fill(sec.title, values), items, area.id))
     for item in (i for s in sections for i in s.items):
-        if item.type == "rank":
+        if item.qtype.layout == SLOTS:
             item.size = min(item.size, len(item.choices))
     return Form(qn, fw, country, institution, sections)
 

@@ -19,6 +19,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from consult.definitions.qtypes import SLOTS
 from consult.definitions.roles import ROLES
 from consult.definitions.yamlsource import YamlSource, load_yaml
 from consult.errors import Finding
@@ -350,7 +351,7 @@ def _rank_fit(src: YamlSource, qn: Questionnaire, framework: Framework) -> list[
     out: list[Finding] = []
     for si, sec in enumerate(qn.sections):
         for qi, q in enumerate(sec.questions):
-            if q.type != "rank":
+            if q.qtype.layout != SLOTS:
                 continue
             for inst in framework.institutions:
                 form = resolve(qn, framework, framework.countries[0].code, inst.id)

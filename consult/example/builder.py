@@ -18,6 +18,7 @@ import yaml
 
 from consult.definitions import Definition, bundled_definition
 from consult.definitions.framework import text
+from consult.definitions.qtypes import CHOICES
 from consult.definitions.questionnaire import Form, Item, resolve
 from consult.definitions.wording import Wording
 from consult.example.filler import display, fill_workbook
@@ -137,17 +138,17 @@ def example_answers(  # noqa: C901 (one branch per question role, in the seeded 
                 institution_lc=form.institution.lower(),
                 institution_name=text(inst.name, lang),
             )
-        elif item.type == "date":
+        elif item.qtype.example == "date":
             year, month = (int(x) for x in str(scenario.get("completed_in", "2020-08")).split("-")[:2])
             answers[item.id] = dt.date(year, month, rng.randint(3, 28)).isoformat()
-        elif item.type == "number":
+        elif item.qtype.example == "count":
             answers[item.id] = rng.randint(8, 120)
         elif item.role == "area_priority":
             assignment = inst.areas[item.area or ""]
             value = _clamp(profile[item.area] + (1 if assignment.weight >= 2 else 0) + rng.choice([-1, 0, 0, 1]))
             area_rating[item.area or ""] = value
             answers[item.id] = rating_text(item, value)
-        elif item.type == "rating" and item.component:
+        elif item.qtype.example == "rating" and item.component:
             if rng.random() < 0.06:
                 answers[item.id] = rating_text(item, "na")
                 continue
@@ -208,12 +209,12 @@ def example_answers(  # noqa: C901 (one branch per question role, in the seeded 
 def _check_required(form: Form, answers: dict[str, Any], langs: list[str], where: str) -> None:
     """Every required text answered, and every conditional one whose condition holds."""
     for item in form.items:
-        if item.type != "text" or item.id in answers or not item.required:
+        if item.qtype.example != "sentence" or item.id in answers or not item.required:
             continue
         when = item.when
         target = form.item_by_id.get(when.question) if when and when.question else None
         if when and target is not None:
-            if target.type == "multiple":
+            if target.qtype.layout == CHOICES:
                 value: Any = [k.split("#", 1)[1] for k in answers if k.startswith(target.id + "#")]
             else:
                 shown = {display(target, c.code, langs): c.code for c in target.choices}

@@ -8,7 +8,8 @@ are written as the drop-down shows them (the side-by-side label), not as interna
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import openpyxl
 from openpyxl.utils import column_index_from_string
 
 from consult.definitions import Definition, bundled_definition
+from consult.definitions.qtypes import CHOICES
 from consult.definitions.questionnaire import Form, Item, resolve
 from consult.definitions.wording import Wording, joined
 from consult.forms.fit import fit_row
@@ -109,39 +111,79 @@ def sample_answers(
     definition = definition or bundled_definition()
     pool = texts or (TEXTS_RU if langs and langs[0] == "ru" else TEXTS_EN) + TEXTS_RU
     yes = Wording.of(definition, "messages", langs).joined("choice_yes")
+    sample = _Sample(langs, rng, yes, pool)
     answers: dict[str, Any] = {}
     for item in form.items:
         if not complete and not item.required and rng.random() < 0.5:
             continue
-        if item.type == "rating":
-            code = "na" if rng.random() < 0.05 else str(rng.choice([2, 3, 3, 4, 4, 4, 5, 5]))
-            answers[item.id] = display(item, code, langs)
-        elif item.type == "single":
-            answers[item.id] = display(item, rng.choice(item.choices).code, langs)
-        elif item.type == "multiple":
-            codes = [c.code for c in item.choices if c.code != "other"] or [item.choices[0].code]
-            for code in rng.sample(codes, k=min(len(codes), rng.randint(1, 3))):
-                answers[f"{item.id}#{code}"] = yes
-        elif item.type == "rank":
-            for pos, choice in enumerate(rng.sample(item.choices, k=item.size), start=1):
-                answers[f"{item.id}#{pos}"] = display(item, choice.code, langs)
-        elif item.type == "number":
-            answers[item.id] = rng.randint(5, 400)
-        elif item.type == "date":
-            answers[item.id] = "2020-08-15"
-        elif item.personal:
-            label = item.label.get("en", "").lower()  # made-up details, shaped by what the label asks
-            answers[item.id] = (
-                "focal.point@example.org"
-                if "mail" in label
-                else "+000 00 000 0000"
-                if "phone" in label
-                else "Focal point"
-            )
-        else:
-            answers[item.id] = rng.choice(pool)
+        answers.update(EXAMPLES[item.qtype.example](sample, item))
     _answer_conditionals(form, answers, langs, rng, pool)
     return answers
+
+
+@dataclass
+class _Sample:
+    """What every example answer is drawn with: the form's languages, the seeded random
+    generator, the "Yes" of a chosen option and the sentences to answer a text with."""
+
+    langs: list[str]
+    rng: random.Random
+    yes: str
+    pool: list[str]
+
+
+def _rating(s: _Sample, item: Item) -> dict[str, Any]:
+    code = "na" if s.rng.random() < 0.05 else str(s.rng.choice([2, 3, 3, 4, 4, 4, 5, 5]))
+    return {item.id: display(item, code, s.langs)}
+
+
+def _one(s: _Sample, item: Item) -> dict[str, Any]:
+    return {item.id: display(item, s.rng.choice(item.choices).code, s.langs)}
+
+
+def _some(s: _Sample, item: Item) -> dict[str, Any]:
+    """One to three options (never "other", which would need its detail), "Yes" in each row."""
+    codes = [c.code for c in item.choices if c.code != "other"] or [item.choices[0].code]
+    return {f"{item.id}#{code}": s.yes for code in s.rng.sample(codes, k=min(len(codes), s.rng.randint(1, 3)))}
+
+
+def _ranking(s: _Sample, item: Item) -> dict[str, Any]:
+    picks = s.rng.sample(item.choices, k=item.size)
+    return {f"{item.id}#{pos}": display(item, choice.code, s.langs) for pos, choice in enumerate(picks, start=1)}
+
+
+def _count(s: _Sample, item: Item) -> dict[str, Any]:
+    return {item.id: s.rng.randint(5, 400)}
+
+
+def _date(_s: _Sample, item: Item) -> dict[str, Any]:
+    return {item.id: "2020-08-15"}
+
+
+def _sentence(s: _Sample, item: Item) -> dict[str, Any]:
+    """A sentence of the pool; made-up contact details for a personal question, shaped by its label."""
+    if not item.personal:
+        return {item.id: s.rng.choice(s.pool)}
+    label = item.label.get("en", "").lower()
+    return {
+        item.id: "focal.point@example.org"
+        if "mail" in label
+        else "+000 00 000 0000"
+        if "phone" in label
+        else "Focal point"
+    }
+
+
+# How the example answers each question type, by the name its entry gives (QTYPES, ``example``).
+EXAMPLES: dict[str, Callable[[_Sample, Item], dict[str, Any]]] = {
+    "rating": _rating,
+    "one": _one,
+    "some": _some,
+    "ranking": _ranking,
+    "count": _count,
+    "date": _date,
+    "sentence": _sentence,
+}
 
 
 def _answer_conditionals(
@@ -151,7 +193,7 @@ def _answer_conditionals(
     for item in form.items:
         if item.when and item.when.question and item.id not in answers:
             target = form.item_by_id.get(item.when.question)
-            if target and target.type == "multiple":
+            if target and target.qtype.layout == CHOICES:
                 chosen = [k.split("#", 1)[1] for k in answers if k.startswith(target.id + "#")]
                 if item.when.holds(chosen):
                     answers[item.id] = rng.choice(pool)

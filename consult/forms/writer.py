@@ -43,6 +43,7 @@ from xlsxwriter.worksheet import Worksheet
 from consult import __version__
 from consult.definitions import Definition
 from consult.definitions.framework import text
+from consult.definitions.qtypes import CELL, CHOICES, SLOTS
 from consult.definitions.questionnaire import TEXT_LIMIT, Choice, Form, FormSection, Item, resolve
 from consult.definitions.wording import Wording, joined
 from consult.fileio import staged_writes
@@ -231,7 +232,7 @@ def choice_label(choice: Choice, langs: list[str]) -> str:
 def _options_hint(item: Item, langs: list[str], tx: Wording) -> str:
     """The options of a top-N ranking or a single-answer question, for the printout (a
     drop-down list is not printed; ratings are explained on the cover)."""
-    if item.type not in ("rank", "single") or not item.choices:
+    if not item.qtype.options_hint or not item.choices:
         return ""
     return "\n".join(
         tx.one("options_hint", lang, options="; ".join(text(c.label, lang) for c in item.choices)) for lang in langs
@@ -267,6 +268,91 @@ def _headers(layout: Layout, langs: list[str], tx: Wording) -> dict[int, str]:
     return headers
 
 
+# --- the answer cell of a one-cell question: its data validation -------------------------------
+
+
+@dataclass
+class _AnswerCell:
+    """The answer cell of a one-cell question, being written: what its validation rule needs."""
+
+    item: Item
+    ref: str
+    dvs: _Validations
+    lists: _Lists
+    langs: list[str]
+    tx: Wording
+
+
+# Each rule adds the cell's validation and returns what the row's height must hold beside its
+# texts: the longest text the cell can show (a drop-down's longest option), and a minimum height.
+CellRule = Callable[[_AnswerCell], tuple[str | None, float]]
+
+
+def _list_cell(cell: _AnswerCell) -> tuple[str, float]:
+    """A drop-down of the item's choices (one list per set of choices, shared by the sheet)."""
+    item = cell.item
+    key = f"list:{item.type}:{','.join(c.code for c in item.choices)}"
+    options = [choice_label(c, cell.langs) for c in item.choices]
+    rng = cell.lists.range_for(key, options)
+    cell.dvs.add(key, cell.ref, validate="list", source=rng)
+    return max(options, key=len, default=""), 0.0
+
+
+def _number_cell(cell: _AnswerCell) -> tuple[None, float]:
+    """A number between the item's bounds (whole for a count)."""
+    item = cell.item
+    lo = item.min if item.min is not None else -1e12
+    hi = item.max if item.max is not None else 1e12
+    cell.dvs.add(
+        f"number:{lo}:{hi}:{item.integer}",
+        cell.ref,
+        validate="integer" if item.integer else "decimal",
+        criteria="between",
+        minimum=str(lo),
+        maximum=str(hi),
+        error_message=cell.tx.joined("invalid_number", langs=cell.langs),
+    )
+    return None, 0.0
+
+
+def _date_cell(cell: _AnswerCell) -> tuple[None, float]:
+    """A date from 2000-01-01 to 2099-12-31 (as Excel serial days)."""
+    cell.dvs.add(
+        "date",
+        cell.ref,
+        validate="date",
+        criteria="between",
+        minimum=36526,
+        maximum=73051,
+        error_message=cell.tx.joined("invalid_date", langs=cell.langs),
+    )
+    return None, 0.0
+
+
+def _length_cell(cell: _AnswerCell) -> tuple[None, float]:
+    """A text of at most TEXT_LIMIT characters; an answer in sentences (a text with a role) gets
+    room for a paragraph on paper."""
+    cell.dvs.add(
+        "text",
+        cell.ref,
+        validate="length",
+        criteria="<=",
+        value=TEXT_LIMIT,
+        error_message=cell.tx.joined("invalid_text", langs=cell.langs),
+    )
+    return None, height_for(TEXT_LINES) if cell.item.role is not None else 0.0
+
+
+# The data validation of a one-cell answer, by the name its question type gives (QTYPES,
+# ``validation``); the rows of a multiple choice or a ranking each get a drop-down list.
+VALIDATIONS: dict[str, CellRule] = {
+    "list": _list_cell,
+    "number": _number_cell,
+    "date": _date_cell,
+    "length": _length_cell,
+}
+
+
 def _write_section(
     wb: xlsxwriter.Workbook,
     formats: dict[str, Format],
@@ -285,7 +371,7 @@ def _write_section(
     ac = layout.answer_col
     hc = layout.hint_col
     letter = get_column_letter(ac)
-    ranked = any(item.type == "rank" for item in section.items)
+    ranked = any(item.qtype.layout == SLOTS for item in section.items)
     widths = {3: float(NO_WIDTH)} | {col: LABELS_WIDTH / len(langs) for col in layout.label_cols}
     # the answer cell shows the chosen option: wider where options are whole component names
     widths[ac] = RANK_ANSWER_WIDTH if ranked else ANSWER_WIDTH
@@ -301,18 +387,17 @@ def _write_section(
     sheet.fit(HEADER_ROW)
 
     yes = tx.joined("choice_yes", langs=langs)
-    date_style = "input_date"  # ISO in every language, as the guidance says
     row = FIRST_ROW
     shown_hint: tuple[str, str] | None = None  # a guidance text is written once per run of rows
     for n, item in enumerate(section.items, start=1):
+        qtype = item.qtype
         number = f"{index}.{n}"
         item._number = number  # type: ignore[attr-defined]  # used by later 'required if' hints
         mark = "\u00a0*" if item.required else ""  # no-break space: the star never wraps alone
         # a date's guidance follows the cell's format (ISO in every language); a choice the
         # printout cannot show as a drop-down is listed in the guidance (top-5, single answers)
-        guidance = (
-            tx.joined("date_hint", langs=langs, sep="\n") if item.type == "date" else joined(item.hint, langs, "\n")
-        )
+        guide = qtype.guidance
+        guidance = tx.joined(guide, langs=langs, sep="\n") if guide else joined(item.hint, langs, "\n")
         hint = "\n".join(filter(None, [guidance, _options_hint(item, langs, tx), _when_hint(item, form, langs, tx)]))
         if item.component and (item.qid, hint) == shown_hint:
             hint = ""  # the same guidance on every component row only repeats itself
@@ -336,16 +421,16 @@ def _write_section(
                 sheet.put(r, col, text(labels, lang), "bold" if bold else "indent" if indent else "body")
             sheet.put(r, ac, None, answer)
 
-        if item.type in ("multiple", "rank"):
+        if qtype.layout != CELL:  # a title row, then one answer row per choice or per slot
             labels = {lang: item.label.get(lang, "") + mark for lang in item.label}
             put(row, "", labels, number, "locked", bold=True)
             sheet.put(row, hc, hint, "small")
             sheet.fit(row)
             row += 1
-            if item.type == "multiple":
+            if qtype.layout == CHOICES:
                 rng = lists.range_for("yes", [yes])
                 for choice in item.choices:
-                    put(row, choice.code, choice.label, "", "input", indent=True)
+                    put(row, choice.code, choice.label, "", qtype.style, indent=True)
                     dvs.add("yes", f"{letter}{row}", validate="list", source=rng)
                     sheet.fit(row, {ac: yes})
                     row += 1
@@ -356,57 +441,17 @@ def _write_section(
                 longest = max(options, key=len, default="")
                 for pos in range(1, item.size + 1):
                     slot = {lang: tx.one("rank_slot", lang, n=pos) for lang in langs}
-                    put(row, str(pos), slot, "", "input", indent=True)
+                    put(row, str(pos), slot, "", qtype.style, indent=True)
                     dvs.add(key, f"{letter}{row}", validate="list", source=rng)
                     sheet.fit(row, {ac: longest})
                     row += 1
             continue
 
         labels = {lang: item.label.get(lang, "") + mark for lang in item.label}
-        put(row, "", labels, number, date_style if item.type == "date" else "input")
+        put(row, "", labels, number, qtype.style)
         sheet.put(row, hc, hint, "small")
-        ref = f"{letter}{row}"
-        extra: dict[int, str] = {}
-        minimum = 0.0
-        if item.type in ("rating", "single"):
-            key = f"list:{item.type}:{','.join(c.code for c in item.choices)}"
-            options = [choice_label(c, langs) for c in item.choices]
-            rng = lists.range_for(key, options)
-            dvs.add(key, ref, validate="list", source=rng)
-            extra[ac] = max(options, key=len, default="")
-        elif item.type == "number":
-            lo = item.min if item.min is not None else -1e12
-            hi = item.max if item.max is not None else 1e12
-            dvs.add(
-                f"number:{lo}:{hi}:{item.integer}",
-                ref,
-                validate="integer" if item.integer else "decimal",
-                criteria="between",
-                minimum=str(lo),
-                maximum=str(hi),
-                error_message=tx.joined("invalid_number", langs=langs),
-            )
-        elif item.type == "date":
-            dvs.add(
-                "date",
-                ref,
-                validate="date",
-                criteria="between",
-                minimum=36526,
-                maximum=73051,
-                error_message=tx.joined("invalid_date", langs=langs),
-            )  # 2000-01-01 .. 2099-12-31 as Excel serial days
-        elif item.type == "text":
-            if item.role is not None:  # an answer in sentences: room for a paragraph on paper
-                minimum = height_for(TEXT_LINES)
-            dvs.add(
-                "text",
-                ref,
-                validate="length",
-                criteria="<=",
-                value=TEXT_LIMIT,
-                error_message=tx.joined("invalid_text", langs=langs),
-            )
+        widest, minimum = VALIDATIONS[qtype.validation](_AnswerCell(item, f"{letter}{row}", dvs, lists, langs, tx))
+        extra = {} if widest is None else {ac: widest}
         sheet.fit(row, extra, minimum)
         row += 1
     dvs.write(ws)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ from openpyxl import Workbook
 
 from consult.definitions import Definition
 from consult.definitions.framework import Text, text
+from consult.definitions.qtypes import SLOTS
 from consult.definitions.questionnaire import TEXT_LIMIT, Condition, Form, Item, resolve
 from consult.definitions.wording import Wording
 from consult.errors import ConsultError
@@ -238,7 +239,7 @@ class _Builder:
         ref = f"${{{field_name(when.question)}}}"
         source = items.get(when.question)
         if when.equals is not None:
-            if source is not None and source.type == "multiple":
+            if source is not None and source.qtype.xlsform == "select_multiple":
                 return f"{ref} = '{when.equals}'"
             return f"selected({ref}, '{when.equals}')"
         if when.in_ is not None:
@@ -355,54 +356,16 @@ class _Builder:
         required = "yes" if item.required else None
         name = field_name(item.id)
         common = {"hint": item.hint or None, "relevant": relevant}
-        if item.type in ("rating", "single", "multiple"):
-            list_name, choice_filter = self.choice_list(item, asked)
-            kind = "select_multiple" if item.type == "multiple" else "select_one"
-            self.row(f"{kind} {list_name}", name, item.label, required=required, choice_filter=choice_filter, **common)
-        elif item.type == "rank":
+        qtype = item.qtype
+        if qtype.layout == SLOTS:
             self.rank(item, asked, relevant, required)
-        elif item.type == "number":
-            bounds = []
-            if item.min is not None:
-                bounds.append(f". >= {item.min:g}")
-            if item.max is not None:
-                bounds.append(f". <= {item.max:g}")
-            span = (self.local("from", n=f"{item.min:g}") if item.min is not None else {}) or {}
-            upto = self.local("to", n=f"{item.max:g}") if item.max is not None else {}
-            message = {
-                lang: text(TEXTS["number_range"], lang).format(range=span.get(lang, "") + upto.get(lang, ""))
-                for lang in self.langs
-            }
-            self.row(
-                "integer" if item.integer else "decimal",
-                name,
-                item.label,
-                required=required,
-                constraint=" and ".join(bounds) or None,
-                constraint_message=message if bounds else None,
-                **common,
-            )
-        elif item.type == "date":
-            self.row(
-                "date",
-                name,
-                item.label,
-                required=required,
-                constraint=". >= date('2000-01-01') and . <= date('2100-12-31')",
-                constraint_message=self.local("date_range"),
-                **common,
-            )
+        elif qtype.choices:
+            list_name, choice_filter = self.choice_list(item, asked)
+            kind = qtype.xlsform
+            self.row(f"{kind} {list_name}", name, item.label, required=required, choice_filter=choice_filter, **common)
         else:
-            self.row(
-                "text",
-                name,
-                item.label,
-                required=required,
-                constraint=f"string-length(.) <= {TEXT_LIMIT}",
-                constraint_message=self.message("invalid_text"),
-                appearance="multiline",
-                **common,
-            )
+            kind, rule = FIELDS[qtype.xlsform](self, item)
+            self.row(kind, name, item.label, required=required, **rule, **common)
 
     def rank(self, item: Item, asked: list[str], relevant: str | None, required: str | None) -> None:
         """A top-N ranking as N numbered ``select_one`` fields in a group, each constrained to
@@ -424,6 +387,52 @@ class _Builder:
                 choice_filter=choice_filter,
             )
         self.row("end_group", "")
+
+
+# --- the field of a question without choices: its type and constraint ------------------------
+# By the XLSForm type its question type gives (QTYPES, ``xlsform``): the same rule the
+# workbook's data validation holds, in XLSForm's words.
+Rule = dict[str, str | Text | None]  # the row's constraint columns
+FieldRule = Callable[[_Builder, Item], tuple[str, Rule]]
+
+
+def _number_field(b: _Builder, item: Item) -> tuple[str, Rule]:
+    """A number within the item's bounds; "integer" for a count."""
+    bounds = []
+    if item.min is not None:
+        bounds.append(f". >= {item.min:g}")
+    if item.max is not None:
+        bounds.append(f". <= {item.max:g}")
+    span = (b.local("from", n=f"{item.min:g}") if item.min is not None else {}) or {}
+    upto = b.local("to", n=f"{item.max:g}") if item.max is not None else {}
+    message = {
+        lang: text(TEXTS["number_range"], lang).format(range=span.get(lang, "") + upto.get(lang, ""))
+        for lang in b.langs
+    }
+    rule: Rule = {"constraint": " and ".join(bounds) or None, "constraint_message": message if bounds else None}
+    return ("integer" if item.integer else "decimal"), rule
+
+
+def _date_field(b: _Builder, _item: Item) -> tuple[str, Rule]:
+    """A date from 2000 to 2100, as the workbook and the parser take it."""
+    rule: Rule = {
+        "constraint": ". >= date('2000-01-01') and . <= date('2100-12-31')",
+        "constraint_message": b.local("date_range"),
+    }
+    return "date", rule
+
+
+def _text_field(b: _Builder, _item: Item) -> tuple[str, Rule]:
+    """A text of at most TEXT_LIMIT characters, in a box of several lines."""
+    rule: Rule = {
+        "constraint": f"string-length(.) <= {TEXT_LIMIT}",
+        "constraint_message": b.message("invalid_text"),
+        "appearance": "multiline",
+    }
+    return "text", rule
+
+
+FIELDS: dict[str, FieldRule] = {"decimal": _number_field, "date": _date_field, "text": _text_field}
 
 
 def build_xlsform(definition: Definition, country: str, institutions: list[str], round_id: str) -> XLSForm:

@@ -6,7 +6,7 @@ every row present is read, whatever a sheet declares as its size.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from consult.definitions.questionnaire import Form
 from consult.errors import Finding, finding
@@ -14,14 +14,22 @@ from consult.forms.layout import LISTS_SHEET, META_SHEET
 from consult.intake.values import raw_text
 from consult.intake.xlsx import Damaged, XlsxReader
 
-__all__ = ["MAX_UNKNOWN", "Damaged", "collect_cells", "read_meta", "root_cause"]
+__all__ = ["MAX_UNKNOWN", "CellRow", "Damaged", "collect_cells", "read_meta", "root_cause"]
 
 # A form has no unknown ids; a file with this many is not one of ours (or column A was
 # overwritten): reading stops there instead of listing 100,000 problems.
 MAX_UNKNOWN = 50
 
-# (sheet, cell ref, item id, part, formula text or None, value)
-CellRow = tuple[str, str, str, str, "str | None", Any]
+
+class CellRow(NamedTuple):
+    """One answer row of a returned workbook, located by its hidden key columns."""
+
+    sheet: str
+    ref: str  # the answer cell ("F12")
+    item: str  # the item id (hidden column A)
+    part: str  # the choice code or slot number of a multi-row question (hidden column B), else ""
+    formula: str | None  # the answer cell's formula text ("" for a shared one), None without one
+    value: Any  # the cell's value (a formula's saved result), None when blank
 
 
 def read_meta(wb: XlsxReader) -> dict[str, str] | None:
@@ -79,7 +87,7 @@ def collect_cells(name: str, errors: list[Finding], wb: XlsxReader, answer_col: 
             part = cells.get(2)
             answer = cells.get(answer_col)
             found.append(
-                (
+                CellRow(
                     sheet,
                     f"{letter}{r}",
                     iid,

@@ -22,10 +22,11 @@ from typing import Any
 from defusedxml import ElementTree
 
 from consult.definitions import Definition, form_for
+from consult.definitions.qtypes import CELL, CHOICES, SLOTS, Layout
 from consult.definitions.questionnaire import Form, Item
 from consult.errors import Finding, finding
 from consult.forms.layout import FORMAT, META_SHEET
-from consult.intake.cells import collect_cells, read_meta
+from consult.intake.cells import CellRow, collect_cells, read_meta
 from consult.intake.safety import LOCAL_PROBLEMS, MAX_SIZE, MAX_UNPACKED, Refused, check_file, read_bounded
 from consult.intake.values import Invalid, describe, parse_answer, parse_flag, raw_text
 from consult.intake.xlsx import Damaged, XlsxReader, column_index
@@ -223,13 +224,11 @@ def _read_answers(
     rr.errors += stopped
     if stopped and stopped[0].code == "not-a-form":
         return
-    rows = []
-    for s, ref, iid, part, formula, value in cells:
-        if formula is not None and value is None:  # a formula is never evaluated: only its saved result counts
-            found = describe("=" + formula if formula else "=(shared formula)")
-            rr.errors.append(finding("formula", file=name, sheet=s, cell=ref, question=iid, found=found))
-        rows.append((s, ref, iid, part, False, value))
-    _interpret(rr, form, rows, langs)
+    for c in cells:
+        if c.formula is not None and c.value is None:  # a formula is never evaluated: only its saved result counts
+            found = describe("=" + c.formula if c.formula else "=(shared formula)")
+            rr.errors.append(finding("formula", file=name, sheet=c.sheet, cell=c.ref, question=c.item, found=found))
+    _interpret(rr, form, cells, langs)
 
 
 def is_future(iso_date: str, now: dt.datetime | None = None) -> bool:
@@ -260,27 +259,27 @@ def _column(letters: str) -> int | None:
     return column_index(letters)
 
 
-def _interpret(rr: ReadReturn, form: Form, cells: list[tuple[Any, ...]], langs: list[str]) -> None:
+def _interpret(rr: ReadReturn, form: Form, cells: list[CellRow], langs: list[str]) -> None:
     name = rr.path.name
-    by_item: dict[str, list[tuple[Any, ...]]] = {}
+    by_item: dict[str, list[CellRow]] = {}
     for c in cells:
-        by_item.setdefault(c[2], []).append(c)
+        by_item.setdefault(c.item, []).append(c)
     values: dict[str, Any] = {}
     invalid: set[str] = set()
     for item in form.items:
         rows = by_item.get(item.id, [])
-        if item.type in ("multiple", "rank"):
-            rows = [c for c in rows if c[3] != ""]
+        if item.qtype.layout != CELL:  # the title row of a multi-row question holds no answer
+            rows = [c for c in rows if c.part != ""]
         seen: dict[str, list[str]] = {}
         for c in rows:
-            seen.setdefault(c[3], []).append(c[1])
+            seen.setdefault(c.part, []).append(c.ref)
         dupes = {p: refs for p, refs in seen.items() if len(refs) > 1}
         for part, refs in dupes.items():
             rr.errors.append(
                 finding(
                     "duplicate-answer",
                     file=name,
-                    sheet=rows[0][0],
+                    sheet=rows[0].sheet,
                     cell=refs[1],
                     question=item.id + (f" [{part}]" if part else ""),
                     rows=", ".join(refs),
@@ -316,8 +315,8 @@ def _interpret(rr: ReadReturn, form: Form, cells: list[tuple[Any, ...]], langs: 
             finding(
                 "missing-answer",
                 file=name,
-                sheet=where[0][0] if where else None,
-                cell=where[0][1] if where else None,
+                sheet=where[0].sheet if where else None,
+                cell=where[0].ref if where else None,
                 question=item.id,
                 severity="missing",
             )
@@ -328,32 +327,33 @@ class _BadCell(Exception):
     pass
 
 
-def _rank_picks(
-    item: Item, rows: list[tuple[Any, ...]], langs: list[str], report: Callable[[tuple[Any, ...], Invalid], None]
-) -> list[tuple[int, str, tuple[Any, ...]]]:
+Report = Callable[[CellRow, Invalid], None]
+
+
+def _rank_picks(item: Item, rows: list[CellRow], langs: list[str], report: Report) -> list[tuple[int, str, CellRow]]:
     """(slot, component, cell) of each pick of a rank question, in slot order; an unreadable
     pick or a component chosen twice is reported."""
-    picks: list[tuple[int, str, tuple[Any, ...]]] = []
+    picks: list[tuple[int, str, CellRow]] = []
     for c in rows:
         try:
-            pos = int(c[3])
+            pos = int(c.part)
         except ValueError:
             pos = 999
         try:
-            code = parse_answer(c[5], item, langs)
+            code = parse_answer(c.value, item, langs)
         except Invalid as exc:
             report(c, exc)
             continue
         if code is not None:
             picks.append((pos, code, c))
     picks.sort(key=lambda p: p[0])
-    first: dict[str, tuple[Any, ...]] = {}
+    first: dict[str, CellRow] = {}
     for _pos, code, c in picks:
         if code in first:
             report(
                 c,
                 Invalid(
-                    f"a component not already chosen (it is also in {first[code][1]})",
+                    f"a component not already chosen (it is also in {first[code].ref})",
                     "choose each component at most once",
                 ),
             )
@@ -362,71 +362,94 @@ def _rank_picks(
     return picks
 
 
-def _value(item: Item, rows: list[tuple[Any, ...]], langs: list[str], rr: ReadReturn) -> tuple[Any, str, str, str]:
+def _value(item: Item, rows: list[CellRow], langs: list[str], rr: ReadReturn) -> tuple[Any, str, str, str]:
     """The typed value of an item from its rows; invalid cells are reported on ``rr``."""
     name = rr.path.name
     bad = False
 
-    def report(c: tuple[Any, ...], exc: Invalid) -> None:
+    def report(c: CellRow, exc: Invalid) -> None:
         nonlocal bad
         bad = True
         rr.errors.append(
             finding(
                 "invalid-value",
                 file=name,
-                sheet=c[0],
-                cell=c[1],
+                sheet=c.sheet,
+                cell=c.ref,
                 question=item.id,
-                found=describe(c[5]),
+                found=describe(c.value),
                 expected=exc.expected,
                 fix=exc.fix,
                 **({"odd": exc.odd} if exc.odd else {}),
             )
         )
 
-    if item.type == "multiple":
-        codes = {ch.code for ch in item.choices}
-        chosen, raws = [], []
-        for c in rows:
-            if c[3] not in codes:
-                row_no = c[1].lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
-                rr.errors.append(
-                    finding("unknown-question", file=name, sheet=c[0], cell=f"B{row_no}", found=f"{item.id} [{c[3]}]")
-                )
-                bad = True
-                continue
-            try:
-                if parse_flag(c[5]):
-                    chosen.append(c[3])
-                    raws.append(f"{c[3]}={raw_text(c[5])}")
-            except Invalid as exc:
-                report(c, exc)
-        if bad:
-            raise _BadCell
-        order = [ch.code for ch in item.choices]
-        chosen.sort(key=order.index)
-        return (chosen or None), "; ".join(raws), rows[0][0], rows[0][1]
-    if item.type == "rank":
-        picks = _rank_picks(item, rows, langs, report)
-        if bad:
-            raise _BadCell
-        # the slot the respondent used: a pick in slot 3 after an empty slot 2 stays third
-        # (None marks an empty slot); a row whose slot number was lost goes after the others
-        slots: list[str | None] = []
-        for pos, code, _c in picks:
-            index = pos - 1 if 1 <= pos <= item.size and pos - 1 >= len(slots) else len(slots)
-            slots += [None] * (index - len(slots)) + [code]
-        ranked = slots
-        raw = "; ".join(raw_text(c[5]) for _p, _code, c in picks)
-        return (ranked or None), raw, rows[0][0], rows[0][1]
+    value, raw = _READERS[item.qtype.layout](item, rows, langs, rr, report)
+    if bad:
+        raise _BadCell
+    return value, raw, rows[0].sheet, rows[0].ref
+
+
+def _one_cell(item: Item, rows: list[CellRow], langs: list[str], _rr: ReadReturn, report: Report) -> tuple[Any, str]:
+    """The answer of a one-cell question: its one typed value."""
     c = rows[0]
-    raw = raw_text(c[5])
     try:
-        value = parse_answer(c[5], item, langs)
+        return parse_answer(c.value, item, langs), raw_text(c.value)
     except Invalid as exc:
         report(c, exc)
-        raise _BadCell from None
-    return value, raw, c[0], c[1]
+        return None, ""
+
+
+def _chosen(
+    item: Item, rows: list[CellRow], _langs: list[str], rr: ReadReturn, report: Report
+) -> tuple[list[str] | None, str]:
+    """The answer of a multiple choice: the options marked "Yes", one row per option, in list order."""
+    codes = {ch.code for ch in item.choices}
+    chosen, raws = [], []
+    unknown = False
+    for c in rows:
+        if c.part not in codes:
+            row_no = c.ref.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+            found = f"{item.id} [{c.part}]"
+            rr.errors.append(
+                finding("unknown-question", file=rr.path.name, sheet=c.sheet, cell=f"B{row_no}", found=found)
+            )
+            unknown = True
+            continue
+        try:
+            if parse_flag(c.value):
+                chosen.append(c.part)
+                raws.append(f"{c.part}={raw_text(c.value)}")
+        except Invalid as exc:
+            report(c, exc)
+    if unknown:
+        raise _BadCell
+    order = [ch.code for ch in item.choices]
+    chosen.sort(key=order.index)
+    return (chosen or None), "; ".join(raws)
+
+
+def _ranked(
+    item: Item, rows: list[CellRow], langs: list[str], _rr: ReadReturn, report: Report
+) -> tuple[list[str | None] | None, str]:
+    """The answer of a ranking: its picks in the slots the respondent used."""
+    picks = _rank_picks(item, rows, langs, report)
+    # the slot the respondent used: a pick in slot 3 after an empty slot 2 stays third
+    # (None marks an empty slot); a row whose slot number was lost goes after the others
+    slots: list[str | None] = []
+    for pos, code, _c in picks:
+        index = pos - 1 if 1 <= pos <= item.size and pos - 1 >= len(slots) else len(slots)
+        slots += [None] * (index - len(slots)) + [code]
+    raw = "; ".join(raw_text(c.value) for _p, _code, c in picks)
+    return (slots or None), raw
+
+
+# How each layout of an answer (consult/definitions/qtypes.py) is read from its rows.
+_READERS: dict[Layout, Callable[[Item, list[CellRow], list[str], ReadReturn, Report], tuple[Any, str]]] = {
+    CELL: _one_cell,
+    CHOICES: _chosen,
+    SLOTS: _ranked,
+}
 
 
 def check_seal(name: str, meta: dict[str, str], key: SealKey | None, round_id: str | None) -> Finding | None:

@@ -53,6 +53,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from consult.definitions import Definition, form_for
+from consult.definitions.qtypes import CHOICES, SLOTS
 from consult.definitions.questionnaire import Form, Item, canonical_json
 from consult.errors import ConsultError, Finding, finding
 from consult.forms.layout import META_SHEET
@@ -479,12 +480,12 @@ def _shape(definition: Definition) -> _Shape:
                 labels.update(v for v in sec.title.values() if len(v) >= 4)
                 for item in sec.items:
                     labels.update(v for v in item.label.values() if len(v) >= 4)
-                    if item.type == "rank":
+                    if item.qtype.layout == SLOTS:  # one field per slot, in a group of its own
                         for k in range(1, item.size + 1):
                             paths.setdefault(rank_field(item.id, k), [*group, field_name(item.id)])
                     else:
                         paths.setdefault(field_name(item.id), group)
-                    if item.type == "multiple":
+                    if item.qtype.layout == CHOICES:  # one field, exported as one 0/1 column per choice too
                         codes.setdefault(field_name(item.id), set()).update(c.code for c in item.choices)
     labels.discard("")
     return _Shape(paths, codes, labels)
@@ -752,21 +753,22 @@ class _Reader:
             return value
 
         for item in form.items:
-            if item.type == "rank":
+            layout = item.qtype.layout
+            if layout == SLOTS:
                 indexes = [self.columns.find(rank_field(item.id, k)) for k in range(1, item.size + 1)]
             else:
                 indexes = [self.columns.find(field_name(item.id))]
             present = [i for i in indexes if i is not None]
-            details = self.columns.details.get(field_name(item.id), {}) if item.type == "multiple" else {}
+            details = self.columns.details.get(field_name(item.id), {}) if layout == CHOICES else {}
             if not present and not details:
                 rr.warnings.append(finding("column-deleted", file=name, question=item.id, severity="warning"))
                 continue
             located[item.id] = head[present[0]] if present else head[min(details.values())]
             value: Any = None
             raws: list[str] = []
-            if item.type == "rank":
+            if layout == SLOTS:
                 value, raws = self.rank(item, langs, cell, indexes, report)
-            elif item.type == "multiple":
+            elif layout == CHOICES:
                 value, raws = self.multiple(item, langs, cell, present[0] if present else None, details, report)
             else:
                 index = present[0]

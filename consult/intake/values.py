@@ -7,7 +7,8 @@ No workbook, no file: every function takes a cell value (as openpyxl gives it) a
 ONE answer parser serves both channels (the returned workbook and the KoboToolbox / ODK
 Central export): :func:`parse_answer`, which refuses what no question type may hold (a
 spreadsheet error such as ``#REF!``, a control character) and then dispatches by the table
-:data:`PARSERS`, one parser per question type (as pyxform keeps one table of question types).
+:data:`PARSERS`, one parser per question type, named by the type's entry in the one table of
+question types (:data:`~consult.definitions.qtypes.QTYPES`, as pyxform keeps one).
 A rule about odd values therefore exists once: it is refused with the cell, never silently
 turned into another value, whichever channel brought it.
 """
@@ -21,6 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from consult.definitions.framework import text
+from consult.definitions.qtypes import QTYPES
 from consult.definitions.questionnaire import TEXT_LIMIT, Item
 from consult.definitions.wording import joined
 from consult.errors import printable
@@ -174,15 +176,20 @@ class Invalid(Exception):
 
 
 def _choice_expected(item: Item, langs: list[str], limit: int = 7) -> str:
-    if item.type == "rating":
-        na = [text(c.label, langs[0]) for c in item.choices if c.code == "na"]
-        return "a rating from 1 to 5" + (f" or '{na[0]}'" if na else "")
     choices = item.choices
-    if item.type == "rank":
-        return f"one of the {len(choices)} components in the drop-down list, e.g. '{text(choices[0].label, langs[0])}'"
     names = [text(c.label, langs[0]) for c in choices[:limit]]
     more = f" (or one of {len(choices) - limit} more)" if len(choices) > limit else ""
     return "one of " + "; ".join(f"'{n}'" for n in names) + more
+
+
+def _rating_expected(item: Item, langs: list[str]) -> str:
+    na = [text(c.label, langs[0]) for c in item.choices if c.code == "na"]
+    return "a rating from 1 to 5" + (f" or '{na[0]}'" if na else "")
+
+
+def _slot_expected(item: Item, langs: list[str]) -> str:
+    choices = item.choices
+    return f"one of the {len(choices)} components in the drop-down list, e.g. '{text(choices[0].label, langs[0])}'"
 
 
 # "5", "5.0", "5,00", "5 - Top priority", "5: top", "5) top", "5. Top": the digit, then an
@@ -196,30 +203,56 @@ _RATING = re.compile(r"^([1-5])(?:[.,]0+)?(?:\s*[-:.)]\s*(?![\s\d.,]).*)?$")
 _RANGE = re.compile(r"^\d+(?:[.,]\d+)?\s*(?:[-‐‑‒–—−/…]|\.\.|to|or|до|или)\s*\d")
 
 
-def parse_choice(value: Any, item: Item, langs: list[str]) -> str:
-    table = lookup(item, tuple(langs))
-    key = norm(raw_text(value))
+def _key(value: Any) -> str:
+    """A typed value as the choice table is keyed (3.0 typed as a number is "3")."""
     if isinstance(value, float) and value.is_integer():
-        key = str(int(value))
-    if key in table:
-        return table[key]
-    if item.type == "rating" and isinstance(value, dt.date) and value.day <= 5 and value.month <= 5:
+        return str(int(value))
+    return norm(raw_text(value))
+
+
+def _listed(value: Any, item: Item, langs: list[str]) -> str | None:
+    """The code of the choice ``value`` names (code, label, side-by-side label), or None."""
+    return lookup(item, tuple(langs)).get(_key(value))
+
+
+def parse_option(value: Any, item: Item, langs: list[str]) -> str:
+    """One choice of the item's list: a single answer, one option of a multiple choice."""
+    code = _listed(value, item, langs)
+    if code is None:
+        raise Invalid(_choice_expected(item, langs), "choose a value from the drop-down list")
+    return code
+
+
+def parse_slot(value: Any, item: Item, langs: list[str]) -> str:
+    """One slot of a ranking: one of the components in its drop-down list."""
+    code = _listed(value, item, langs)
+    if code is None:
+        raise Invalid(_slot_expected(item, langs), "choose a value from the drop-down list")
+    return code
+
+
+def parse_rating(value: Any, item: Item, langs: list[str]) -> str:
+    """A rating: a choice of its list, or the digit it starts with ("5 - Top priority"); a range
+    ("3-4", or the date Excel made of it) is refused, never truncated to one of its ends."""
+    code = _listed(value, item, langs)
+    if code is not None:
+        return code
+    if isinstance(value, dt.date) and value.day <= 5 and value.month <= 5:
         raise Invalid(  # Excel turns "3-4" typed into a rating cell into the date 3 April (or 4 March)
-            _choice_expected(item, langs) + ", not a range (Excel turned one such as 3-4 into a date)",
+            _rating_expected(item, langs) + ", not a range (Excel turned one such as 3-4 into a date)",
             "pick one number: the rating that fits best",
             odd="range",
         )
-    if item.type == "rating" and _RANGE.match(raw_text(value).strip().casefold()):
+    if _RANGE.match(raw_text(value).strip().casefold()):
         raise Invalid(
-            _choice_expected(item, langs) + ", not a range",
+            _rating_expected(item, langs) + ", not a range",
             "pick one number: the rating that fits best",
             odd="range",
         )
-    if item.type == "rating":
-        m = _RATING.match(key)
-        if m:
-            return m.group(1)
-    raise Invalid(_choice_expected(item, langs), "choose a value from the drop-down list")
+    m = _RATING.match(_key(value))
+    if m:
+        return m.group(1)
+    raise Invalid(_rating_expected(item, langs), "choose a value from the drop-down list")
 
 
 # Digits with an optional decimal part (point or comma, already normalised) and exponent:
@@ -320,18 +353,27 @@ def parse_flag(value: Any) -> bool:
 
 Parser = Callable[[Any, Item, list[str]], Any]
 
-# One table of question types: the parser of one typed value of each. A rating, a single
-# choice, one slot of a ranking and one chosen option of a multiple choice are all a choice
-# of the item's list; a new question type is added here (and in QUESTION_TYPES), once.
-PARSERS: dict[str, Parser] = {
-    "rating": parse_choice,
-    "single": parse_choice,
-    "rank": parse_choice,
-    "multiple": parse_choice,
+# The parsers of one typed value, by the name a question type gives in its ``parser``
+# (consult/definitions/qtypes.py, QTYPES). A rating, a single choice, one slot of a ranking
+# and one chosen option of a multiple choice are all a choice of the item's list; a rating
+# also takes the digit it starts with, and each says in its own words what it expected.
+PARSER_FUNCTIONS: dict[str, Parser] = {
+    "rating": parse_rating,
+    "choice": parse_option,
+    "slot": parse_slot,
     "number": lambda value, item, _langs: parse_number(value, item),
     "date": lambda value, _item, _langs: parse_date(value),
     "text": lambda value, _item, _langs: parse_text(value),
 }
+
+# The parser of each question type: one table, read from the one table of question types.
+PARSERS: dict[str, Parser] = {name: PARSER_FUNCTIONS[q.parser] for name, q in QTYPES.items()}
+
+
+def parse_choice(value: Any, item: Item, langs: list[str]) -> str:
+    """One choice of a choice question (rating, single, multiple or rank), by its type's rule."""
+    code: str = PARSERS[item.type](value, item, langs)
+    return code
 
 
 def parse_answer(value: Any, item: Item, langs: list[str]) -> Any:
