@@ -44,6 +44,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from consult.definitions import Definition, form_for
 from consult.definitions.framework import text
+from consult.definitions.qtypes import CELL
 from consult.definitions.questionnaire import TEXT_LIMIT, Form, Item
 from consult.definitions.wording import Wording, joined
 from consult.errors import Finding
@@ -311,58 +312,44 @@ def _read_returned(path: Path, definitions: dict[str, Definition]) -> _Returned 
 # --- wording ----------------------------------------------------------------------------------
 
 
+def _fields(item: Item, lang: str, yes: str, cells: int) -> dict[str, Any]:
+    """Every field the feedback.yaml texts of a question type may name, in ``lang``: one set
+    serves every type (``str.format`` ignores the fields a text does not name)."""
+    na = next((c.label for c in item.choices if c.code == "na"), {})
+    return {
+        "na": text(na, lang) if na else "—",
+        "example": text(item.choices[0].label, lang) if item.choices else "",
+        "options": "; ".join(text(c.label, lang) for c in item.choices),
+        "yes": yes,
+        "limit": TEXT_LIMIT,
+        "min": _num(item.min),
+        "max": _num(item.max),
+        "cells": max(cells, len(item.choices)),
+        "size": item.size or cells,
+    }
+
+
 def _expected(item: Item, words: Wording, form_langs: list[str]) -> tuple[dict[str, str], dict[str, str]]:
-    """What an answer to ``item`` must be and how to correct it, per language."""
+    """What an answer to ``item`` must be and how to correct it, per language: the texts its
+    question type names (``QType.expect``, ``QType.fix``); a number with both bounds says them."""
     yes = joined({lang: words.definition.msg("choice_yes", lang) for lang in form_langs}, form_langs)
+    qtype = item.qtype
+    expect = "expect_number_range" if qtype.name == "number" and None not in (item.min, item.max) else qtype.expect
     out_expected: dict[str, str] = {}
     out_fix: dict[str, str] = {}
     for lang in words.langs:
-        if item.type == "rating":
-            na = next((c.label for c in item.choices if c.code == "na"), {})
-            exp = words.one("expect_rating", lang, na=text(na, lang) if na else "—")
-            fix = words.one("fix_choice", lang)
-        elif item.type == "single":
-            example = text(item.choices[0].label, lang) if item.choices else ""
-            exp, fix = words.one("expect_single", lang, example=example), words.one("fix_choice", lang)
-        elif item.type == "multiple":
-            exp, fix = words.one("expect_multiple", lang, yes=yes), words.one("fix_multiple", lang, yes=yes)
-        elif item.type == "rank":
-            exp, fix = words.one("expect_rank", lang), words.one("fix_choice", lang)
-        elif item.type == "number":
-            exp = (
-                words.one("expect_number_range", lang, min=_num(item.min), max=_num(item.max))
-                if item.min is not None and item.max is not None
-                else words.one("expect_number", lang)
-            )
-            fix = words.one("fix_number", lang)
-        elif item.type == "date":
-            exp, fix = words.one("expect_date", lang), words.one("fix_date", lang)
-        else:
-            exp, fix = words.one("expect_text", lang, limit=TEXT_LIMIT), words.one("fix_text", lang)
-        out_expected[lang], out_fix[lang] = exp, fix
+        fields = _fields(item, lang, yes, 0)
+        out_expected[lang], out_fix[lang] = words.one(expect, lang, **fields), words.one(qtype.fix, lang, **fields)
     return out_expected, out_fix
 
 
 def _missing_fix(item: Item, words: Wording, form_langs: list[str], cells: int, optional: bool) -> dict[str, str]:
-    """What to fill in, and in how many cells: the options a drop-down offers, "Yes" beside
-    each option that applies, or up to N components, one per cell."""
+    """What to fill in, and in how many cells (``QType.fill``): the options a drop-down offers,
+    "Yes" beside each option that applies, or up to N components, one per cell."""
     yes = joined({lang: words.definition.msg("choice_yes", lang) for lang in form_langs}, form_langs)
     out: dict[str, str] = {}
     for lang in words.langs:
-        if item.type == "rating":
-            na = next((c.label for c in item.choices if c.code == "na"), {})
-            fix = words.one("fix_fill_rating", lang, na=text(na, lang) if na else "—")
-        elif item.type == "single":
-            options = "; ".join(text(c.label, lang) for c in item.choices)
-            fix = words.one("fix_fill_single", lang, options=options)
-        elif item.type == "multiple":
-            fix = words.one("fix_fill_multiple", lang, yes=yes, cells=max(cells, len(item.choices)))
-        elif item.type == "rank":
-            fix = words.one("fix_fill_rank", lang, size=item.size or cells)
-        elif item.type == "date":
-            fix = words.one("fix_date", lang)
-        else:
-            fix = words.one("fix_missing-answer", lang)
+        fix = words.one(item.qtype.fill, lang, **_fields(item, lang, yes, cells))
         if optional:
             fix += " " + words.one("fix_if_applies", lang)
         out[lang] = fix
@@ -412,9 +399,7 @@ def _answer_cells(item: Item, index: dict[tuple[str, str], _Row], col: str) -> t
     """The sheet and answer cells of an item in the feedback workbook (every choice or rank
     row of a multi-row question)."""
     rows = [
-        (key[1], r)
-        for key, r in index.items()
-        if key[0] == item.id and (key[1] != "" or item.type not in ("multiple", "rank"))
+        (key[1], r) for key, r in index.items() if key[0] == item.id and (key[1] != "" or item.qtype.layout == CELL)
     ]
     if not rows:
         return None, []
@@ -433,7 +418,7 @@ def _copy_answers(
         old[(c.sheet, c.ref)] = key
         if c.value is None or key in done or key not in index:
             continue
-        if c.part == "" and returned.form.item_by_id[c.item].type in ("multiple", "rank"):
+        if c.part == "" and returned.form.item_by_id[c.item].qtype.layout != CELL:
             continue  # the question row of a multi-row question has no answer cell
         target = index[key]
         wb[target.sheet].cell(row=target.row, column=col, value=c.value)
@@ -466,7 +451,7 @@ def _problems(
         if item is not None:
             p.label = {lang: text(item.label, lang) for lang in words.langs}
             p.personal = item.personal
-            if key and key in index and (key[1] != "" or item.type not in ("multiple", "rank")):
+            if key and key in index and (key[1] != "" or item.qtype.layout == CELL):
                 r = index[key]
                 p.sheet, p.cells, p.number = r.sheet, [f"{col}{r.row}"], r.number
             else:
