@@ -467,7 +467,7 @@ def test_a_second_programme_in_a_third_language_needs_no_code(tmp_path, runner):
 
 
 def test_corrections_are_due_by_a_date_ahead():
-    from consult.feedback.workbook import feedback_due
+    from consult.feedback.note import feedback_due
 
     today = dt.date(2026, 12, 4)
     assert feedback_due("2020-09-30", today) == "2026-12-18"  # past: two weeks from today

@@ -330,7 +330,7 @@ def test_submission_for_a_country_outside_the_round_is_refused(workspace, tmp_pa
 def test_a_rejected_submission_without_instance_id_keeps_its_channel(workspace, web, tmp_path) -> None:
     """Its stored name is the export's row (no root id to name it by), but the channel column
     says it came by KoboToolbox: listed as such, and never sent a feedback workbook."""
-    from consult.feedback.workbook import due
+    from consult.feedback.returned import due
 
     nameless = web["make"]("MOH", 5)
     nameless.instance = ""
