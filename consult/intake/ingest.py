@@ -201,16 +201,14 @@ def _read_packed(path: Path) -> PackedReturn:
 
 def _unpack(packed: PackedReturn) -> ReadReturn:
     rr = ReadReturn(
-        packed.path,
-        packed.sha256,
-        packed.size,
-        packed.meta,
-        None,
-        {},
-        packed.personal,
-        packed.errors,
-        packed.missing,
-        packed.warnings,
+        path=packed.path,
+        sha256=packed.sha256,
+        size=packed.size,
+        meta=packed.meta,
+        personal=packed.personal,
+        errors=packed.errors,
+        missing=packed.missing,
+        warnings=packed.warnings,
         saved_at=packed.saved_at,
     )
     if packed.definition_hash is not None:

@@ -20,6 +20,7 @@ from consult.store.faults import guarded
 from consult.store.recency import CURRENT, NEWNESS, Recency, compare_returns
 from consult.store.rows import (
     ANSWER_COLUMNS,
+    RETURN_COLUMNS,
     AnswerRow,
     FeedbackRow,
     Inserted,
@@ -34,11 +35,7 @@ from consult.store.rows import (
 )
 from consult.store.schema import fill_respondent_dates
 
-_RETURN_COLS = (
-    "id, file_name, sha256, size, country, institution, questionnaire_id, questionnaire_version, "
-    "definition_hash, round, generated_at, received_at, status, superseded_by, errors, warnings, missing, "
-    "respondent_date, saved_at, channel"
-)
+_RETURN_COLS = ", ".join(RETURN_COLUMNS)
 _INSERT_ANSWER = f"INSERT INTO answers ({', '.join(ANSWER_COLUMNS)}) VALUES ({', '.join('?' for _ in ANSWER_COLUMNS)})"
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, NamedTuple
 
 from consult.errors import Finding
@@ -224,6 +224,9 @@ class AnswerRow:
     cell: str | None
     question_id: str | None = None
     role: str | None = None
+
+
+RETURN_COLUMNS = tuple(f.name for f in fields(ReturnRow))  # a row of ``returns``, as read
 
 
 def stored_value(text: str) -> Any:
