@@ -25,7 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from consult.store import Store
+from consult.errors import finding
+from consult.store import NewReturn, Store
 from consult.workspace import init_workspace, open_workspace
 
 COUNTRIES = ["KZ", "KG", "TJ", "TM", "UZ", "AZ", "GE", "AM"]
@@ -43,33 +44,40 @@ def build(root: Path, n: int) -> None:
     ws = open_workspace(root)
     pairs = [(c, i) for c in ws.countries for i in ws.invited_for(c)]
     start = dt.date(2020, 1, 1)
-    with Store(ws.db_path) as store, store.transaction() as conn:
-        for k in range(n):
-            country, institution = pairs[k % len(pairs)]
-            version = k // len(pairs)
-            rejected = k % 20 == 19
-            fields = {
-                "file_name": f"{country}-{institution}-v{version}.xlsx",
-                "source_path": f"/returns/{country}-{institution}-v{version}.xlsx",
-                "sha256": hashlib.sha256(f"{k}".encode()).hexdigest(),
-                "size": 30_000,
-                "country": country,
-                "institution": institution,
-                "round": "bench",
-                "received_at": f"{start + dt.timedelta(minutes=k)}T00:00:00+00:00",
-                "respondent_date": (start + dt.timedelta(days=version % 3000)).isoformat(),
-                "status": "rejected" if rejected else "accepted",
-                "errors": [{"code": "bad-value", "message": "KZ-MOH.xlsx: Drugs!C12: not a rating"}]
-                if rejected
-                else [],
-            }
-            rid, _ = store.insert_return(conn, fields)
-            if k % 50 == 0:
-                conn.execute(
-                    "INSERT INTO feedback (written_at, return_id, country, institution, path, problems) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
-                    ("2020-09-01T00:00:00+00:00", rid, country, institution, "feedback.xlsx", 2),
+    error = finding(
+        "invalid-value",
+        file="KZ-MOH.xlsx",
+        sheet="Drugs",
+        cell="C12",
+        question="DRUGS.priority",
+        found="'high'",
+        expected="a rating from 1 to 5",
+        fix="choose a rating from the drop-down list",
+    )
+    feedback = []
+    with Store(ws.db_path) as store:
+        with store.transaction() as conn:
+            for k in range(n):
+                country, institution = pairs[k % len(pairs)]
+                version = k // len(pairs)
+                new = NewReturn(
+                    file_name=f"{country}-{institution}-v{version}.xlsx",
+                    source_path=f"/returns/{country}-{institution}-v{version}.xlsx",
+                    sha256=hashlib.sha256(f"{k}".encode()).hexdigest(),
+                    size=30_000,
+                    country=country,
+                    institution=institution,
+                    round="bench",
+                    received_at=f"{start + dt.timedelta(minutes=k)}T00:00:00+00:00",
+                    respondent_date=(start + dt.timedelta(days=version % 3000)).isoformat(),
+                    status="rejected" if k % 20 == 19 else "accepted",
+                    errors=[error] if k % 20 == 19 else [],
                 )
+                rid, _ = store.insert_return(conn, new)
+                if k % 50 == 0:
+                    feedback.append((rid, country, institution))
+        for rid, country, institution in feedback:
+            store.record_feedback("2020-09-01T00:00:00+00:00", rid, country, institution, "feedback.xlsx", 2)
 
 
 def run(root: Path, args: list[str], repeat: int) -> float:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
-# A return as stored: the CHECK constraint of ``returns.status`` in consult/store.py.
+# A return as stored: the CHECK constraint of ``returns.status`` in consult/store/schema.py.
 ReturnStatus = Literal["accepted", "incomplete", "rejected", "superseded"]
 # What ingest says of one file: a stored status, or one of the outcomes that store nothing new
 # (already ingested, held back for having fewer answers, unreadable on this computer).

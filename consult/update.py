@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,7 +32,7 @@ from consult.definitions import Definition, bundled_definition, load_definition
 from consult.definitions.mapping import MAPPINGS_DIR, Mapping, mapping_between
 from consult.errors import ConsultError
 from consult.fileio import write_atomic
-from consult.store import Store
+from consult.store import Store, StoreError, copy_store
 from consult.workspace import CONFIG, DEFINITIONS, NOT_COPIED, PRIVATE, Workspace, remember_definition
 
 
@@ -136,19 +135,6 @@ def plan_update(ws: Workspace, source: Path | None = None, mapping: Path | None 
     return plan
 
 
-def _snapshot_store(db: Path, target: Path) -> None:
-    """A consistent copy of the store (SQLite's online backup: safe while others read it)."""
-    src = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        dst = sqlite3.connect(target)
-        try:
-            src.backup(dst)
-        finally:
-            dst.close()
-    finally:
-        src.close()
-
-
 def apply_update(ws: Workspace, plan: UpdatePlan) -> UpdatePlan:
     """Snapshot, then update; the snapshot folder is in ``plan.snapshot``."""
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
@@ -160,8 +146,8 @@ def apply_update(ws: Workspace, plan: UpdatePlan) -> UpdatePlan:
         if plan.folder.is_dir():
             shutil.copytree(plan.folder, snap / plan.folder.name)
         if ws.db_path.exists():
-            _snapshot_store(ws.db_path, snap / ws.db_path.name)
-    except (OSError, sqlite3.Error) as exc:
+            copy_store(ws.db_path, snap / ws.db_path.name)
+    except (OSError, StoreError) as exc:
         raise ConsultError(f"cannot snapshot the workspace into {snap} ({exc}): nothing was changed") from exc
     plan.snapshot = snap
     remember_definition(ws, plan.old)  # old forms' late returns stay readable

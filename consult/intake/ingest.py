@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from consult.definitions import Definition, form_for
 from consult.errors import Finding, UsageError, finding, printable
@@ -25,8 +25,8 @@ from consult.intake.reader import Answer, ReadReturn, read_return
 from consult.intake.safety import MAX_SIZE, Refused, local_problem, read_bounded
 from consult.intake.submissions import is_export, read_exports
 from consult.seal import SealKey
-from consult.store import ReturnRow, Store, compare_returns
-from consult.types import IngestStatus
+from consult.store import NewAnswer, NewReturn, Respondent, ReturnRow, Store, compare_returns
+from consult.types import CHANNELS, RETURN_STATUSES, Channel, IngestStatus, ReturnStatus
 from consult.workers import worker_pool
 from consult.workspace import Workspace, known_definitions
 
@@ -122,54 +122,105 @@ def collect_files(paths: Iterable[Path]) -> list[Path]:
     return discover(paths).files
 
 
-_WORKER: dict[str, Any] = {}
+class ReaderSetup(NamedTuple):
+    """What every reader is given once, before any file: in this process, or sent to each
+    worker process when it starts."""
+
+    definitions: dict[str, Definition]  # by hash: every definition a return may belong to
+    round_id: str
+    invited: dict[str, list[str]] | None  # institutions invited per country (None: any)
+    max_size: int
+    seal_key: SealKey | None = None
 
 
-def _init_worker(
-    definitions: dict[str, Definition],
-    round_id: str,
-    invited: dict[str, list[str]] | None,
-    max_size: int,
-    seal_key: SealKey | None = None,
-) -> None:
-    _WORKER.update(definitions=definitions, round_id=round_id, invited=invited, max_size=max_size, seal_key=seal_key)
+class PackedAnswer(NamedTuple):
+    """One answer as a worker sends it back: its item by id, not the item itself."""
+
+    item_id: str
+    value: Any
+    raw: str
+    sheet: str
+    cell: str
+
+
+class PackedReturn(NamedTuple):
+    """A return as a worker sends it back: plain data, its definition by hash (a
+    :class:`ReadReturn` holds the definition and the form's items, which would cost ~100 KB of
+    pickling per return); :func:`_unpack` makes the :class:`ReadReturn` again."""
+
+    path: Path
+    sha256: str
+    size: int
+    meta: dict[str, str]
+    definition_hash: str | None
+    answers: list[PackedAnswer]
+    personal: dict[str, Any]
+    errors: list[Finding]
+    missing: list[Finding]
+    warnings: list[Finding]
+    saved_at: str | None
+
+
+_setup: ReaderSetup | None = None  # this process's (each worker has its own copy)
+
+
+def _init_worker(setup: ReaderSetup) -> None:
+    global _setup
+    _setup = setup
+
+
+def _current() -> ReaderSetup:
+    if _setup is None:
+        raise RuntimeError("a reader ran before _init_worker gave it its setup")
+    return _setup
 
 
 def _read(path: Path) -> ReadReturn:
+    setup = _current()
     return read_return(
-        path,
-        _WORKER["definitions"],
-        _WORKER["round_id"],
-        _WORKER["invited"],
-        max_size=_WORKER["max_size"],
-        seal_key=_WORKER.get("seal_key"),
+        path, setup.definitions, setup.round_id, setup.invited, max_size=setup.max_size, seal_key=setup.seal_key
     )
 
 
-def _read_packed(path: Path) -> tuple[Any, ...]:
-    """Read in a worker and send back plain data: a :class:`ReadReturn` holds the definition
-    and the form's items, which would cost ~100 KB of pickling per return."""
+def _read_packed(path: Path) -> PackedReturn:
+    """Read in a worker and send back plain data (see :class:`PackedReturn`)."""
     rr = _read(path)
-    answers = [(iid, a.value, a.raw, a.sheet, a.cell) for iid, a in rr.answers.items()]
-    definition = rr.definition.hash if rr.definition is not None else None
-    return (
-        rr.path, rr.sha256, rr.size, rr.meta, definition, answers, rr.personal, rr.errors, rr.missing, rr.warnings,
-        rr.saved_at,
-    )  # fmt: skip
+    return PackedReturn(
+        path=rr.path,
+        sha256=rr.sha256,
+        size=rr.size,
+        meta=rr.meta,
+        definition_hash=rr.definition.hash if rr.definition is not None else None,
+        answers=[PackedAnswer(iid, a.value, a.raw, a.sheet, a.cell) for iid, a in rr.answers.items()],
+        personal=rr.personal,
+        errors=rr.errors,
+        missing=rr.missing,
+        warnings=rr.warnings,
+        saved_at=rr.saved_at,
+    )
 
 
-def _unpack(packed: tuple[Any, ...]) -> ReadReturn:
-    path, sha256, size, meta, definition_hash, answers, personal, errors, missing, warnings, saved_at = packed
-    rr = ReadReturn(path, sha256, size, meta, None, {}, personal, errors, missing, warnings, saved_at=saved_at)
-    if definition_hash is not None:
-        rr.definition = _WORKER["definitions"][definition_hash]
-        form = form_for(rr.definition, meta["country"], meta["institution"])
-        for iid, value, raw, sheet, cell in answers:
-            rr.answers[iid] = Answer(form.item_by_id[iid], value, raw, sheet, cell)
+def _unpack(packed: PackedReturn) -> ReadReturn:
+    rr = ReadReturn(
+        path=packed.path,
+        sha256=packed.sha256,
+        size=packed.size,
+        meta=packed.meta,
+        personal=packed.personal,
+        errors=packed.errors,
+        missing=packed.missing,
+        warnings=packed.warnings,
+        saved_at=packed.saved_at,
+    )
+    if packed.definition_hash is not None:
+        rr.definition = _current().definitions[packed.definition_hash]
+        form = form_for(rr.definition, packed.meta["country"], packed.meta["institution"])
+        for a in packed.answers:
+            rr.answers[a.item_id] = Answer(form.item_by_id[a.item_id], a.value, a.raw, a.sheet, a.cell)
     return rr
 
 
-def _read_batch(paths: list[Path]) -> list[tuple[Any, ...]]:
+def _read_batch(paths: list[Path]) -> list[PackedReturn]:
     return [_read_packed(p) for p in paths]
 
 
@@ -180,10 +231,9 @@ def _read_all(files: list[Path], workers: int) -> Iterator[ReadReturn]:
     if workers <= 1 or len(files) < 8:
         yield from map(_read, files)
         return
-    init = (_WORKER["definitions"], _WORKER["round_id"], _WORKER["invited"], _WORKER["max_size"], _WORKER["seal_key"])
     size = max(1, min(8, len(files) // (workers * 8)))
     batches = (files[i : i + size] for i in range(0, len(files), size))
-    with worker_pool(workers, _init_worker, init) as pool:
+    with worker_pool(workers, _init_worker, (_current(),)) as pool:
         for packed_batch in pool.imap(_read_batch, batches, ahead=workers * 3):
             for packed in packed_batch:
                 yield _unpack(packed)
@@ -201,15 +251,15 @@ def _held(store: Store, rr: ReadReturn) -> Finding | None:
     id, so same stored name) has more answers, and this one would replace it. A misread
     export (a separator, a labels export) must never silently replace good answers."""
     row = store.current_by_name(store.conn, rr.path.name)
-    if row is None or (row[1] and rr.saved_at and rr.saved_at < row[1]):
+    if row is None or (row.saved_at and rr.saved_at and rr.saved_at < row.saved_at):
         return None  # nothing current, or an older version (stored as superseded: harmless)
-    had = store.answer_counts(store.conn, [row[0]])[row[0]]
+    had = store.answer_counts(store.conn, [row.id])[row.id]
     found = len(rr.answers)  # as answer_counts counts: personal data is kept apart
     if had <= found:
         return None
     instance = rr.meta.get("instance_id", "")
     return finding(
-        "held-fewer", file=rr.meta.get("source", rr.path.name), instance=instance, found=found, had=had, old=row[0]
+        "held-fewer", file=rr.meta.get("source", rr.path.name), instance=instance, found=found, had=had, old=row.id
     )
 
 
@@ -218,6 +268,74 @@ def _withdraw(store: Store, conn: sqlite3.Connection, rr: ReadReturn, rid: int) 
     submission (same root id), accepted before the decision, stop counting (superseded by this
     rejected one, which says why); a later edit stands."""
     return store.withdraw(conn, rr.path.name, rid, rr.saved_at)
+
+
+def _new_return(rr: ReadReturn, result: IngestResult) -> NewReturn:
+    """The row of ``returns`` for a read return, with the verdict ``result`` gives it."""
+    meta = rr.meta
+    return NewReturn(
+        file_name=rr.path.name,
+        source_path=str(rr.path),
+        sha256=rr.sha256,
+        size=rr.size,
+        country=rr.country,
+        institution=rr.institution,
+        questionnaire_id=meta.get("questionnaire_id"),
+        questionnaire_version=meta.get("questionnaire_version"),
+        definition_hash=meta.get("definition_hash"),
+        round=meta.get("round"),
+        generated_at=meta.get("generated_at"),
+        received_at=dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
+        respondent_date=rr.respondent_date,
+        saved_at=rr.saved_at,
+        status=_stored_status(result.status),
+        channel=_channel(meta.get("channel")),
+        errors=result.errors,
+        warnings=result.warnings,
+        missing=result.missing,
+    )
+
+
+def _new_answers(rr: ReadReturn) -> list[NewAnswer]:
+    """The answers of a read return as stored: '' as role is "no role" (looked up, none found)."""
+    return [
+        NewAnswer(
+            item_id=a.item.id,
+            section=a.item.section,
+            area=a.item.area,
+            component=a.item.component,
+            type=a.item.type,
+            value=a.value,
+            raw=a.raw,
+            sheet=a.sheet,
+            cell=a.cell,
+            question_id=a.item.qid,
+            role=a.item.role or "",
+        )
+        for a in rr.answers.values()
+    ]
+
+
+def _respondent(rr: ReadReturn) -> Respondent | None:
+    return Respondent(rr.personal) if rr.personal else None
+
+
+def _stored_status(status: IngestStatus) -> ReturnStatus:
+    """The verdict a return is stored with (duplicate, held and unreadable files are never stored)."""
+    for stored in RETURN_STATUSES:
+        if status == stored:
+            return stored
+    raise AssertionError(f"a return is never stored as {status!r}")
+
+
+def _channel(word: str | None) -> Channel:
+    """The channel a return came by (a web export names it; a workbook does not: excel)."""
+    for channel in CHANNELS:
+        if word == channel:
+            return channel
+    if word:
+        raise AssertionError(f"no channel is called {word!r}")
+    return "excel"
 
 
 def record(store: Store, rr: ReadReturn, strict: bool, dry_run: bool, accept_fewer: bool = False) -> IngestResult:
@@ -256,45 +374,7 @@ def record(store: Store, rr: ReadReturn, strict: bool, dry_run: bool, accept_few
             # the same bytes again, whatever their verdict then: "already ingested", nothing to do
             result.status, result.duplicate_of, result.return_id = "duplicate", previous.id, previous.id  # type: ignore[union-attr]
             return result
-        meta = rr.meta
-        fields = {
-            "file_name": rr.path.name,
-            "source_path": str(rr.path),
-            "sha256": rr.sha256,
-            "size": rr.size,
-            "country": rr.country,
-            "institution": rr.institution,
-            "questionnaire_id": meta.get("questionnaire_id"),
-            "questionnaire_version": meta.get("questionnaire_version"),
-            "definition_hash": meta.get("definition_hash"),
-            "round": meta.get("round"),
-            "generated_at": meta.get("generated_at"),
-            "received_at": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
-            "respondent_date": rr.respondent_date,
-            "saved_at": rr.saved_at,
-            "status": result.status,
-            "channel": rr.meta.get("channel") or "excel",
-            "errors": result.errors,
-            "warnings": result.warnings,
-            "missing": result.missing,
-        }
-        answers = [
-            {
-                "item_id": a.item.id,
-                "section": a.item.section,
-                "area": a.item.area,
-                "component": a.item.component,
-                "type": a.item.type,
-                "value": a.value,
-                "raw": a.raw,
-                "sheet": a.sheet,
-                "cell": a.cell,
-                "question_id": a.item.qid,
-                "role": a.item.role or "",
-            }
-            for a in rr.answers.values()
-        ]
-        rid, superseded = store.insert_return(conn, fields, answers, rr.personal or None)
+        rid, superseded = store.insert_return(conn, _new_return(rr, result), _new_answers(rr), _respondent(rr))
         if any(f.code == "review-rejected" for f in rr.errors):
             superseded = _withdraw(store, conn, rr, rid)
         result.return_id, result.superseded = rid, superseded
@@ -370,7 +450,7 @@ def ingest(
     files = [f for f in files if f not in exports]
     definitions = known_definitions(workspace)
     invited = {c: workspace.invited_for(c) for c in workspace.countries} if workspace.configured else None
-    _init_worker(definitions, workspace.round, invited, max_size, workspace.seal_key)
+    _init_worker(ReaderSetup(definitions, workspace.round, invited, max_size, workspace.seal_key))
     if workers is None:
         workers = min(os.cpu_count() or 1, 4) if len(files) >= 16 else 1
     results = []
