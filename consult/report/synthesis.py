@@ -19,10 +19,10 @@ import multiprocessing
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import import_module
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from consult.analysis.data import RoundData, load_round
 from consult.analysis.robustness import SEED
@@ -170,7 +170,28 @@ def _largest_first(jobs: list[str], data: RoundData) -> list[str]:
     return sorted(jobs, key=lambda code: (code != REGIONAL, -size.get(code, 0)))
 
 
-_JOB: dict[str, Any] = {}
+class Drafted(NamedTuple):
+    """One document as a process reports it back: its country code (or "regional") and its files."""
+
+    code: str
+    paths: list[Path]
+
+
+@dataclass
+class _Job:
+    """What every process writing documents shares: set in the parent before forking, so a
+    worker inherits the built round instead of receiving it pickled. ``jobs`` and ``next`` (a
+    counter in shared memory) exist only when several processes take documents."""
+
+    builder: Builder
+    out: Path
+    formats: list[str]
+    staging: Staging
+    jobs: list[str] = field(default_factory=list)
+    next: Any = None  # multiprocessing.Value("i"): the index of the next document to take
+
+
+_JOB: list[_Job] = []  # the one job of this process (inherited by forked workers)
 
 
 def _import_renderers() -> None:
@@ -179,20 +200,18 @@ def _import_renderers() -> None:
     import_module("consult.report.charts")
 
 
-def _write_one(code: str) -> tuple[str, list[Path]]:
+def _write_one(code: str) -> Drafted:
     """Build and write one document (in this process, or a forked worker that inherited the
     builder: the round is loaded and scored once, in the parent)."""
-    builder: Builder = _JOB["builder"]
-    out, formats, staging = _JOB["out"], _JOB["formats"], _JOB["staging"]
+    job = _JOB[0]
+    builder = job.builder
     if code == REGIONAL:
         doc, figures = builder.regional_document()
-        return code, write_document(
-            doc, _tagged(figures, builder.lang), "regional-synthesis." + builder.lang, out, formats, staging
-        )
-    doc, figures = builder.country_document(code)
-    return code, write_document(
-        doc, _tagged(figures, builder.lang), f"{code}-synthesis.{builder.lang}", out, formats, staging
-    )
+        stem = "regional-synthesis." + builder.lang
+    else:
+        doc, figures = builder.country_document(code)
+        stem = f"{code}-synthesis.{builder.lang}"
+    return Drafted(code, write_document(doc, _tagged(figures, builder.lang), stem, job.out, job.formats, job.staging))
 
 
 def _tagged(figures: list[Figure], lang: str) -> list[Figure]:
@@ -206,14 +225,14 @@ def _tagged(figures: list[Figure], lang: str) -> list[Figure]:
 
 def _next_job() -> str | None:
     """The next document nobody has taken yet (the counter is shared by every process)."""
-    counter, jobs = _JOB["next"], _JOB["jobs"]
+    counter, jobs = _JOB[0].next, _JOB[0].jobs
     with counter.get_lock():
         i = counter.value
         counter.value += 1
     return jobs[i] if i < len(jobs) else None
 
 
-def _write_taken() -> list[tuple[str, list[Path]]]:
+def _write_taken() -> list[Drafted]:
     """Take documents off the shared list and write them until none is left."""
     written = []
     while (code := _next_job()) is not None:
@@ -223,21 +242,21 @@ def _write_taken() -> list[tuple[str, list[Path]]]:
 
 def _write_all(
     builder: Builder, jobs: list[str], out: Path, formats: list[str], workers: int | None, staging: Staging
-) -> Iterator[tuple[str, list[Path]]]:
+) -> Iterator[Drafted]:
     """Documents are independent: with several, forked worker processes write some while this
     process writes the others (charts and Word building are CPU-bound; a forked worker shares
     the scored round for free, and this process working too keeps one process fewer in memory).
     Each process takes the next document when it is done with one, so that none waits while
     another still has several to write. Where processes cannot fork, or with few documents,
     one process writes them in order."""
-    _JOB.update(builder=builder, out=out, formats=formats, staging=staging)
+    _JOB[:] = [_Job(builder, out, formats, staging)]
     if workers is None:
         workers = min(os.cpu_count() or 1, 4) if len(jobs) >= 4 else 1
     if workers <= 1 or not can_fork():
         yield from map(_write_one, jobs)
         return
     context = multiprocessing.get_context("fork")
-    _JOB.update(jobs=jobs, next=context.Value("i", 0))
+    _JOB[0].jobs, _JOB[0].next = jobs, context.Value("i", 0)
     with worker_pool(workers - 1, fork=True) as pool:
         pending = [pool.submit(_write_taken) for _ in range(workers - 1)]
         while (code := _next_job()) is not None:
