@@ -6,7 +6,9 @@ silently change how returns are read.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from consult.definitions.wording import joined as joined  # where it lived before the wording layer
 
@@ -15,6 +17,17 @@ LISTS_SHEET = "_lists"
 FORMAT = "consult-questionnaire/1"
 HEADER_ROW = 3
 FIRST_ROW = 4
+
+
+def metadata(rows: Iterable[Sequence[Any]]) -> dict[str, str]:
+    """The key/value rows of the hidden metadata sheet (``META_SHEET``: key in the first column,
+    value in the second) as text, a blank value as "". One rule for every reader of the sheet
+    (ingest, feedback, the example filler), whatever library hands it the rows."""
+    return {
+        str(row[0]): "" if len(row) < 2 or row[1] is None else str(row[1])
+        for row in rows
+        if len(row) > 0 and row[0] is not None
+    }
 
 
 @dataclass

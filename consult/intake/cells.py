@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 
 from consult.definitions.questionnaire import Form
 from consult.errors import Finding, finding
-from consult.forms.layout import LISTS_SHEET, META_SHEET
+from consult.forms.layout import LISTS_SHEET, META_SHEET, metadata
 from consult.intake.values import raw_text
 from consult.intake.xlsx import Damaged, XlsxReader
 
@@ -36,14 +36,8 @@ def read_meta(wb: XlsxReader) -> dict[str, str] | None:
     """The key/value rows of the hidden metadata sheet, or None when there is none."""
     if META_SHEET not in wb.sheets:
         return None
-    meta: dict[str, str] = {}
-    for _r, cells in wb.rows(META_SHEET, (1, 2)):
-        key = cells.get(1)
-        if key is None or key.value is None:
-            continue
-        value = cells.get(2)
-        meta[str(key.value)] = "" if value is None or value.value is None else str(value.value)
-    return meta
+    rows = wb.rows(META_SHEET, (1, 2))
+    return metadata([cell.value if cell else None for cell in (cells.get(1), cells.get(2))] for _r, cells in rows)
 
 
 def root_cause(exc: BaseException) -> str:
