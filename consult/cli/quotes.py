@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -12,6 +12,9 @@ from consult.errors import UsageError
 from . import app
 from .common import EXIT_DATA, JsonOption, err, handle_errors, out, print_json, problem_lang, workspace
 from .complete import complete_language
+
+if TYPE_CHECKING:  # the CLI imports the library lazily, inside each command
+    from consult.workspace import Workspace
 
 quotes_app = typer.Typer(
     help="Translate quotes: export those not in the synthesis language, import the translations.",
@@ -30,8 +33,8 @@ LangOption = Annotated[
 ]
 
 
-def _check_lang(ws: object, lang: str) -> None:
-    languages = ws.definition.languages  # type: ignore[attr-defined]
+def _check_lang(ws: Workspace, lang: str) -> None:
+    languages = ws.definition.languages
     if lang not in languages:
         raise UsageError(f"--lang {lang}: the definitions have {', '.join(languages)}")
 

@@ -216,7 +216,7 @@ def _field(run: object, code: str) -> None:
         run._r.append(el)  # type: ignore[attr-defined]
 
 
-def _page_setup(section: object, doc: Document, landscape: bool = False) -> None:  # noqa: ARG001 (doc unused: drop it once this file's parallel edits are merged)
+def _page_setup(section: object, landscape: bool = False) -> None:
     width, height = A4
     section.orientation = WD_ORIENT.LANDSCAPE if landscape else WD_ORIENT.PORTRAIT  # type: ignore[attr-defined]
     section.page_width, section.page_height = (height, width) if landscape else (width, height)  # type: ignore[attr-defined]
@@ -474,7 +474,7 @@ def build(doc: Document) -> DocxDocument:
     normal.element.rPr.rFonts.set(qn("w:eastAsia"), FONT)
     for name in ("Title", "Heading 1", "Heading 2", "Heading 3", "Caption", "Quote"):
         docx.styles[name].font.name = FONT
-    _page_setup(docx.sections[0], doc)
+    _page_setup(docx.sections[0])
     _header_footer(docx, doc)
     para(docx, "Title", clean(doc.title))
     add_text(docx.add_paragraph(), clean(doc.subtitle)).italic = True
@@ -485,7 +485,7 @@ def build(doc: Document) -> DocxDocument:
     landscape = False
     for block, wide in zip(doc.blocks, orientations(doc.blocks), strict=True):
         if wide != landscape:
-            _page_setup(docx.add_section(WD_SECTION.NEW_PAGE), doc, landscape=wide)
+            _page_setup(docx.add_section(WD_SECTION.NEW_PAGE), landscape=wide)
             landscape = wide
         if isinstance(block, Heading):
             _keep_with_next(para(docx, f"Heading {block.level}", clean(block.text)))
