@@ -97,6 +97,7 @@ class Columns:
         return False
 
     def find(self, *candidates: str) -> int | None:
+        """The index of the first candidate field (or header) the export has, None if none."""
         for c in candidates:
             if c in self.by_name:
                 return self.by_name[c]
@@ -158,6 +159,7 @@ def merged_shape(definitions: list[Definition]) -> Shape:
 
 
 def shape_of(definition: Definition) -> Shape:
+    """The :class:`Shape` of one definition, worked out once per process."""
     if definition.hash not in _SHAPES:
         _SHAPES[definition.hash] = _shape(definition)
     return _SHAPES[definition.hash]

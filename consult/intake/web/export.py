@@ -87,6 +87,7 @@ class Export:
 
     @property
     def channel(self) -> Channel | None:
+        """The server that wrote the export, told by its own columns; None when neither."""
         names = set(self.header)
         if names & KOBO_COLUMNS:
             return "kobo"

@@ -75,6 +75,7 @@ class ExportReader:
         return [rr]
 
     def read(self) -> list[ReadReturn]:
+        """One return per non-blank row, or the file refused as a whole (see the module)."""
         col = self.columns
         unmatched = col.unmatched
         if col.find(VERSION_FIELD) is None:  # a calculate keeps its name in a labels export too
@@ -109,6 +110,7 @@ class ExportReader:
         return out
 
     def submission(self, channel: Channel, number: int, row: list[Any]) -> ReadReturn:
+        """The submission at row ``number``: its identity and form checked, then its answers."""
         name = self.export.path.name
         col = self.columns
         head = self.export.header
