@@ -303,7 +303,7 @@ def test_a_stored_file_is_not_read_again_unless_it_was_rejected(workspace, make_
     """One word and one rule: bytes the store holds are "already ingested" whatever their
     verdict, found by their hash; only a rejected file is read again, since it may read
     differently now (its country added to consult.yaml)."""
-    import consult.intake.ingest as module
+    import consult.intake.parallel as module  # where the files are read
 
     good = make_return("KZ", "MFA")
     bad = make_return("KZ", "MOJ", {"JUSTICE.priority": "9"})

@@ -29,7 +29,7 @@ BUNDLED = data_dir("questionnaires") / problems.FILE
 PASS_THROUGH = {
     ("errors.py", "Finding"),
     ("definitions/yamlsource.py", "finding"),
-    ("intake/submissions.py", "finding"),
+    ("intake/web/submission.py", "finding"),
 }
 
 

@@ -16,16 +16,8 @@ import pytest
 
 import consult
 from consult.errors import CATALOGUE, Finding, finding
-from consult.intake.ingest import (
-    PackedAnswer,
-    PackedReturn,
-    ReaderSetup,
-    _init_worker,
-    _read,
-    _read_packed,
-    _unpack,
-    ingest,
-)
+from consult.intake.ingest import PackedAnswer, PackedReturn, ReaderSetup, ingest
+from consult.intake.parallel import _read, _read_packed, _unpack, init_worker
 from consult.intake.safety import MAX_SIZE
 from consult.store import (
     MIGRATIONS,
@@ -255,7 +247,7 @@ def test_a_reader_process_sends_back_named_plain_data(workspace: Workspace, make
     read in this process."""
     path = make_return("KZ", "MOH", {"TOC.priority": "seven"}, name="KZ-MOH.xlsx")
     setup = ReaderSetup(known_definitions(workspace), workspace.round, None, MAX_SIZE, workspace.seal_key)
-    _init_worker(setup)
+    init_worker(setup)
     packed = _read_packed(path)
     assert isinstance(packed, PackedReturn) and all(isinstance(a, PackedAnswer) for a in packed.answers)
     assert packed.definition_hash == workspace.definition.hash

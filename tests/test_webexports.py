@@ -26,7 +26,8 @@ from webexports import (
 from consult.cli import app
 from consult.definitions.questionnaire import resolve
 from consult.intake.ingest import ingest
-from consult.intake.submissions import _moment, is_export
+from consult.intake.submissions import is_export
+from consult.intake.web.metadata import moment as _moment
 from consult.workspace import Workspace, open_workspace
 
 

@@ -1,7 +1,8 @@
-"""Ingest: read returned workbooks and record them in the store, one transaction per return.
+"""Ingest: find the returned files and record them in the store, one transaction per return.
 
-Reading (the slow part: unzip + XML) may run in worker processes; recording is always done by
-this process, serially, each return in its own ``BEGIN IMMEDIATE`` transaction, so a crash or
+Reading (the slow part: unzip + XML) may run in worker processes (:mod:`consult.intake.parallel`);
+web exports are read by :mod:`consult.intake.submissions`. Recording is always done by this
+process, serially, each return in its own ``BEGIN IMMEDIATE`` transaction, so a crash or
 ``kill -9`` loses at most the return being written and never leaves half of one.
 """
 
@@ -13,22 +14,33 @@ import hashlib
 import os
 import sqlite3
 import stat
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
-from consult.definitions import Definition, form_for
 from consult.errors import Finding, UsageError, finding, printable
-from consult.intake.reader import Answer, ReadReturn, read_return
+from consult.intake.parallel import PackedAnswer, PackedReturn, ReaderSetup, init_worker, read_all
+from consult.intake.reader import ReadReturn
 from consult.intake.safety import MAX_SIZE, Refused, local_problem, read_bounded
 from consult.intake.submissions import is_export, read_exports
-from consult.seal import SealKey
 from consult.store import NewAnswer, NewReturn, Respondent, ReturnRow, Store, compare_returns
 from consult.types import CHANNELS, RETURN_STATUSES, Channel, IngestStatus, ReturnStatus
-from consult.workers import worker_pool
 from consult.workspace import Workspace, known_definitions
+
+__all__ = [  # the names other modules and tests import from here, wherever they now live
+    "READABLE",
+    "Discovery",
+    "IngestResult",
+    "PackedAnswer",
+    "PackedReturn",
+    "ReaderSetup",
+    "collect_files",
+    "discover",
+    "ingest",
+    "record",
+]
 
 
 @dataclass
@@ -120,123 +132,6 @@ def discover(paths: Iterable[Path]) -> Discovery:
 def collect_files(paths: Iterable[Path]) -> list[Path]:
     """The files :func:`discover` finds (kept for callers that need only the list)."""
     return discover(paths).files
-
-
-class ReaderSetup(NamedTuple):
-    """What every reader is given once, before any file: in this process, or sent to each
-    worker process when it starts."""
-
-    definitions: dict[str, Definition]  # by hash: every definition a return may belong to
-    round_id: str
-    invited: dict[str, list[str]] | None  # institutions invited per country (None: any)
-    max_size: int
-    seal_key: SealKey | None = None
-
-
-class PackedAnswer(NamedTuple):
-    """One answer as a worker sends it back: its item by id, not the item itself."""
-
-    item_id: str
-    value: Any
-    raw: str
-    sheet: str
-    cell: str
-
-
-class PackedReturn(NamedTuple):
-    """A return as a worker sends it back: plain data, its definition by hash (a
-    :class:`ReadReturn` holds the definition and the form's items, which would cost ~100 KB of
-    pickling per return); :func:`_unpack` makes the :class:`ReadReturn` again."""
-
-    path: Path
-    sha256: str
-    size: int
-    meta: dict[str, str]
-    definition_hash: str | None
-    answers: list[PackedAnswer]
-    personal: dict[str, Any]
-    errors: list[Finding]
-    missing: list[Finding]
-    warnings: list[Finding]
-    saved_at: str | None
-
-
-_setup: ReaderSetup | None = None  # this process's (each worker has its own copy)
-
-
-def _init_worker(setup: ReaderSetup) -> None:
-    global _setup
-    _setup = setup
-
-
-def _current() -> ReaderSetup:
-    if _setup is None:
-        raise RuntimeError("a reader ran before _init_worker gave it its setup")
-    return _setup
-
-
-def _read(path: Path) -> ReadReturn:
-    setup = _current()
-    return read_return(
-        path, setup.definitions, setup.round_id, setup.invited, max_size=setup.max_size, seal_key=setup.seal_key
-    )
-
-
-def _read_packed(path: Path) -> PackedReturn:
-    """Read in a worker and send back plain data (see :class:`PackedReturn`)."""
-    rr = _read(path)
-    return PackedReturn(
-        path=rr.path,
-        sha256=rr.sha256,
-        size=rr.size,
-        meta=rr.meta,
-        definition_hash=rr.definition.hash if rr.definition is not None else None,
-        answers=[PackedAnswer(iid, a.value, a.raw, a.sheet, a.cell) for iid, a in rr.answers.items()],
-        personal=rr.personal,
-        errors=rr.errors,
-        missing=rr.missing,
-        warnings=rr.warnings,
-        saved_at=rr.saved_at,
-    )
-
-
-def _unpack(packed: PackedReturn) -> ReadReturn:
-    rr = ReadReturn(
-        path=packed.path,
-        sha256=packed.sha256,
-        size=packed.size,
-        meta=packed.meta,
-        personal=packed.personal,
-        errors=packed.errors,
-        missing=packed.missing,
-        warnings=packed.warnings,
-        saved_at=packed.saved_at,
-    )
-    if packed.definition_hash is not None:
-        rr.definition = _current().definitions[packed.definition_hash]
-        form = form_for(rr.definition, packed.meta["country"], packed.meta["institution"])
-        for a in packed.answers:
-            rr.answers[a.item_id] = Answer(form.item_by_id[a.item_id], a.value, a.raw, a.sheet, a.cell)
-    return rr
-
-
-def _read_batch(paths: list[Path]) -> list[PackedReturn]:
-    return [_read_packed(p) for p in paths]
-
-
-def _read_all(files: list[Path], workers: int) -> Iterator[ReadReturn]:
-    """Read returns in file order; with workers, at most a few batches per worker are in
-    flight, so that memory stays flat however many files there are (``Executor.map`` would
-    submit them all at once and hold every result the store has not yet taken)."""
-    if workers <= 1 or len(files) < 8:
-        yield from map(_read, files)
-        return
-    size = max(1, min(8, len(files) // (workers * 8)))
-    batches = (files[i : i + size] for i in range(0, len(files), size))
-    with worker_pool(workers, _init_worker, (_current(),)) as pool:
-        for packed_batch in pool.imap(_read_batch, batches, ahead=workers * 3):
-            for packed in packed_batch:
-                yield _unpack(packed)
 
 
 def _same_again(previous: ReturnRow | None, result: IngestResult) -> bool:
@@ -450,7 +345,7 @@ def ingest(
     files = [f for f in files if f not in exports]
     definitions = known_definitions(workspace)
     invited = {c: workspace.invited_for(c) for c in workspace.countries} if workspace.configured else None
-    _init_worker(ReaderSetup(definitions, workspace.round, invited, max_size, workspace.seal_key))
+    init_worker(ReaderSetup(definitions, workspace.round, invited, max_size, workspace.seal_key))
     if workers is None:
         workers = min(os.cpu_count() or 1, 4) if len(files) >= 16 else 1
     results = []
@@ -470,7 +365,7 @@ def ingest(
         web = read_exports(
             exports, workspace.definition, definitions, workspace.round, invited, max_size, include_rejected
         )
-        for rr in chain(_read_all(files, workers), web):
+        for rr in chain(read_all(files, workers), web):
             result = record(store, rr, strict, dry_run, accept_fewer)
             results.append(result)
             if on_file:
