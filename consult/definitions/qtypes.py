@@ -39,9 +39,9 @@ class QType:
     choices: bool  # asks from a choice list: the YAML must name one (``choices:``)
     layout: Layout  # how one answer is laid out in the workbook and in the web form
     parser: str  # its parser of one typed value: a name in consult.intake.values.PARSER_FUNCTIONS
-    validation: str  # the Excel data validation of an answer cell: a name in consult.forms.writer.VALIDATIONS
+    validation: str  # the Excel data validation of an answer cell: a name in consult.forms.validations.VALIDATIONS
     xlsform: str  # the XLSForm type (of each slot, for slots); a name in consult.forms.xlsform.FIELDS
-    style: str  # the answer cell's style, a name in consult.forms.writer.STYLES
+    style: str  # the answer cell's style, a name in consult.forms.styles.STYLES
     guidance: str | None  # the message (messages.yaml) the guidance column shows instead of the hint
     options_hint: bool  # the printout lists the options in the guidance (a drop-down does not print)
     example: str  # how the example round answers it: a name in consult.example.filler.EXAMPLES

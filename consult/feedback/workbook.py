@@ -57,16 +57,10 @@ from consult.feedback.returned import (
 from consult.fileio import save_atomic, write_atomic
 from consult.forms.fit import FONT_NAME, fit_row
 from consult.forms.layout import Layout
-from consult.forms.writer import (
-    BODY,
-    BOLD,
-    HEADER_FILL,
-    HEADER_FONT,
-    HEADING,
-    build_workbook,
-    page_text,
-    sheet_title,
-)
+from consult.forms.printing import page_text
+from consult.forms.sheet import sheet_title
+from consult.forms.styles import BODY, BOLD, HEADER_FILL, HEADER_FONT, HEADING
+from consult.forms.writer import build_workbook
 from consult.naming import tagged
 from consult.store import ReturnRow, Store
 from consult.workspace import Workspace, known_definitions, remember_definition

@@ -17,590 +17,73 @@ told (no object model to build, then serialise); every text is written as a stri
 each row's height is estimated from the texts written into it (:mod:`consult.forms.fit`).
 ``consult generate`` renders the workbooks in worker processes when there are many and
 puts them in place with one flush to disk for the run (:func:`consult.fileio.staged_writes`).
+
+This module is the run: one workbook put together (:func:`render_workbook`) and every workbook
+of a ``generate`` written. What goes into it lives beside it, one module a part:
+:mod:`~consult.forms.styles` (the look), :mod:`~consult.forms.sheet` (one worksheet's cells,
+widths and row heights; tab names), :mod:`~consult.forms.printing` (print setup, page header
+and footer), :mod:`~consult.forms.cover` (the first sheet), :mod:`~consult.forms.section` (a
+section sheet), :mod:`~consult.forms.validations` (what an answer cell accepts) and
+:mod:`~consult.forms.metadata` (the sealed ``_consult`` sheet). The names other packages used
+from here before that cut are still importable from here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import io
-import math
 import multiprocessing
 import os
-import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import NamedTuple
 
 import openpyxl
 import xlsxwriter
-from openpyxl.styles import Font, PatternFill
-from xlsxwriter.format import Format
-from xlsxwriter.utility import xl_col_to_name
-from xlsxwriter.worksheet import Worksheet
 
-from consult import __version__
 from consult.definitions import Definition
-from consult.definitions.framework import text
-from consult.definitions.qtypes import CELL, CHOICES, SLOTS
-from consult.definitions.questionnaire import TEXT_LIMIT, Choice, Form, FormSection, Item, resolve
+from consult.definitions.questionnaire import Form, resolve
 from consult.definitions.wording import Wording, joined
 from consult.fileio import staged_writes
-from consult.forms.fit import BODY_SIZE, DEFAULT_WIDTH, FONT_NAME, height_for, height_of
-from consult.forms.layout import FIRST_ROW, FORMAT, HEADER_ROW, LISTS_SHEET, META_SHEET, Layout
-from consult.forms.xlsxwriter_patch import PatchedWorksheet as _Worksheet
+from consult.forms.cover import WIDTHS as COVER_WIDTHS
+from consult.forms.cover import write_cover
+from consult.forms.fit import BODY_SIZE, FONT_NAME
+from consult.forms.layout import LISTS_SHEET, META_SHEET, Layout
+from consult.forms.metadata import metadata
+from consult.forms.printing import PageText, page_text, printable
+from consult.forms.section import write_section
+from consult.forms.sheet import Sheet, protect, sheet_title, tab_names
+from consult.forms.styles import BODY, BOLD, HEADER_FILL, HEADER_FONT, HEADING, STYLES
+from consult.forms.validations import VALIDATIONS, Lists
+from consult.forms.xlsxwriter_patch import PatchedWorksheet
 from consult.naming import tagged
-from consult.seal import seal
 from consult.workers import worker_pool
 from consult.workspace import Workspace, remember_definition
 
-# Every font is named: a cell whose font has no name prints in the viewer's fallback (often serif).
-_FONT = {"font_name": FONT_NAME, "font_size": BODY_SIZE}
-_WRAP = {"text_wrap": True, "valign": "top"}
-_BOX = {"border": 1, "border_color": "#BFBFBF", "pattern": 1}
-# The cell styles of the workbook, by name (XlsxWriter format properties).
-STYLES: dict[str, dict[str, Any]] = {
-    "heading": {**_FONT, **_WRAP, "font_size": 13, "bold": True, "font_color": "#1F4E79"},
-    "legend": {**_FONT, **_WRAP, "font_size": 9, "italic": True},
-    "header": {**_FONT, **_WRAP, "bold": True, "font_color": "#FFFFFF", "pattern": 1, "bg_color": "#1F4E79"},
-    "body": {**_FONT, **_WRAP},
-    "bold": {**_FONT, **_WRAP, "bold": True},
-    "indent": {**_FONT, **_WRAP, "indent": 1},
-    "small": {**_FONT, **_WRAP, "font_size": 9, "font_color": "#404040"},
-    "input": {**_FONT, **_WRAP, **_BOX, "bg_color": "#FFF2CC", "locked": False},  # yellow, unlocked
-    "input_date": {**_FONT, **_WRAP, **_BOX, "bg_color": "#FFF2CC", "locked": False, "num_format": "yyyy-mm-dd"},
-    "locked": {**_FONT, **_WRAP, **_BOX, "bg_color": "#EDEDED"},  # the title row of a multi-row question
-}
-# The same look as openpyxl objects, for sheets added with openpyxl to a generated workbook
-# (consult.feedback.workbook): kept beside STYLES so that the two cannot drift apart unseen.
-BODY = Font(name=FONT_NAME, size=BODY_SIZE)
-BOLD = Font(name=FONT_NAME, size=BODY_SIZE, bold=True)
-HEADING = Font(name=FONT_NAME, size=13, bold=True, color="1F4E79")
-HEADER_FONT = Font(name=FONT_NAME, size=BODY_SIZE, bold=True, color="FFFFFF")
-HEADER_FILL = PatternFill("solid", fgColor="1F4E79")
-# (font size, bold) of each style, for row heights; the styles an empty cell is written in
-FONTS = {name: (float(spec["font_size"]), bool(spec.get("bold"))) for name, spec in STYLES.items()}
-SHOWN_EMPTY = {name for name, spec in STYLES.items() if "pattern" in spec or "border" in spec}
-# Column widths (Excel units, about one Arial 10 character each): landscape A4, one page wide.
-NO_WIDTH = 8
-ANSWER_WIDTH = 44
-RANK_ANSWER_WIDTH = 56
-HEADER_LIMIT = 180  # characters of names in a page header (Excel: 255 with the font codes)
-TEXT_LINES = 3  # lines of room under a question answered in sentences
-HINT_WIDTH = 28
-LABELS_WIDTH = 80  # shared by the label columns: 40 each when bilingual, 80 when one language
-DIGIT_PIXELS = 7  # an Arial 10 digit, the unit of column widths
+__all__ = [
+    "BODY",
+    "BOLD",
+    "HEADER_FILL",
+    "HEADER_FONT",
+    "HEADING",
+    "PARALLEL_FROM",
+    "STYLES",
+    "VALIDATIONS",
+    "Generated",
+    "PageText",
+    "Rendered",
+    "build_workbook",
+    "generate",
+    "metadata",
+    "page_text",
+    "render_workbook",
+    "sheet_title",
+    "tab_names",
+    "targets",
+]
+
 PARALLEL_FROM = 24  # workbooks: below this, worker processes cost more than they save
-
-
-def sheet_title(index: int | None, names: list[str], used: set[str]) -> str:
-    """A tab name Excel accepts (31 characters, no []:*?/\\'), unique in the workbook.
-
-    ``names`` are the tab's name in each language of the form: all of them side by side
-    where that fits, else the first language alone, so a name is never cut mid-word."""
-    parts: list[str] = []
-    for name in names:
-        clean = re.sub(r"[\[\]:*?/\\']", " ", name).strip()
-        if clean and clean not in parts:
-            parts.append(clean)
-    prefix = "" if index is None else f"{index} "
-    base = prefix + " · ".join(parts)
-    if len(base) > 31:
-        base = (prefix + parts[0])[:31].strip()
-    title, n = base, 2
-    while title.lower() in used:
-        title = f"{base[:28]}~{n}"
-        n += 1
-    used.add(title.lower())
-    return title
-
-
-def header_text(value: str) -> str:
-    """Text for a page header or footer: '&' is a control character there."""
-    return value.replace("&", "&&")
-
-
-class _Sheet:
-    """One worksheet being written: its cells, the columns' widths, and row heights that fit
-    the texts written (rows and columns numbered from 1, as Excel shows them)."""
-
-    def __init__(self, ws: Worksheet, formats: dict[str, Format], widths: dict[int, float], hidden: Iterable[int] = ()):
-        self.ws = ws
-        self.formats = formats
-        self.widths = widths
-        self.hidden = set(hidden)
-        self.texts: dict[int, list[tuple[str, float, float, bool]]] = {}  # row -> (text, width, size, bold)
-        self.styles: dict[tuple[int, int], str] = {}
-        for col, width in widths.items():
-            # pixels, so that the stored width is exactly ``width`` (set_column adds padding)
-            ws.set_column_pixels(col - 1, col - 1, round(width * DIGIT_PIXELS))
-        for col in self.hidden:
-            ws.set_column(col - 1, col - 1, None, None, {"hidden": True})
-
-    def put(self, row: int, col: int, value: str | None, style: str | None = None) -> None:
-        """Write ``value`` as text; an empty cell is written only where its style shows (a
-        fill or a border), an empty cell in a font alone looks like no cell at all."""
-        if style:
-            self.styles[(row, col)] = style
-        if not value:
-            if style in SHOWN_EMPTY:
-                self.ws.write_blank(row - 1, col - 1, None, self.formats[style])
-            return
-        self.ws.write_string(row - 1, col - 1, value, self.formats[style] if style else None)
-        if col not in self.hidden:
-            self.texts.setdefault(row, []).append((value, self.widths.get(col, DEFAULT_WIDTH), *FONTS[style or "body"]))
-
-    def merge(self, row: int, first: int, last: int, value: str, style: str) -> None:
-        """``value`` across columns ``first`` to ``last`` of one row."""
-        self.ws.merge_range(row - 1, first - 1, row - 1, last - 1, value, self.formats[style])
-        width = sum(self.widths.get(c, DEFAULT_WIDTH) for c in range(first, last + 1))
-        self.texts.setdefault(row, []).append((value, width, *FONTS[style]))
-
-    def fit(self, row: int, extra: dict[int, str] | None = None, minimum: float = 0.0) -> None:
-        """Set the row's height to hold its texts (and ``extra`` texts by column, e.g. the
-        longest option a drop-down can put in the answer cell)."""
-        texts = self.texts.get(row, [])
-        if extra:
-            texts = texts + [
-                (value, self.widths.get(col, DEFAULT_WIDTH), *FONTS[self.styles.get((row, col), "body")])
-                for col, value in extra.items()
-            ]
-        # in whole pixels (3/4 pt), rounded up: XlsxWriter would round a height to the nearest
-        height = max(minimum, height_of(texts))
-        self.ws.set_row_pixels(row - 1, math.ceil(height * 4 / 3 - 1e-9))
-
-
-class _Lists:
-    """The hidden sheet holding every dropdown list, one column per list (written last, so
-    that it follows the section sheets; the ranges are known before)."""
-
-    def __init__(self) -> None:
-        self.columns: list[list[str]] = []
-        self.ranges: dict[str, str] = {}
-
-    def range_for(self, key: str, labels: list[str]) -> str:
-        if key not in self.ranges:
-            self.columns.append([key, *labels])
-            letter = get_column_letter(len(self.columns))
-            self.ranges[key] = f"'{LISTS_SHEET}'!${letter}$2:${letter}${len(labels) + 1}"
-        return self.ranges[key]
-
-    def write(self, ws: Worksheet) -> None:
-        for col, values in enumerate(self.columns):
-            for row, value in enumerate(values):
-                ws.write_string(row, col, value)  # as text, always: never read as a formula or a link
-
-
-class _Validations:
-    """One data validation per rule and sheet, listing all its cells: Excel keeps files small that way."""
-
-    def __init__(self, langs: list[str], tx: Wording):
-        self.langs = langs
-        self.tx = tx
-        self.rules: dict[str, dict[str, Any]] = {}
-        self.cells: dict[str, list[str]] = {}
-
-    def add(self, key: str, cell: str, **rule: Any) -> None:
-        """Add ``cell`` to the rule ``key``, created from ``rule`` (XlsxWriter options) on first use."""
-        if key not in self.rules:
-            title = self.tx.joined("invalid_choice_title", langs=self.langs)
-            if len(title) > 32:
-                title = self.tx.joined("invalid_choice_title", langs=self.langs[:1])[:32]
-            self.rules[key] = {"ignore_blank": True, "show_input": False, "error_type": "stop", "error_title": title}
-            self.rules[key].update(rule)
-            self.cells[key] = []
-        self.cells[key].append(cell)
-
-    def write(self, ws: Worksheet) -> None:
-        for key, rule in self.rules.items():
-            cells = self.cells[key]
-            if rule["validate"] == "list":
-                rule["error_message"] = self.tx.joined("invalid_choice", langs=self.langs)
-            if len(rule.get("error_message", "")) > 255:  # Excel's limit
-                rule["error_message"] = rule["error_message"][:255]
-            first = cells[0]
-            rc = ws.data_validation(first, {**rule, "multi_range": " ".join(cells)})
-            if rc != 0:
-                raise RuntimeError(f"XlsxWriter refused the data validation {key} ({rc})")
-
-
-def choice_label(choice: Choice, langs: list[str]) -> str:
-    return joined(choice.label, langs)
-
-
-def _options_hint(item: Item, langs: list[str], tx: Wording) -> str:
-    """The options of a top-N ranking or a single-answer question, for the printout (a
-    drop-down list is not printed; ratings are explained on the cover)."""
-    if not item.qtype.options_hint or not item.choices:
-        return ""
-    return "\n".join(
-        tx.one("options_hint", lang, options="; ".join(text(c.label, lang) for c in item.choices)) for lang in langs
-    )
-
-
-def _when_hint(item: Item, form: Form, langs: list[str], tx: Wording) -> str:
-    """ "Required if the answer to 2.9 is: Other", each language naming the choices in its own words."""
-    when = item.when
-    if not when or not when.question:
-        return ""
-    target = form.item_by_id.get(when.question)
-    if target is None:
-        return ""
-    codes = [when.equals] if when.equals else (when.in_ or ([when.includes] if when.includes else []))
-    number = getattr(target, "_number", target.id)
-    lines = {}
-    for lang in langs:
-        quote = "«{}»" if lang == "ru" else "'{}'"
-        names = [quote.format(text(c.label, lang)) for c in target.choices if c.code in codes]
-        lines[lang] = tx.one("required_if", lang, question=number, choices=tx.one("word_or", lang).join(names))
-    return joined(lines, langs, "\n")
-
-
-def _headers(layout: Layout, langs: list[str], tx: Wording) -> dict[int, str]:
-    """Column -> heading of a section sheet (the two hidden key columns keep their machine names)."""
-    headers = {1: "item_id", 2: "part", 3: tx.joined("col_no", langs=langs)}
-    for col, lang in zip(layout.label_cols, langs, strict=True):
-        question = tx.one("col_question", lang)
-        headers[col] = f"{question} ({lang.upper()})" if len(langs) > 1 else question
-    headers[layout.answer_col] = tx.joined("col_answer", langs=langs)
-    headers[layout.hint_col] = tx.joined("col_hint", langs=langs)
-    return headers
-
-
-# --- the answer cell of a one-cell question: its data validation -------------------------------
-
-
-@dataclass
-class _AnswerCell:
-    """The answer cell of a one-cell question, being written: what its validation rule needs."""
-
-    item: Item
-    ref: str
-    dvs: _Validations
-    lists: _Lists
-    langs: list[str]
-    tx: Wording
-
-
-# Each rule adds the cell's validation and returns what the row's height must hold beside its
-# texts: the longest text the cell can show (a drop-down's longest option), and a minimum height.
-CellRule = Callable[[_AnswerCell], tuple[str | None, float]]
-
-
-def _list_cell(cell: _AnswerCell) -> tuple[str, float]:
-    """A drop-down of the item's choices (one list per set of choices, shared by the sheet)."""
-    item = cell.item
-    key = f"list:{item.type}:{','.join(c.code for c in item.choices)}"
-    options = [choice_label(c, cell.langs) for c in item.choices]
-    rng = cell.lists.range_for(key, options)
-    cell.dvs.add(key, cell.ref, validate="list", source=rng)
-    return max(options, key=len, default=""), 0.0
-
-
-def _number_cell(cell: _AnswerCell) -> tuple[None, float]:
-    """A number between the item's bounds (whole for a count)."""
-    item = cell.item
-    lo = item.min if item.min is not None else -1e12
-    hi = item.max if item.max is not None else 1e12
-    cell.dvs.add(
-        f"number:{lo}:{hi}:{item.integer}",
-        cell.ref,
-        validate="integer" if item.integer else "decimal",
-        criteria="between",
-        minimum=str(lo),
-        maximum=str(hi),
-        error_message=cell.tx.joined("invalid_number", langs=cell.langs),
-    )
-    return None, 0.0
-
-
-def _date_cell(cell: _AnswerCell) -> tuple[None, float]:
-    """A date from 2000-01-01 to 2099-12-31 (as Excel serial days)."""
-    cell.dvs.add(
-        "date",
-        cell.ref,
-        validate="date",
-        criteria="between",
-        minimum=36526,
-        maximum=73051,
-        error_message=cell.tx.joined("invalid_date", langs=cell.langs),
-    )
-    return None, 0.0
-
-
-def _length_cell(cell: _AnswerCell) -> tuple[None, float]:
-    """A text of at most TEXT_LIMIT characters; an answer in sentences (a text with a role) gets
-    room for a paragraph on paper."""
-    cell.dvs.add(
-        "text",
-        cell.ref,
-        validate="length",
-        criteria="<=",
-        value=TEXT_LIMIT,
-        error_message=cell.tx.joined("invalid_text", langs=cell.langs),
-    )
-    return None, height_for(TEXT_LINES) if cell.item.role is not None else 0.0
-
-
-# The data validation of a one-cell answer, by the name its question type gives (QTYPES,
-# ``validation``); the rows of a multiple choice or a ranking each get a drop-down list.
-VALIDATIONS: dict[str, CellRule] = {
-    "list": _list_cell,
-    "number": _number_cell,
-    "date": _date_cell,
-    "length": _length_cell,
-}
-
-
-def _write_section(
-    wb: xlsxwriter.Workbook,
-    formats: dict[str, Format],
-    title: str,
-    form: Form,
-    index: int,
-    layout: Layout,
-    lists: _Lists,
-    langs: list[str],
-    tx: Wording,
-    page: PageText,
-) -> None:
-    section = form.sections[index - 1]
-    ws = wb.add_worksheet(title, worksheet_class=_Worksheet)
-    dvs = _Validations(langs, tx)
-    ac = layout.answer_col
-    hc = layout.hint_col
-    letter = get_column_letter(ac)
-    ranked = any(item.qtype.layout == SLOTS for item in section.items)
-    widths = {3: float(NO_WIDTH)} | {col: LABELS_WIDTH / len(langs) for col in layout.label_cols}
-    # the answer cell shows the chosen option: wider where options are whole component names
-    widths[ac] = RANK_ANSWER_WIDTH if ranked else ANSWER_WIDTH
-    widths[hc] = HINT_WIDTH
-    sheet = _Sheet(ws, formats, widths, hidden=(1, 2))
-
-    sheet.merge(1, 3, hc, joined(section.title, langs), "heading")
-    sheet.merge(2, 3, hc, tx.joined("required_legend", langs=langs), "legend")
-    sheet.fit(1)
-    sheet.fit(2)
-    for col, value in _headers(layout, langs, tx).items():
-        sheet.put(HEADER_ROW, col, value, "header")
-    sheet.fit(HEADER_ROW)
-
-    yes = tx.joined("choice_yes", langs=langs)
-    row = FIRST_ROW
-    shown_hint: tuple[str, str] | None = None  # a guidance text is written once per run of rows
-    for n, item in enumerate(section.items, start=1):
-        qtype = item.qtype
-        number = f"{index}.{n}"
-        item._number = number  # type: ignore[attr-defined]  # used by later 'required if' hints
-        mark = "\u00a0*" if item.required else ""  # no-break space: the star never wraps alone
-        # a date's guidance follows the cell's format (ISO in every language); a choice the
-        # printout cannot show as a drop-down is listed in the guidance (top-5, single answers)
-        guide = qtype.guidance
-        guidance = tx.joined(guide, langs=langs, sep="\n") if guide else joined(item.hint, langs, "\n")
-        hint = "\n".join(filter(None, [guidance, _options_hint(item, langs, tx), _when_hint(item, form, langs, tx)]))
-        if item.component and (item.qid, hint) == shown_hint:
-            hint = ""  # the same guidance on every component row only repeats itself
-        else:
-            shown_hint = (item.qid, hint)
-
-        def put(
-            r: int,
-            part: str,
-            labels: dict[str, str],
-            numbering: str,
-            answer: str,
-            bold: bool = False,
-            indent: bool = False,
-            item: Item = item,
-        ) -> None:
-            sheet.put(r, 1, item.id)
-            sheet.put(r, 2, part)
-            sheet.put(r, 3, numbering, "bold" if bold else "body")
-            for col, lang in zip(layout.label_cols, langs, strict=True):
-                sheet.put(r, col, text(labels, lang), "bold" if bold else "indent" if indent else "body")
-            sheet.put(r, ac, None, answer)
-
-        if qtype.layout != CELL:  # a title row, then one answer row per choice or per slot
-            labels = {lang: item.label.get(lang, "") + mark for lang in item.label}
-            put(row, "", labels, number, "locked", bold=True)
-            sheet.put(row, hc, hint, "small")
-            sheet.fit(row)
-            row += 1
-            if qtype.layout == CHOICES:
-                rng = lists.range_for("yes", [yes])
-                for choice in item.choices:
-                    put(row, choice.code, choice.label, "", qtype.style, indent=True)
-                    dvs.add("yes", f"{letter}{row}", validate="list", source=rng)
-                    sheet.fit(row, {ac: yes})
-                    row += 1
-            else:
-                key = f"rank:{item.id}"
-                options = [choice_label(c, langs) for c in item.choices]
-                rng = lists.range_for(key, options)
-                longest = max(options, key=len, default="")
-                for pos in range(1, item.size + 1):
-                    slot = {lang: tx.one("rank_slot", lang, n=pos) for lang in langs}
-                    put(row, str(pos), slot, "", qtype.style, indent=True)
-                    dvs.add(key, f"{letter}{row}", validate="list", source=rng)
-                    sheet.fit(row, {ac: longest})
-                    row += 1
-            continue
-
-        labels = {lang: item.label.get(lang, "") + mark for lang in item.label}
-        put(row, "", labels, number, qtype.style)
-        sheet.put(row, hc, hint, "small")
-        widest, minimum = VALIDATIONS[qtype.validation](_AnswerCell(item, f"{letter}{row}", dvs, lists, langs, tx))
-        extra = {} if widest is None else {ac: widest}
-        sheet.fit(row, extra, minimum)
-        row += 1
-    dvs.write(ws)
-    ws.freeze_panes(FIRST_ROW - 1, 2)
-    _printable(ws, page, title_row=HEADER_ROW)
-    _protect(ws)
-
-
-@dataclass
-class PageText:
-    """What every printed page carries: country and institution above, page number below."""
-
-    header_left: str
-    header_right: str
-    footer_right: str
-
-    @cached_property
-    def header(self) -> str:
-        return _header_footer(self.header_left, self.header_right)
-
-    @cached_property
-    def footer(self) -> str:
-        return _header_footer("&A", self.footer_right)
-
-
-def get_column_letter(col: int) -> str:
-    """Column ``col`` (from 1) as Excel names it: 1 -> A, 27 -> AA."""
-    return str(xl_col_to_name(col - 1))
-
-
-def _header_footer(left: str, right: str) -> str:
-    """A page header or footer as Excel stores it: left and right parts, in Arial 8 (the
-    space ends the size code, so that a text starting with a digit is not read as one)."""
-    font = f'&"{FONT_NAME},Regular"&8 '
-    packed = f"&L{font}{left}&R{font}{right}"
-    if len(packed) > 255:
-        raise ValueError(f"page header over Excel's 255 characters: {packed[:80]}...")
-    return packed
-
-
-def page_text(form: Form, definition: Definition, langs: list[str], tx: Wording) -> PageText:
-    fw = definition.framework
-    country = fw.country_by_code[form.country]
-    inst = fw.institution_by_id[form.institution]
-    names = langs
-    if len(joined(country.name, langs) + joined(inst.name, langs)) > HEADER_LIMIT:
-        names = langs[:1]  # Excel refuses a header over 255 characters, font codes included
-    return PageText(
-        header_left=header_text(joined(country.name, names)),
-        header_right=header_text(joined(inst.name, names)),
-        footer_right=tx.joined("page_of", langs=langs, page="&P", pages="&N"),
-    )
-
-
-def _printable(ws: Worksheet, page: PageText, title_row: int | None = None, one_page: bool = False) -> None:
-    """A4 landscape, one page wide (``one_page``: and one page tall), header and footer on every
-    page: institutions print the questionnaire to discuss it, and a loose page must still say
-    whose it is."""
-    ws.set_landscape()
-    ws.set_paper(9)  # A4
-    ws.fit_to_pages(1, 1 if one_page else 0)
-    ws.center_horizontally()
-    ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
-    if title_row:
-        ws.repeat_rows(title_row - 1)
-    ws.set_header(page.header, {"margin": 0.25})
-    ws.set_footer(page.footer, {"margin": 0.25})
-
-
-def _protect(ws: Worksheet) -> None:
-    # people may widen columns and rows to read
-    ws.protect("", {"format_columns": True, "format_rows": True})
-
-
-def metadata(
-    form: Form, definition: Definition, workspace: Workspace, langs: list[str], layout: Layout, generated_at: str
-) -> dict[str, str]:
-    meta = {
-        "format": FORMAT,
-        "questionnaire_id": definition.questionnaire.id,
-        "questionnaire_version": definition.questionnaire.version,
-        "framework_id": definition.framework.id,
-        "definition_hash": definition.hash,
-        "country": form.country,
-        "institution": form.institution,
-        "round": workspace.round,
-        "languages": ",".join(langs),
-        "answer_column": get_column_letter(layout.answer_col),
-        "generated_at": generated_at,
-        "tool_version": __version__,
-    }
-    key = workspace.seal_key  # the workspace's secret: made on first use, never written into a form
-    meta["seal_key"] = key.id
-    meta["seal"] = seal(meta, key)
-    return meta
-
-
-def tab_names(section: FormSection, definition: Definition, langs: list[str]) -> list[str]:
-    """The tab name of a section in each language: ``tab_<area or section id>`` of
-    messages.yaml where given (short names that fit a tab), else the area's short name or
-    the section title."""
-    key = f"tab_{section.area or section.id}"
-    words = Wording.of(definition, "messages", langs)
-    if words.has(key):
-        return [words.one(key, lang) for lang in langs]
-    if section.area:
-        return [text(definition.framework.area_by_id[section.area].short, lang) for lang in langs]
-    return [text(section.title, lang) for lang in langs]
-
-
-def _write_cover(
-    sheet: _Sheet, form: Form, definition: Definition, workspace: Workspace, langs: list[str], tx: Wording
-) -> int:
-    """Country, institution, consultation, deadline, contact and instructions; returns the row
-    where the list of sheets starts."""
-    fw = definition.framework
-    sheet.merge(1, 1, 2, joined(definition.questionnaire.title, langs, "\n"), "heading")
-    sheet.fit(1)
-    not_set = tx.joined("cover_not_set", langs=langs)
-    deadline = (
-        joined({lang: tx.date(workspace.deadline, lang) for lang in langs}, langs) if workspace.deadline else not_set
-    )
-    facts = [
-        ("cover_country", joined(fw.country_by_code[form.country].name, langs)),
-        ("cover_institution", joined(fw.institution_by_id[form.institution].name, langs)),
-        ("cover_round", joined({lang: workspace.title_in(lang) for lang in langs}, langs, "\n")),
-        ("cover_deadline", deadline),
-        ("cover_contact", workspace.contact or not_set),
-        ("cover_version", definition.questionnaire.version),
-    ]
-    r = 3
-    for key, value in facts:
-        sheet.put(r, 1, tx.joined(key, langs=langs), "bold")
-        sheet.put(r, 2, value, "body")
-        sheet.fit(r)
-        r += 1
-    r += 1
-    for lang in langs:  # what the form is for, the time it takes, how answers are quoted (column B:
-        sheet.put(r, 2, tx.one("cover_purpose", lang), "body")  # the cover's keys in A stay as they were)
-        sheet.fit(r)
-        r += 1
-    for lang in langs:
-        sheet.merge(r, 1, 2, tx.one("cover_instructions", lang), "body")
-        sheet.fit(r)
-        r += 1
-    r += 1
-    sheet.merge(r, 1, 2, tx.joined("cover_sections", langs=langs), "bold")
-    sheet.fit(r)
-    return r + 1
 
 
 def build_workbook(
@@ -634,29 +117,31 @@ def render_workbook(
     tx = Wording.of(definition, "messages", langs)
     page = page_text(form, definition, langs, tx)
     used = {LISTS_SHEET, META_SHEET}
-    cover_ws = wb.add_worksheet(sheet_title(None, [tx.one("sheet_cover", lang) for lang in langs], used), _Worksheet)
-    cover = _Sheet(cover_ws, formats, {1: 36.0, 2: 112.0})
-    r = _write_cover(cover, form, definition, workspace, langs, tx)
-    lists = _Lists()
+    cover_ws = wb.add_worksheet(
+        sheet_title(None, [tx.one("sheet_cover", lang) for lang in langs], used), PatchedWorksheet
+    )
+    cover = Sheet(cover_ws, formats, COVER_WIDTHS)
+    r = write_cover(cover, form, definition, workspace, langs, tx)
+    lists = Lists()
     for index, section in enumerate(form.sections, start=1):
         title = sheet_title(index, tab_names(section, definition, langs), used)
         cover.put(r, 1, title, "body")
         cover.put(r, 2, joined(section.title, langs), "body")
         cover.fit(r)
         r += 1
-        _write_section(wb, formats, title, form, index, layout, lists, langs, tx, page)
-    _printable(cover_ws, page, one_page=True)  # the cover letter of the form: a single sheet of paper
-    _protect(cover_ws)
+        write_section(wb, formats, title, form, index, layout, lists, langs, tx, page)
+    printable(cover_ws, page, one_page=True)  # the cover letter of the form: a single sheet of paper
+    protect(cover_ws)
     lists_ws = wb.add_worksheet(LISTS_SHEET)
     lists.write(lists_ws)
     lists_ws.hide()
-    _protect(lists_ws)
+    protect(lists_ws)
     meta_ws = wb.add_worksheet(META_SHEET)
     for i, (key, value) in enumerate(metadata(form, definition, workspace, langs, layout, generated_at).items()):
         meta_ws.write_string(i, 0, key)
         meta_ws.write_string(i, 1, value)
     meta_ws.very_hidden()
-    _protect(meta_ws)
+    protect(meta_ws)
     wb.close()
     return buffer.getvalue()
 
@@ -712,31 +197,50 @@ def generate(
     # (each would otherwise make its own)
     _ = workspace.seal_key
     with staged_writes(out) as staging:
-        for (country, institution), (items, sheets, data) in zip(
+        for (country, institution), rendered in zip(
             pairs, _render_all(definition, workspace, pairs, langs, generated_at, workers), strict=True
         ):
             path = out / country / tagged(f"{country}-{institution}", langs, ".xlsx")
-            staging.write(path, data)
-            result = Generated(path, country, institution, items, sheets)
+            staging.write(path, rendered.data)
+            result = Generated(path, country, institution, rendered.items, rendered.sheets)
             results.append(result)
             if on_file:
                 on_file(result)
     return results
 
 
-_WORKER: dict[str, Any] = {}
+class Rendered(NamedTuple):
+    """One workbook as a worker hands it back: its questions, its sheets, the .xlsx file."""
+
+    items: int
+    sheets: int
+    data: bytes
 
 
-def _init_worker(definition: Definition, workspace: Workspace, langs: list[str], generated_at: str) -> None:
-    _WORKER.update(definition=definition, workspace=workspace, langs=langs, generated_at=generated_at)
+@dataclass(frozen=True)
+class _Job:
+    """What every process rendering workbooks shares: given to each worker once, when it
+    starts, instead of with every workbook."""
+
+    definition: Definition
+    workspace: Workspace
+    langs: list[str]
+    generated_at: str
 
 
-def _render(pair: tuple[str, str]) -> tuple[int, int, bytes]:
-    """One workbook: (questions, sheets, the .xlsx bytes)."""
-    definition: Definition = _WORKER["definition"]
-    form = resolve(definition.questionnaire, definition.framework, *pair)
-    data = render_workbook(form, definition, _WORKER["workspace"], _WORKER["langs"], _WORKER["generated_at"])
-    return len(form.items), len(form.sections), data
+_JOB: list[_Job] = []  # the one job of this process (set in each worker as it starts)
+
+
+def _init_worker(job: _Job) -> None:
+    _JOB[:] = [job]
+
+
+def _render(pair: tuple[str, str]) -> Rendered:
+    """One workbook of the job, for a (country, institution)."""
+    job = _JOB[0]
+    form = resolve(job.definition.questionnaire, job.definition.framework, *pair)
+    data = render_workbook(form, job.definition, job.workspace, job.langs, job.generated_at)
+    return Rendered(len(form.items), len(form.sections), data)
 
 
 def _render_all(
@@ -746,11 +250,11 @@ def _render_all(
     langs: list[str],
     generated_at: str,
     workers: int,
-) -> Iterator[tuple[int, int, bytes]]:
-    init = (definition, workspace, langs, generated_at)
+) -> Iterator[Rendered]:
+    job = _Job(definition, workspace, langs, generated_at)
     if workers <= 1:
-        _init_worker(*init)
+        _init_worker(job)
         yield from map(_render, pairs)
         return
-    with worker_pool(workers, _init_worker, init) as pool:
+    with worker_pool(workers, _init_worker, (job,)) as pool:
         yield from pool.imap(_render, pairs, ahead=workers * 2)  # few ahead: the progress bar moves from the start

@@ -1,6 +1,7 @@
 """XlsxWriter's worksheet, patched in three private methods for the questionnaires.
 
-The writer (:mod:`consult.forms.writer`) adds every sheet with ``worksheet_class=PatchedWorksheet``.
+The writer adds the cover (:mod:`consult.forms.writer`) and every section sheet (:mod:`consult.forms.section`)
+with ``worksheet_class=PatchedWorksheet``.
 What it changes, and why:
 
 * ``Worksheet._write_cols``: one ``<col>`` element per column. XlsxWriter writes alike

@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import Any
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure as MplFigure
 
-from consult.analysis.compare import AreaChange, Comparison, CountryChange
+from consult.analysis.compare import AreaChange, Change, Comparison, CountryChange
 from consult.definitions import Definition
 from consult.definitions.framework import text
 from consult.definitions.wording import Wording
@@ -32,10 +31,20 @@ from consult.workspace import Workspace, open_workspace
 
 DPI = 150
 UP, DOWN, FLAT = "#1F4E79", "#B03A2E", "#8C8C8C"
+# The last column of a change table, (its heading's text key, width, alignment): a country's notes,
+# or the number of countries behind a regional mean.
+LastColumn = tuple[str, float, str]
+NOTES: LastColumn = ("change_col_note", 3.2, "l")
+COUNTRIES: LastColumn = ("change_col_countries", 2.0, "r")
 
 
 def _signed(value: float) -> str:
     return f"{value:+.0f}".replace("-", "−")
+
+
+def _score_cell(score: float | None, rank: int | None) -> str:
+    """A round's score in the change table, with its rank where it has one: "62 (2)"."""
+    return "–" if score is None else f"{score:.0f}" + (f" ({rank})" if rank else "")
 
 
 def _spread(values: list[float], gap: float) -> list[float]:
@@ -210,37 +219,29 @@ class ChangeSection:
             low = a.comparable and "low" in (a.earlier.evidence, a.later.evidence)
             if low:
                 notes.append(t("change_note_low"))
-            interval = a.change.interval
+            earlier = _score_cell(a.earlier.score, a.earlier.rank) if a.comparable else "–"
+            name = b.area_name(a.id, short=True) + (" †" if low else "")
+            rows.append(self.row(name, earlier, _score_cell(a.later.score, a.later.rank), a.change, "; ".join(notes)))
+        caption = t("change_table_caption", n=b.next_table(), country=b.country(c.code))
+        doc.add(self.change_table(rows, NOTES, caption, t("change_table_note")))
 
-            def side(s: Any) -> str:
-                return "–" if s.score is None else f"{s.score:.0f}" + (f" ({s.rank})" if s.rank else "")
+    def row(self, name: str, earlier: str, later: str, change: Change, last: str) -> list[str]:
+        """A row of the change table: the area, its score (and rank) in each round, the change and
+        its interval, the share of draws in which it rose, and the last column's text."""
+        return [name, earlier, later, self.change_cell(change.value, change.interval), fmt_pct(change.p_rose), last]
 
-            rows.append(
-                [
-                    b.area_name(a.id, short=True) + (" †" if low else ""),
-                    side(a.earlier) if a.comparable else "–",
-                    side(a.later),
-                    self.change_cell(a.change.value, interval),
-                    fmt_pct(a.change.p_rose),
-                    "; ".join(notes),
-                ]
-            )
-        doc.add(
-            Table(
-                [
-                    t("change_col_area"),
-                    t("change_col_earlier"),
-                    t("change_col_later"),
-                    t("change_col_change"),
-                    t("change_col_p"),
-                    t("change_col_note"),
-                ],
-                rows,
-                widths=[4.6, 2.1, 2.1, 3.4, 1.6, 3.2],
-                align="lrrrrl",
-                caption=t("change_table_caption", n=b.next_table(), country=b.country(c.code)),
-                note=t("change_table_note"),
-            )
+    def change_table(self, rows: list[list[str]], last: LastColumn, caption: str, note: str) -> Table:
+        """Both rounds side by side, a country's or the region's: the same columns but the last."""
+        t = self.t
+        key, width, align = last
+        columns = ["change_col_area", "change_col_earlier", "change_col_later", "change_col_change", "change_col_p"]
+        return Table(
+            [*(t(column) for column in columns), t(key)],
+            rows,
+            widths=[4.6, 2.1, 2.1, 3.4, 1.6, width],
+            align="lrrrr" + align,
+            caption=caption,
+            note=note,
         )
 
     def chart(self, b: BuilderBase, c: CountryChange) -> Figure:
@@ -295,38 +296,11 @@ class ChangeSection:
         self.intro(doc)
         rows = []
         for r in self.c.regional:
-            interval = r.change.interval
-
-            def cell(score: float | None, rank: int | None) -> str:
-                return "–" if score is None else f"{score:.0f}" + (f" ({rank})" if rank else "")
-
-            rows.append(
-                [
-                    b.area_name(r.id, short=True),
-                    cell(r.earlier, r.earlier_rank),
-                    cell(r.later, r.later_rank),
-                    self.change_cell(r.change.value, interval),
-                    fmt_pct(r.change.p_rose),
-                    str(len(r.countries)) if r.countries else t("change_note_new"),
-                ]
-            )
-        doc.add(
-            Table(
-                [
-                    t("change_col_area"),
-                    t("change_col_earlier"),
-                    t("change_col_later"),
-                    t("change_col_change"),
-                    t("change_col_p"),
-                    t("change_col_countries"),
-                ],
-                rows,
-                widths=[4.6, 2.1, 2.1, 3.4, 1.6, 2.0],
-                align="lrrrrr",
-                caption=t("change_regional_caption", n=b.next_table()),
-                note=t("change_regional_note"),
-            )
-        )
+            earlier, later = _score_cell(r.earlier, r.earlier_rank), _score_cell(r.later, r.later_rank)
+            countries = str(len(r.countries)) if r.countries else t("change_note_new")
+            rows.append(self.row(b.area_name(r.id, short=True), earlier, later, r.change, countries))
+        caption = t("change_regional_caption", n=b.next_table())
+        doc.add(self.change_table(rows, COUNTRIES, caption, t("change_regional_note")))
         sentences = []
         for code, c in self.c.countries.items():
             for a in c.areas:
