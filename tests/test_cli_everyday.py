@@ -60,6 +60,7 @@ def test_importing_the_cli_imports_no_heavy_library() -> None:
     assert heavy_after("import consult.cli") == []
 
 
+@pytest.mark.slow  # builds a workspace or workbooks, or starts Python
 def test_help_and_status_import_no_heavy_library(tmp_path: Path) -> None:
     """What every command pays before doing anything: `--help` and `status` (the commands a user
     runs most) need none of the document, workbook or numeric libraries."""
@@ -106,6 +107,7 @@ def complete(words: str, cwd: Path) -> list[str]:
     return done.stdout.split()
 
 
+@pytest.mark.slow  # builds a workspace or workbooks, or starts Python
 def test_option_values_complete_from_the_workspace(tmp_path: Path) -> None:
     ws = tmp_path / "ws"
     assert run("-m", "consult", "init", str(ws), "-c", "KZ", "-c", "TJ").returncode == 0
@@ -123,6 +125,7 @@ def write_settings(ws: Path, text: str) -> None:
     (ws / "consult.yaml").write_text(text, encoding="utf-8")
 
 
+@pytest.mark.slow  # builds a workspace or workbooks, or starts Python
 def test_validate_checks_consult_yaml_with_lines(tmp_path: Path) -> None:
     ws = tmp_path / "ws"
     assert run("-m", "consult", "init", str(ws), "-c", "KZ", "--bundled").returncode == 0
@@ -138,6 +141,7 @@ def test_validate_checks_consult_yaml_with_lines(tmp_path: Path) -> None:
     assert errors == {("consult.yaml", 3), ("consult.yaml", 5)}
 
 
+@pytest.mark.slow  # builds a workspace or workbooks, or starts Python
 def test_countries_outside_the_round_are_refused(tmp_path: Path) -> None:
     ws = tmp_path / "ws"
     assert run("-m", "consult", "init", str(ws), "-c", "KZ", "-c", "KG").returncode == 0
@@ -161,6 +165,7 @@ def test_a_deadline_in_the_past_is_warned_about(tmp_path: Path) -> None:
     assert future.exit_code == 0 and "in the past" not in future.stderr
 
 
+@pytest.mark.slow  # builds a workspace or workbooks, or starts Python
 def test_feedback_score_and_status_on_an_empty_round(tmp_path: Path) -> None:
     ws = tmp_path / "ws"
     assert run("-m", "consult", "init", str(ws), "-c", "KZ").returncode == 0
@@ -220,6 +225,7 @@ def test_a_schema_pass_is_remembered_a_problem_never(tmp_path: Path, monkeypatch
     assert len(list(passed.iterdir())) == 1
 
 
+@pytest.mark.slow  # builds a workspace or workbooks, or starts Python
 def test_xlsform_prints_each_form_id_whole_at_any_width(tmp_path: Path) -> None:
     ws = tmp_path / "ws"
     assert run("-m", "consult", "init", str(ws), "--round", "a-rather-long-round-name-2027", "-c", "KZ").returncode == 0

@@ -131,6 +131,7 @@ def test_generated_rows_fit_their_wrapped_text_and_dropdown_options(forms, print
     assert not problems, "\n".join(problems[:20])
 
 
+@pytest.mark.slow  # builds a workspace or workbooks, or starts Python
 def test_example_returns_rows_fit_their_answers():
     assert len(EXAMPLES) >= 15
     problems = [p for path in EXAMPLES for p in too_short_rows(path)]
@@ -236,6 +237,7 @@ def test_south_caucasus_and_central_asia_get_their_own_question(printed):
     assert "Central Asia and the South Caucasus" in kz and "Central Asia and the South Caucasus" in az
 
 
+@pytest.mark.slow  # builds a workspace or workbooks, or starts Python
 def test_example_institutions_write_their_own_sentences():
     """No sentence of one institution's return appears in another institution's return."""
     by_text: dict[str, set[str]] = {}
