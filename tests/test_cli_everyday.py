@@ -60,6 +60,12 @@ def test_importing_the_cli_imports_no_heavy_library() -> None:
     assert heavy_after("import consult.cli") == []
 
 
+def test_ingest_reads_workbooks_with_lxml_alone() -> None:
+    """`consult ingest` parses returns with lxml: openpyxl (a third of its start-up, once) and
+    the writers' libraries are not imported to read them (dates follow consult.intake.serials)."""
+    assert heavy_after("import consult.intake.ingest, consult.intake.submissions") == ["lxml"]
+
+
 @pytest.mark.slow  # builds a workspace or workbooks, or starts Python
 def test_help_and_status_import_no_heavy_library(tmp_path: Path) -> None:
     """What every command pays before doing anything: `--help` and `status` (the commands a user

@@ -27,8 +27,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from openpyxl import Workbook
-
 from consult.definitions import Definition
 from consult.definitions.framework import Text, text
 from consult.definitions.qtypes import SLOTS
@@ -155,6 +153,8 @@ class XLSForm:
         return ["list_name", "name", *(f"label::{lang}" for lang in langs), FILTER_COLUMN]
 
     def write(self, path: Path) -> Path:
+        from openpyxl import Workbook  # here, not at the top: ingest reads field names from this module
+
         wb = Workbook()
         ws = wb.active
         ws.title = "survey"

@@ -34,9 +34,15 @@ from collections.abc import Iterable, Iterator
 from typing import IO, Any, NamedTuple
 
 from lxml import etree
-from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format, is_timedelta_format
-from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900, from_excel
 
+from consult.intake.serials import (
+    BUILTIN_DATE_FORMATS,
+    MAC_1904,
+    WINDOWS_1900,
+    from_serial,
+    is_date_format,
+    is_duration_format,
+)
 from consult.intake.values import ExcelError, decode_escapes
 
 MAIN_NS = ("http://schemas.openxmlformats.org/spreadsheetml/2006/main", "http://purl.oclc.org/ooxml/spreadsheetml/main")
@@ -112,7 +118,7 @@ class XlsxReader:
         self._names = set(self._zip.namelist())
         self._strings: list[str] | None = None
         self._styles: tuple[set[int], set[int]] | None = None
-        self.epoch = CALENDAR_WINDOWS_1900
+        self.epoch = WINDOWS_1900
         self.sheets: dict[str, str] = {}  # sheet name -> part name, in workbook order
         self._read_workbook()
 
@@ -192,7 +198,7 @@ class XlsxReader:
         for node in root.iter():
             name = _local(node.tag)
             if name == "workbookPr" and node.get("date1904", "").lower() in ("1", "true"):
-                self.epoch = CALENDAR_MAC_1904
+                self.epoch = MAC_1904
             elif name == "sheet":
                 rid = next((v for k, v in node.attrib.items() if k.endswith("}id")), None)
                 target = rels.get(rid or "")
@@ -222,7 +228,8 @@ class XlsxReader:
         return self._strings
 
     def _date_styles(self) -> tuple[set[int], set[int]]:
-        """Indices of cell formats that show numbers as dates (and as durations), as openpyxl finds them."""
+        """Indices of cell formats that show numbers as dates (and as durations), by the rules of
+        consult.intake.serials (openpyxl's, checked against it by tests/test_serials.py)."""
         if self._styles is None:
             dates: set[int] = set()
             durations: set[int] = set()
@@ -237,10 +244,10 @@ class XlsxReader:
                     fid = xf.get("numFmtId", "0")
                     fmt = custom.get(fid)
                     if fmt is None and fid.isdigit():
-                        fmt = BUILTIN_FORMATS.get(int(fid))
+                        fmt = BUILTIN_DATE_FORMATS.get(int(fid))
                     if is_date_format(fmt):
                         dates.add(idx)
-                    if is_timedelta_format(fmt):
+                    if is_duration_format(fmt):
                         durations.add(idx)
             self._styles = (dates, durations)
         return self._styles
@@ -342,7 +349,7 @@ class XlsxReader:
             dates, durations = self._date_styles()
             if int(style) in dates:  # else (out of range) keep the number: the value check says what is wrong
                 with contextlib.suppress(OverflowError, ValueError):
-                    value = from_excel(value, self.epoch, timedelta=int(style) in durations)
+                    return from_serial(value, self.epoch, duration=int(style) in durations)
         return value
 
 
