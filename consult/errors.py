@@ -17,6 +17,7 @@ tests build the expected text from the same catalogue, so wording lives in one p
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -85,10 +86,22 @@ class Finding:
     def _render(self, part: problems.Part, lang: str) -> str:
         if self.recorded:  # read back from the store: an older release may have worded it
             try:
-                return problems.template(self.code, part, lang).format(**self.params)
+                return problems.template(self.code, part, lang).format(**self._params_in(lang))
             except (KeyError, IndexError, ValueError):
                 return self.recorded.get(part) or self.code
-        return problems.template(self.code, part, lang).format(**self.params)
+        return problems.template(self.code, part, lang).format(**self._params_in(lang))
+
+    def _params_in(self, lang: str) -> dict[str, Any]:
+        """The parameters, the worded ones said in ``lang`` (their stored English where a phrase
+        is unknown to this release's catalogue)."""
+        worded = self.params.get("worded")
+        if not worded or lang == problems.DEFAULT:
+            return self.params
+        params = dict(self.params)
+        for name, pieces in worded.items():
+            with contextlib.suppress(KeyError, IndexError, ValueError):
+                params[name] = problems.say(pieces, lang)
+        return params
 
     @property
     def location(self) -> str:

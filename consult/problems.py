@@ -6,6 +6,13 @@ by ``consult validate``), not code; :class:`consult.errors.Finding` renders them
 message and a fix per language, with the same ``{placeholders}`` in each (the finding's
 parameters; tests/test_problems.py holds both rules for every code the package uses).
 
+A finding's parameter may itself be worded: what a refused value should have been and how to
+correct it are sentences, not data. Such a parameter is kept in the finding's ``worded``
+parameter as a list of :data:`Phrase` (a key of the catalogue's ``phrases:`` and its own
+parameters, which may be phrases again), rendered in the reader's language by :func:`say`; its
+English rendering is stored beside it under the plain name, so that the store and ``--json``
+keep their shape and a reader without the catalogue still has the words.
+
 It is the tool's own catalogue, not a round's: it is read from the bundled folder (a source
 checkout's ``questionnaires/``, a wheel's ``consult/_data/questionnaires/``), never from a
 workspace's copy of the definitions, so a workspace made before the catalogue was data reads
@@ -23,20 +30,53 @@ FILE = "problems.yaml"
 DEFAULT = "en"  # the language of Finding.message and .fix, of the store's words and of tests
 
 Part = Literal["message", "fix"]
+# One worded piece of a parameter: {"key": a name under ``phrases:``, "params": {...}}; a
+# parameter of a phrase may be a list of phrases in turn (said in the same language).
+Phrase = dict[str, Any]
 
 
 @cache
-def catalogue() -> dict[str, dict[Part, dict[str, str]]]:
-    """code -> {"message": {lang: template}, "fix": {lang: template}}, read once."""
+def _file() -> dict[str, Any]:
     import yaml
 
     from consult.resources import data_dir
 
     path = data_dir("questionnaires") / FILE
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    data: Any = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
-    problems: dict[str, dict[Part, dict[str, str]]] = data["problems"]
+    data: dict[str, Any] = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
+    return data
+
+
+def catalogue() -> dict[str, dict[Part, dict[str, str]]]:
+    """code -> {"message": {lang: template}, "fix": {lang: template}}, read once."""
+    problems: dict[str, dict[Part, dict[str, str]]] = _file()["problems"]
     return problems
+
+
+def phrases() -> dict[str, dict[str, str]]:
+    """key -> {lang: template}: the worded parameters of the problems."""
+    found: dict[str, dict[str, str]] = _file().get("phrases") or {}
+    return found
+
+
+def phrase(key: str, **params: Any) -> Phrase:
+    """One worded piece, to be said in any language of the catalogue by :func:`say`."""
+    return {"key": key, "params": params}
+
+
+def _is_worded(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(p, dict) and "key" in p for p in value)
+
+
+def say(worded: list[Phrase], lang: str = DEFAULT) -> str:
+    """The phrases of ``worded`` in ``lang`` (English where a phrase has none in ``lang``), one
+    after the other. An unknown key raises KeyError (the caller falls back on stored words)."""
+    out = []
+    for piece in worded:
+        texts = phrases()[piece["key"]]
+        params = {k: say(v, lang) if _is_worded(v) else v for k, v in (piece.get("params") or {}).items()}
+        out.append((texts.get(lang) or texts[DEFAULT]).format(**params))
+    return "".join(out)
 
 
 def template(code: str, part: Part, lang: str = DEFAULT) -> str:

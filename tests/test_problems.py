@@ -76,6 +76,41 @@ def test_every_code_the_package_raises_is_in_the_catalogue() -> None:
     )
 
 
+def test_every_phrase_the_package_says_is_in_both_languages_with_the_same_parameters() -> None:
+    said: set[str] = set()
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) == "phrase":
+                assert node.args and isinstance(node.args[0], ast.Constant), f"{path}:{node.lineno}: name the phrase"
+                said.add(node.args[0].value)
+    known = problems.phrases()
+    assert len(said) > 25 and said <= set(known), "add to phrases: in problems.yaml: " + ", ".join(
+        sorted(said - set(known))
+    )
+    assert not set(known) - said, "phrases nothing says: " + ", ".join(sorted(set(known) - said))
+    for key, texts in known.items():
+        assert set(texts) == {"en", "ru"} and re.search("[а-яё]", texts["ru"]), key
+        assert placeholders(texts["ru"]) == placeholders(texts["en"]), key
+
+
+def test_a_worded_parameter_is_said_in_the_readers_language_and_stored_in_english() -> None:
+    expected = [problems.phrase("whole_in", range=[problems.phrase("number_between", low=1, high=5)])]
+    f = finding(
+        "invalid-value",
+        found="'2.5'",
+        expected=problems.say(expected),
+        fix="type a whole number",
+        worded={"expected": expected, "fix": [problems.phrase("type_whole")]},
+    )
+    assert f.message == "found '2.5', expected a whole number (a number between 1 and 5)"
+    assert f.message_in("ru") == "найдено '2.5', ожидается целое число (число от 1 до 5)"
+    assert f.fix_in("ru") == "введите целое число"
+    stored = Finding.from_dict(json.loads(json.dumps(f.to_dict())))
+    assert stored.message_in("ru") == f.message_in("ru") and stored.params["expected"] == problems.say(expected)
+    stored.params["worded"]["expected"][0]["key"] = "a phrase of a later release"
+    assert stored.message_in("ru") == "найдено '2.5', ожидается a whole number (a number between 1 and 5)"
+
+
 def test_the_catalogue_passes_its_schema_and_validate_checks_its_parameters(tmp_path: Path) -> None:
     src = load_yaml(BUNDLED)
     assert not src.findings and not check_schema(src, "problems")
@@ -139,11 +174,11 @@ def test_the_catalogue_is_the_tools_own_read_where_a_wheel_puts_it(tmp_path: Pat
     (installed / "_data" / "questionnaires").mkdir(parents=True)
     shutil.copy(BUNDLED, installed / "_data" / "questionnaires" / problems.FILE)
     monkeypatch.setattr(resources, "_PACKAGE", installed)
-    problems.catalogue.cache_clear()
+    problems._file.cache_clear()
     try:
         assert finding("missing-answer").message_in("ru") == "не заполнен обязательный ответ"
     finally:
-        problems.catalogue.cache_clear()
+        problems._file.cache_clear()
     monkeypatch.undo()
 
     from consult.workspace import init_workspace
@@ -199,9 +234,16 @@ def test_ingest_and_returns_word_problems_in_russian(cli, make_return, monkeypat
     assert {f["code"] for f in shown} >= {"invalid-value", "missing-answer"}
     for f in shown:
         ru = problems.catalogue()[f["code"]]
+        said = {name: problems.say(pieces, "ru") for name, pieces in f["params"].get("worded", {}).items()}
         assert f["lang"] == "ru"
-        assert f["message"] == ru["message"]["ru"].format(**f["params"])
-        assert f["fix"] == ru["fix"]["ru"].format(**f["params"])
+        assert f["message"] == ru["message"]["ru"].format(**{**f["params"], **said})
+        assert f["fix"] == ru["fix"]["ru"].format(**{**f["params"], **said})
+    invalid = next(f for f in shown if f["code"] == "invalid-value")
+    # what a rating must be, and how to correct it, are Russian too (phrases of the catalogue),
+    # while the stored parameters keep their English words for a reader without the catalogue
+    assert invalid["message"].startswith("найдено 'seven', ожидается оценка от 1 до 5 или «")
+    assert invalid["fix"] == "выберите значение из раскрывающегося списка"
+    assert invalid["params"]["expected"].startswith("a rating from 1 to 5 or '")
     missing = next(f for f in shown if f["code"] == "missing-answer")
     assert missing["message"] == "не заполнен обязательный ответ" and missing["fix"] == "заполните ответ"
     listed = json.loads(cli("returns", "--json").stdout)

@@ -500,30 +500,35 @@ def placeholders(template: str) -> set[str]:
 
 
 def check_problems(src: YamlSource) -> list[Finding]:
-    """The problem catalogue (problems.yaml): every language of a message or fix fills in the
-    same parameters as the English, or a finding would crash or lose its detail in one of them
-    (the schema already requires English and Russian)."""
+    """The problem catalogue (problems.yaml): every language of a message, a fix or a phrase
+    fills in the same parameters as the English, or a finding would crash or lose its detail in
+    one of them (the schema already requires English and Russian)."""
+    entries: list[tuple[tuple[str, ...], str, str, dict[str, str]]] = [
+        (("problems", code, part), code, part, texts)
+        for code, parts in src.data["problems"].items()
+        for part, texts in parts.items()
+    ]
+    entries += [(("phrases", key), key, "phrase", texts) for key, texts in (src.data.get("phrases") or {}).items()]
     out = []
-    for code, parts in src.data["problems"].items():
-        for part, texts in parts.items():
-            expected = placeholders(texts["en"])
-            for lang, template in texts.items():
-                try:
-                    found = placeholders(template)
-                except ValueError as exc:  # an unmatched brace
-                    found = {f"? ({exc})"}
-                if found != expected:
-                    out.append(
-                        src.finding(
-                            "problem-placeholders",
-                            ("problems", code, part, lang),
-                            problem=code,
-                            part=part,
-                            lang=lang,
-                            found=", ".join(sorted(found)) or "none",
-                            expected=", ".join(sorted(expected)) or "none",
-                        )
+    for path, name, part, texts in entries:
+        expected = placeholders(texts["en"])
+        for lang, template in texts.items():
+            try:
+                found = placeholders(template)
+            except ValueError as exc:  # an unmatched brace
+                found = {f"? ({exc})"}
+            if found != expected:
+                out.append(
+                    src.finding(
+                        "problem-placeholders",
+                        (*path, lang),
+                        problem=name,
+                        part=part,
+                        lang=lang,
+                        found=", ".join(sorted(found)) or "none",
+                        expected=", ".join(sorted(expected)) or "none",
                     )
+                )
     return out
 
 

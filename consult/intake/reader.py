@@ -30,6 +30,7 @@ from consult.intake.cells import CellRow, collect_cells, read_meta
 from consult.intake.safety import LOCAL_PROBLEMS, MAX_SIZE, MAX_UNPACKED, Refused, check_file, read_bounded
 from consult.intake.values import Invalid, describe, parse_answer, parse_flag, raw_text
 from consult.intake.xlsx import Damaged, XlsxReader, column_index
+from consult.problems import phrase
 from consult.seal import SealKey, seal
 from consult.types import IngestStatus
 
@@ -352,10 +353,7 @@ def _rank_picks(item: Item, rows: list[CellRow], langs: list[str], report: Repor
         if code in first:
             report(
                 c,
-                Invalid(
-                    f"a component not already chosen (it is also in {first[code].ref})",
-                    "choose each component at most once",
-                ),
+                Invalid([phrase("not_twice", other=first[code].ref)], [phrase("once")]),
             )
         else:
             first[code] = c
@@ -380,6 +378,7 @@ def _value(item: Item, rows: list[CellRow], langs: list[str], rr: ReadReturn) ->
                 found=describe(c.value),
                 expected=exc.expected,
                 fix=exc.fix,
+                worded=exc.worded,
                 **({"odd": exc.odd} if exc.odd else {}),
             )
         )

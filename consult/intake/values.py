@@ -26,6 +26,7 @@ from consult.definitions.qtypes import QTYPES
 from consult.definitions.questionnaire import TEXT_LIMIT, Item
 from consult.definitions.wording import joined
 from consult.errors import printable
+from consult.problems import Phrase, phrase, say
 
 YES = {"yes", "да", "x", "х", "✓", "✔", "1", "true", "y", "д", "+", "v", "oui"}
 NO = {"no", "нет", "0", "false", "n", "н", "-"}
@@ -146,9 +147,8 @@ def refuse_odd(value: Any) -> None:
     if isinstance(value, ExcelError) or (isinstance(value, str) and value.strip().upper() in ERROR_VALUES):
         shown = value.strip()
         raise Invalid(
-            f"an answer, not the spreadsheet error {shown}",
-            f"the cell shows the error {shown} (a formula that failed, or a broken reference): "
-            "type the answer itself into the cell",
+            [phrase("not_error", shown=shown)],
+            [phrase("error_cell", shown=shown)],
             odd="error",
         )
     if isinstance(value, str):
@@ -157,9 +157,8 @@ def refuse_odd(value: Any) -> None:
             char = found.group()
             name = "NUL" if char == "\x00" else f"U+{ord(char):04X}"
             raise Invalid(
-                f"text without control characters (found the invisible character {name} "
-                f"at position {found.start() + 1})",
-                "retype the answer in the cell (the invisible character usually comes from a copy and paste)",
+                [phrase("no_control", name=name, position=found.start() + 1)],
+                [phrase("retype")],
                 odd="control",
             )
 
@@ -167,29 +166,42 @@ def refuse_odd(value: Any) -> None:
 class Invalid(Exception):
     """A value refused: what was expected, how to fix it, and for an odd value (see
     :func:`refuse_odd`) which one: ``range``, ``error`` or ``control``, so that the feedback
-    to the institution can say how to correct it in its own words."""
+    to the institution can say how to correct it in its own words. ``expected`` and ``fix``
+    are phrases of the problem catalogue (``phrases:`` in questionnaires/problems.yaml), said in
+    English here and in the reader's language when the finding is shown (``worded``)."""
 
-    def __init__(self, expected: str, fix: str, odd: str = ""):
-        self.expected = expected
-        self.fix = fix
+    def __init__(self, expected: list[Phrase], fix: list[Phrase], odd: str = ""):
+        self.worded = {"expected": expected, "fix": fix}
         self.odd = odd
 
+    @property
+    def expected(self) -> str:
+        return say(self.worded["expected"])
 
-def _choice_expected(item: Item, langs: list[str], limit: int = 7) -> str:
+    @property
+    def fix(self) -> str:
+        return say(self.worded["fix"])
+
+
+def _choice_expected(item: Item, langs: list[str], limit: int = 7) -> list[Phrase]:
     choices = item.choices
-    names = [text(c.label, langs[0]) for c in choices[:limit]]
-    more = f" (or one of {len(choices) - limit} more)" if len(choices) > limit else ""
-    return "one of " + "; ".join(f"'{n}'" for n in names) + more
+    names = "; ".join(f"'{text(c.label, langs[0])}'" for c in choices[:limit])
+    more = [phrase("choice_more", n=len(choices) - limit)] if len(choices) > limit else []
+    return [phrase("choice_one_of", options=names), *more]
 
 
-def _rating_expected(item: Item, langs: list[str]) -> str:
+def _rating_expected(item: Item, langs: list[str]) -> list[Phrase]:
     na = [text(c.label, langs[0]) for c in item.choices if c.code == "na"]
-    return "a rating from 1 to 5" + (f" or '{na[0]}'" if na else "")
+    return [phrase("rating"), *([phrase("rating_or_na", na=na[0])] if na else [])]
 
 
-def _slot_expected(item: Item, langs: list[str]) -> str:
+def _slot_expected(item: Item, langs: list[str]) -> list[Phrase]:
     choices = item.choices
-    return f"one of the {len(choices)} components in the drop-down list, e.g. '{text(choices[0].label, langs[0])}'"
+    return [phrase("slot", n=len(choices), example=text(choices[0].label, langs[0]))]
+
+
+CHOOSE_FROM_LIST = [phrase("choose_from_list")]
+PICK_ONE = [phrase("pick_one")]
 
 
 # "5", "5.0", "5,00", "5 - Top priority", "5: top", "5) top", "5. Top": the digit, then an
@@ -219,7 +231,7 @@ def parse_option(value: Any, item: Item, langs: list[str]) -> str:
     """One choice of the item's list: a single answer, one option of a multiple choice."""
     code = _listed(value, item, langs)
     if code is None:
-        raise Invalid(_choice_expected(item, langs), "choose a value from the drop-down list")
+        raise Invalid(_choice_expected(item, langs), CHOOSE_FROM_LIST)
     return code
 
 
@@ -227,7 +239,7 @@ def parse_slot(value: Any, item: Item, langs: list[str]) -> str:
     """One slot of a ranking: one of the components in its drop-down list."""
     code = _listed(value, item, langs)
     if code is None:
-        raise Invalid(_slot_expected(item, langs), "choose a value from the drop-down list")
+        raise Invalid(_slot_expected(item, langs), CHOOSE_FROM_LIST)
     return code
 
 
@@ -239,20 +251,20 @@ def parse_rating(value: Any, item: Item, langs: list[str]) -> str:
         return code
     if isinstance(value, dt.date) and value.day <= 5 and value.month <= 5:
         raise Invalid(  # Excel turns "3-4" typed into a rating cell into the date 3 April (or 4 March)
-            _rating_expected(item, langs) + ", not a range (Excel turned one such as 3-4 into a date)",
-            "pick one number: the rating that fits best",
+            [*_rating_expected(item, langs), phrase("not_range_date")],
+            PICK_ONE,
             odd="range",
         )
     if _RANGE.match(raw_text(value).strip().casefold()):
         raise Invalid(
-            _rating_expected(item, langs) + ", not a range",
-            "pick one number: the rating that fits best",
+            [*_rating_expected(item, langs), phrase("not_range")],
+            PICK_ONE,
             odd="range",
         )
     m = _RATING.match(_key(value))
     if m:
         return m.group(1)
-    raise Invalid(_rating_expected(item, langs), "choose a value from the drop-down list")
+    raise Invalid(_rating_expected(item, langs), CHOOSE_FROM_LIST)
 
 
 # Digits with an optional decimal part (point or comma, already normalised) and exponent:
@@ -266,37 +278,41 @@ def _shown_number(value: float | int) -> str:
 
 def number_range(low: float | int | None, high: float | int | None) -> str:
     """'a number', 'a number of at least 0', 'a number of at most 10', 'a number between 1 and 5'."""
+    return say(_range_phrases(low, high))
+
+
+def _range_phrases(low: float | int | None, high: float | int | None) -> list[Phrase]:
     if low is not None and high is not None:
-        return f"a number between {_shown_number(low)} and {_shown_number(high)}"
+        return [phrase("number_between", low=_shown_number(low), high=_shown_number(high))]
     if low is not None:
-        return f"a number of at least {_shown_number(low)}"
+        return [phrase("number_at_least", low=_shown_number(low))]
     if high is not None:
-        return f"a number of at most {_shown_number(high)}"
-    return "a number"
+        return [phrase("number_at_most", high=_shown_number(high))]
+    return [phrase("number")]
 
 
 def parse_number(value: Any, item: Item) -> float | int:
     """A finite number within the item's bounds; text is accepted with spaces as thousands
     separators and a decimal comma ("1 200,5")."""
-    expected = number_range(item.min, item.max)
+    expected = _range_phrases(item.min, item.max)
     if isinstance(value, bool):
-        raise Invalid(expected, "type digits only")
+        raise Invalid(expected, [phrase("digits")])
     if isinstance(value, (int, float)):
         number: float | int = value
     else:
         text = raw_text(value).replace("\u00a0", "").replace("\u202f", "").replace(" ", "").replace(",", ".")
         if not _NUMBER.match(text):
-            raise Invalid(expected, "type digits only, e.g. 12 or 12.5")
+            raise Invalid(expected, [phrase("digits_example")])
         number = float(text)
     if isinstance(number, float) and not math.isfinite(number):  # nan, inf, and 1e999 (too large)
-        raise Invalid(expected, "type digits only, e.g. 12 or 12.5")
+        raise Invalid(expected, [phrase("digits_example")])
     if isinstance(number, float) and number.is_integer():
         number = int(number)
     if item.integer and not isinstance(number, int):  # a count: 12.5 staff is a typo, not a value to round
-        whole = "a whole number" if expected == "a number" else f"a whole number ({expected})"
-        raise Invalid(whole, "type a whole number")
+        whole = [phrase("whole")] if item.min is None and item.max is None else [phrase("whole_in", range=expected)]
+        raise Invalid(whole, [phrase("type_whole")])
     if (item.min is not None and number < item.min) or (item.max is not None and number > item.max):
-        raise Invalid(expected, "correct the number")
+        raise Invalid(expected, [phrase("correct_number")])
     return number
 
 
@@ -310,7 +326,7 @@ def _date_from_text(value: str) -> dt.date:
             return dt.datetime.strptime(value, fmt).date()
         except ValueError:
             continue
-    raise Invalid("a date such as 2020-08-15", "type the date as YYYY-MM-DD")
+    raise Invalid([phrase("date_example")], [phrase("date_iso")])
 
 
 def parse_date(value: Any) -> str:
@@ -323,7 +339,7 @@ def parse_date(value: Any) -> str:
     else:
         d = _date_from_text(raw_text(value).strip())
     if not 2000 <= d.year <= 2100:
-        raise Invalid("a date between 2000 and 2100", "check the year")
+        raise Invalid([phrase("date_between")], [phrase("check_year")])
     return d.isoformat()
 
 
@@ -332,11 +348,11 @@ def parse_text(value: Any) -> str:
         return value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
     text = raw_text(value).strip()
     if len(text) > TEXT_LIMIT:
-        raise Invalid(f"at most {TEXT_LIMIT} characters (found {len(text)})", "shorten the text")
+        raise Invalid([phrase("text_limit", limit=TEXT_LIMIT, n=len(text))], [phrase("shorten")])
     return text
 
 
-YES_NO = "'Yes' or an empty cell"
+YES_NO = [phrase("yes_or_blank")]
 
 
 def parse_flag(value: Any) -> bool:
@@ -348,7 +364,7 @@ def parse_flag(value: Any) -> bool:
         return False
     if all(part.strip() in YES for part in key.split("/")):
         return True
-    raise Invalid(YES_NO, "choose 'Yes' from the drop-down list or leave it blank")
+    raise Invalid(YES_NO, [phrase("choose_yes_or_blank")])
 
 
 Parser = Callable[[Any, Item, list[str]], Any]

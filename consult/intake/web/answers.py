@@ -22,6 +22,7 @@ from consult.intake.reader import Answer, ReadReturn
 from consult.intake.values import Invalid, describe, parse_answer, parse_flag, raw_text
 from consult.intake.web.columns import Columns
 from consult.intake.web.export import NUL_MARK, Export, value_at
+from consult.problems import phrase
 
 # characters no answer can hold (tab, newline and carriage return are text): NUL and the other C0 controls
 CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe]")
@@ -59,6 +60,7 @@ class AnswerReader:
                     found=describe(value),
                     expected=exc.expected,
                     fix=exc.fix,
+                    worded=exc.worded,
                 )
             )
 
@@ -156,10 +158,7 @@ class AnswerReader:
                 report(index, item, got, exc)
                 continue
             if code in chosen:
-                twice = Invalid(
-                    f"a component not already chosen (it is also in {head[chosen[code]]})",
-                    "choose each component at most once",
-                )
+                twice = Invalid([phrase("not_twice", other=head[chosen[code]])], [phrase("once")])
                 report(index, item, got, twice)
                 continue
             chosen[code] = index
