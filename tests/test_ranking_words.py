@@ -161,6 +161,11 @@ def test_demo_synthesis_names_leaders_and_trailers(demo, tmp_path):
     assert "Krippendorff's alpha (ordinal) 0.49" in limitations  # a method figure: not on page 1
     assert "Response rate 50%" in summary and "Organized crime 52–98" in summary
     assert "Rank kept" not in kz
+    # in Russian running text an area's name is a name: quoted, as everywhere else in the document
+    run(demo, "synthesize", "-c", "KZ", "-f", "md", "--lang", "ru", "--out", str(tmp_path))
+    ru = (tmp_path / "KZ-synthesis.ru.md").read_text(encoding="utf-8").split("\n## ", 2)[1]
+    assert "Лидируют: «Организованная преступность» и «Терроризм» — каждое в первой тройке" in ru
+    assert "«Организованная преступность» 52–98" in ru and ": Организованная" not in ru
     # the rater-adjustment check in the method notes: KZ's terrorism above organised crime
     assert "the top three would be Terrorism, Organized crime and Corruption" in kz
     # no zero-width score interval, however few the raters

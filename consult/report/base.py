@@ -260,3 +260,8 @@ class BuilderBase:
 
     def short_name(self, area_id: str) -> str:
         return self.area_name(area_id, short=True)
+
+    def text_name(self, area_id: str) -> str:
+        """An area's short name in running text, as :meth:`join` writes names: «Терроризм» in
+        Russian (a name, capitalised, so quoted), Terrorism in English."""
+        return self.join([self.short_name(area_id)])

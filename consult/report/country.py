@@ -71,7 +71,7 @@ class CountrySections(BuilderBase):
         adj = rob.rater_adjustment if rob else None
         if rob and adj:
             ranked_ids = [a.area for a in rob.ranked]
-            note = findings.adjustment_sentence(adj.ranking, ranked_ids, adj.changes_top3, t, self.short_name)
+            note = findings.adjustment_sentence(adj.ranking, ranked_ids, adj.changes_top3, t, self.text_name)
             if note:
                 doc.add(Paragraph.of(note))
         ratings = sum(a.n for a in cs.areas) + sum(c.n for c in cs.components)
@@ -93,7 +93,7 @@ class CountrySections(BuilderBase):
         # the ranking words are the method's (consult.analysis.findings): tiers, first place, ties,
         # with their probabilities; the response rate comes with what non-response could change
         nonresp = (
-            findings.non_response_sentence(rob.ranked, cov.responded, cov.invited, t, self.short_name)
+            findings.non_response_sentence(rob.ranked, cov.responded, cov.invited, t, self.text_name)
             if rob is not None
             else None
         )
@@ -149,7 +149,7 @@ class CountrySections(BuilderBase):
         if rob is None or not ranked:
             return []
         t = self.t
-        out = findings.ranking_sentences(findings.ranking_findings(rob.ranked), t, self.short_name)
+        out = findings.ranking_sentences(findings.ranking_findings(rob.ranked), t, self.text_name)
         if rob.changes_top:
             out.append(t("sum_rests_on", institutions=" / ".join(self.institution(i) for i in rob.changes_top)))
         return out

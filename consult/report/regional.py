@@ -30,13 +30,13 @@ class RegionalSections(BuilderBase):
         if rob is None or reg is None:
             return []
         t = self.t
-        out = findings.ranking_sentences(findings.ranking_findings(reg.ranked), t, self.short_name)
+        out = findings.ranking_sentences(findings.ranking_findings(reg.ranked), t, self.text_name)
         countries = [rob.countries[c] for c in reg.countries if c in rob.countries]
         responded = sum(c.responded for c in countries)
         invited = sum(c.invited for c in countries)
         could = [(a, a.non_response) for a in reg.ranked if a.non_response and a.non_response.tier_could_change]
         if invited and responded < invited and could:
-            ranges = ", ".join(f"{self.short_name(a.area)} {nr.low:.0f}–{nr.high:.0f}" for a, nr in could)
+            ranges = ", ".join(f"{self.text_name(a.area)} {nr.low:.0f}–{nr.high:.0f}" for a, nr in could)
             rate = f"{responded / invited * 100:.0f}%"
             out.append(t("reg_nonresponse", responded=responded, invited=invited, rate=rate, ranges=ranges))
         return out
