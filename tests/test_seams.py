@@ -237,6 +237,12 @@ def test_a_copy_of_the_store_is_made_by_the_store(workspace: Workspace, make_ret
     copy_store(workspace.db_path, tmp_path / "copy.db")
     with Store(tmp_path / "copy.db", readonly=True) as copy:
         assert [r.file_name for r in copy.returns()] == ["KZ-MOH.xlsx"]
+    odd = tmp_path / "round #2? 100%"  # characters a file: URI would read as its query or fragment
+    odd.mkdir()
+    (odd / "consult.db").write_bytes(workspace.db_path.read_bytes())
+    copy_store(odd / "consult.db", odd / "copy.db")
+    with Store(odd / "copy.db", readonly=True) as copy:
+        assert [r.file_name for r in copy.returns()] == ["KZ-MOH.xlsx"]
     (tmp_path / "junk.db").write_bytes(b"not a database at all" * 100)
     with pytest.raises(StoreError):
         copy_store(tmp_path / "junk.db", tmp_path / "junk-copy.db")

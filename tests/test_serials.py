@@ -49,6 +49,8 @@ CUSTOM = [
     "d\u00a0mmmm",
     'yyyy"年"m"月"d"日"',
     '"\nd"0',
+    "0 ſ",  # U+017F, which a case-insensitive match would take for an s
+    "0 K",  # U+212A KELVIN SIGN, likewise for a k (not a date part either way)
 ]
 
 

@@ -43,7 +43,7 @@ BUILTIN_DATE_FORMATS: dict[int, str] = {
 # [ss]) is a date part and stays.
 _LITERALS = re.compile(r'"[^"\n]*"|\[(?!(?:hh?|mm?|ss?)\])[^\]]*\]')
 # a date part: d, m, y, h or s, unless escaped (\d) or a space the width of a character (_d)
-_DATE_PART = re.compile(r"(?<![_\\])[dmhys]", re.IGNORECASE)
+_DATE_PART = re.compile(r"(?<![_\\])[dmhysDMHYS]")  # no IGNORECASE: it would also match "ſ" (U+017F)
 # elapsed time: [h]:mm:ss and its shorter forms, [mm]:ss, [ss] (with optional fractions)
 _ELAPSED = re.compile(r"\[hh?\](?::mm(?::ss(?:\.0*)?)?)?|\[mm?\](?::ss(?:\.0*)?)?|\[ss?\](?:\.0*)?", re.IGNORECASE)
 

@@ -244,7 +244,7 @@ def copy_store(db: Path, target: Path) -> None:
     """A consistent copy of the store at ``db`` in ``target`` (SQLite's online backup: safe
     while others read it). A fault of SQLite is a :class:`StoreError` with SQLite's words."""
     try:
-        src = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        src = sqlite3.connect(f"file:{quote(str(db.resolve()))}?mode=ro", uri=True)  # "?", "#", "%" in a path
         try:
             dst = sqlite3.connect(target)
             try:
