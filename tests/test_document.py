@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 from docx import Document as Docx
 
+from consult.definitions.wording import format_date as fmt_date
 from consult.report import markdown, word
 from consult.report.document import Bullets, Document, Heading, Paragraph, Quote, Run, Table, clean
-from consult.report.synthesis import fmt_date, quote_language
+from consult.report.formats import quote_language
 
 
 def doc(*blocks: object) -> Document:

@@ -9,7 +9,7 @@ from consult.analysis.scoring import score
 from consult.definitions import bundled_definition, load_yaml_data
 from consult.definitions.framework import Framework
 from consult.intake.ingest import ingest
-from consult.report.synthesis import fmt_pct, fmt_score
+from consult.report.formats import fmt_pct, fmt_score
 from consult.store import Store
 
 

@@ -15,7 +15,8 @@ from consult.definitions.qtypes import CELL, CHOICE_TYPES, CHOICES, QTYPES, SLOT
 from consult.definitions.questionnaire import QUESTION_TYPES, resolve
 from consult.definitions.roles import ROLES
 from consult.example.filler import EXAMPLES
-from consult.forms.writer import STYLES, VALIDATIONS
+from consult.forms.styles import STYLES
+from consult.forms.validations import VALIDATIONS
 from consult.forms.xlsform import FIELDS
 from consult.intake.values import PARSER_FUNCTIONS, PARSERS
 from consult.types import QuestionType
@@ -63,6 +64,18 @@ def test_every_name_an_entry_gives_is_registered_where_it_is_looked_up(q: QType)
         assert q.guidance in definition.messages
     for key in (q.expect, q.fix, q.fill):
         assert key in definition.feedback_texts, key
+
+
+def test_the_names_an_entry_may_give_are_the_keys_of_their_tables() -> None:
+    from consult.definitions import qtypes
+    from consult.example.filler import EXAMPLES
+    from consult.forms.xlsform import FIELDS
+    from consult.intake.values import PARSER_FUNCTIONS
+
+    assert set(get_args(qtypes.ParserName)) == set(PARSER_FUNCTIONS)
+    assert set(get_args(qtypes.ValidationName)) == set(VALIDATIONS)
+    assert set(get_args(qtypes.ExampleName)) == set(EXAMPLES)
+    assert set(FIELDS) < set(get_args(qtypes.XlsformType))  # plus the select types, written by the builder
 
 
 def test_every_role_names_types_of_the_table() -> None:

@@ -29,6 +29,12 @@ Layout = Literal["cell", "choices", "slots"]
 CELL: Layout = "cell"
 CHOICES: Layout = "choices"
 SLOTS: Layout = "slots"
+# The names an entry gives to the stages' own tables of functions (tests/test_qtypes.py checks
+# that each table has exactly these keys): spelled once here, a misspelt name is a type error.
+ParserName = Literal["rating", "choice", "slot", "number", "date", "text"]
+ValidationName = Literal["list", "number", "date", "length"]
+ExampleName = Literal["rating", "one", "some", "ranking", "count", "date", "sentence"]
+XlsformType = Literal["select_one", "select_multiple", "decimal", "date", "text"]
 
 
 @dataclass(frozen=True)
@@ -38,13 +44,15 @@ class QType:
     name: QuestionType
     choices: bool  # asks from a choice list: the YAML must name one (``choices:``)
     layout: Layout  # how one answer is laid out in the workbook and in the web form
-    parser: str  # its parser of one typed value: a name in consult.intake.values.PARSER_FUNCTIONS
-    validation: str  # the Excel data validation of an answer cell: a name in consult.forms.validations.VALIDATIONS
-    xlsform: str  # the XLSForm type (of each slot, for slots); a name in consult.forms.xlsform.FIELDS
+    parser: ParserName  # its parser of one typed value: a name in consult.intake.values.PARSER_FUNCTIONS
+    validation: (
+        ValidationName  # the Excel data validation of an answer cell: a name in consult.forms.validations.VALIDATIONS
+    )
+    xlsform: XlsformType  # the XLSForm type (of each slot, for slots); a name in consult.forms.xlsform.FIELDS
     style: str  # the answer cell's style, a name in consult.forms.styles.STYLES
     guidance: str | None  # the message (messages.yaml) the guidance column shows instead of the hint
     options_hint: bool  # the printout lists the options in the guidance (a drop-down does not print)
-    example: str  # how the example round answers it: a name in consult.example.filler.EXAMPLES
+    example: ExampleName  # how the example round answers it: a name in consult.example.filler.EXAMPLES
     expect: str  # feedback.yaml: what an answer must be
     fix: str  # feedback.yaml: how to correct a wrong answer
     fill: str  # feedback.yaml: what to fill in where the answer is missing

@@ -209,7 +209,7 @@ def example_answers(  # noqa: C901 (one branch per question role, in the seeded 
 def _check_required(form: Form, answers: dict[str, Any], langs: list[str], where: str) -> None:
     """Every required text answered, and every conditional one whose condition holds."""
     for item in form.items:
-        if item.qtype.example != "sentence" or item.id in answers or not item.required:
+        if item.type != "text" or item.id in answers or not item.required:
             continue
         when = item.when
         target = form.item_by_id.get(when.question) if when and when.question else None

@@ -21,7 +21,7 @@ from consult.definitions.qtypes import CHOICES
 from consult.definitions.questionnaire import Form, Item, resolve
 from consult.definitions.wording import Wording, joined
 from consult.forms.fit import fit_row
-from consult.forms.layout import META_SHEET, metadata
+from consult.forms.layout import META_SHEET, read_metadata
 
 TEXTS_EN = [
     "Trafficking of heroin along the Northern Route and the use of trade and transit corridors by organized crime.",
@@ -52,7 +52,7 @@ TEXTS_RU = [
 def read_meta_from(path: Path) -> dict[str, str]:
     wb = openpyxl.load_workbook(path, read_only=True)
     try:
-        return metadata(wb[META_SHEET].iter_rows(max_col=2, values_only=True))
+        return read_metadata(wb[META_SHEET].iter_rows(max_col=2, values_only=True))
     finally:
         wb.close()
 
@@ -77,7 +77,7 @@ def fill_workbook(path: Path, answers: Mapping[str, Any], out: Path | None = Non
     like the blank form, with every answer readable.
     """
     wb = openpyxl.load_workbook(path)
-    meta = metadata(wb[META_SHEET].iter_rows(max_col=2, values_only=True))
+    meta = read_metadata(wb[META_SHEET].iter_rows(max_col=2, values_only=True))
     col = column_index_from_string(str(meta["answer_column"]))
     pending = dict(answers)
     for ws in wb.worksheets:

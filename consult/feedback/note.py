@@ -11,7 +11,7 @@ import datetime as dt
 from consult.definitions import Definition
 from consult.definitions.framework import text
 from consult.definitions.wording import Wording
-from consult.feedback.problems import Problem
+from consult.feedback.placement import Problem
 from consult.feedback.returned import is_rejected
 from consult.store import ReturnRow
 from consult.workspace import Workspace

@@ -22,7 +22,7 @@ from openpyxl.utils import column_index_from_string, get_column_letter
 from consult.definitions import Definition, form_for
 from consult.definitions.questionnaire import Form
 from consult.errors import Finding
-from consult.forms.layout import FORMAT, LISTS_SHEET, META_SHEET, metadata
+from consult.forms.layout import FORMAT, LISTS_SHEET, META_SHEET, read_metadata
 from consult.intake.values import raw_text
 from consult.store import ReturnRow
 from consult.workspace import Workspace
@@ -174,7 +174,7 @@ def read_returned(path: Path, definitions: dict[str, Definition]) -> Returned | 
     try:
         if META_SHEET not in wb.sheetnames:
             return "its metadata sheet cannot be read any more"
-        meta = metadata(wb[META_SHEET].iter_rows(max_col=2, values_only=True))
+        meta = read_metadata(wb[META_SHEET].iter_rows(max_col=2, values_only=True))
         definition = definitions.get(meta.get("definition_hash", ""))
         if meta.get("format") != FORMAT or definition is None:
             return f"its questionnaire definition {meta.get('definition_hash', '?')[:12]} is unknown to this workspace"

@@ -43,7 +43,7 @@ from consult.definitions.qtypes import CELL
 from consult.definitions.questionnaire import Form
 from consult.definitions.wording import Wording, joined
 from consult.feedback.note import covering_note, deadline_text, note_languages
-from consult.feedback.problems import FormRow, Problem, index_rows, note_text, place_problems
+from consult.feedback.placement import FormRow, Problem, index_rows, note_text, place_problems
 from consult.feedback.returned import (
     ANSWER_CODES,
     Returned,

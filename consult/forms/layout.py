@@ -10,8 +10,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from consult.definitions.wording import joined as joined  # where it lived before the wording layer
-
 META_SHEET = "_consult"
 LISTS_SHEET = "_lists"
 FORMAT = "consult-questionnaire/1"
@@ -19,7 +17,7 @@ HEADER_ROW = 3
 FIRST_ROW = 4
 
 
-def metadata(rows: Iterable[Sequence[Any]]) -> dict[str, str]:
+def read_metadata(rows: Iterable[Sequence[Any]]) -> dict[str, str]:
     """The key/value rows of the hidden metadata sheet (``META_SHEET``: key in the first column,
     value in the second) as text, a blank value as "". One rule for every reader of the sheet
     (ingest, feedback, the example filler), whatever library hands it the rows."""

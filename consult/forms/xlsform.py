@@ -361,11 +361,17 @@ class _Builder:
             self.rank(item, asked, relevant, required)
         elif qtype.choices:
             list_name, choice_filter = self.choice_list(item, asked)
-            kind = qtype.xlsform
-            self.row(f"{kind} {list_name}", name, item.label, required=required, choice_filter=choice_filter, **common)
+            self.row(
+                f"{qtype.xlsform} {list_name}",
+                name,
+                item.label,
+                required=required,
+                choice_filter=choice_filter,
+                **common,
+            )
         else:
-            kind, rule = FIELDS[qtype.xlsform](self, item)
-            self.row(kind, name, item.label, required=required, **rule, **common)
+            field_type, rule = FIELDS[qtype.xlsform](self, item)
+            self.row(field_type, name, item.label, required=required, **rule, **common)
 
     def rank(self, item: Item, asked: list[str], relevant: str | None, required: str | None) -> None:
         """A top-N ranking as N numbered ``select_one`` fields in a group, each constrained to

@@ -10,11 +10,11 @@ from typing import Any, NamedTuple
 
 from consult.definitions.questionnaire import Form
 from consult.errors import Finding, finding
-from consult.forms.layout import LISTS_SHEET, META_SHEET, metadata
+from consult.forms.layout import LISTS_SHEET, META_SHEET, read_metadata
 from consult.intake.values import raw_text
 from consult.intake.xlsx import Damaged, XlsxReader
 
-__all__ = ["MAX_UNKNOWN", "CellRow", "Damaged", "collect_cells", "read_meta", "root_cause"]
+__all__ = ["MAX_UNKNOWN", "CellRow", "Damaged", "collect_cells", "read_meta"]
 
 # A form has no unknown ids; a file with this many is not one of ours (or column A was
 # overwritten): reading stops there instead of listing 100,000 problems.
@@ -37,15 +37,7 @@ def read_meta(wb: XlsxReader) -> dict[str, str] | None:
     if META_SHEET not in wb.sheets:
         return None
     rows = wb.rows(META_SHEET, (1, 2))
-    return metadata([cell.value if cell else None for cell in (cells.get(1), cells.get(2))] for _r, cells in rows)
-
-
-def root_cause(exc: BaseException) -> str:
-    """The innermost cause, in one line: what a damaged part says about itself."""
-    while exc.__cause__ or exc.__context__:
-        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
-    text = str(exc).splitlines()[0] if str(exc) else ""
-    return f"{type(exc).__name__}: {text}"[:200]
+    return read_metadata([cell.value if cell else None for cell in (cells.get(1), cells.get(2))] for _r, cells in rows)
 
 
 def collect_cells(name: str, errors: list[Finding], wb: XlsxReader, answer_col: int, form: Form) -> list[CellRow]:

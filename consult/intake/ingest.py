@@ -36,7 +36,6 @@ __all__ = [  # the names other modules and tests import from here, wherever they
     "PackedAnswer",
     "PackedReturn",
     "ReaderSetup",
-    "collect_files",
     "discover",
     "ingest",
     "record",
@@ -127,11 +126,6 @@ def discover(paths: Iterable[Path]) -> Discovery:
     if missing:
         raise UsageError(f"no such file or folder: {', '.join(missing)}")
     return found
-
-
-def collect_files(paths: Iterable[Path]) -> list[Path]:
-    """The files :func:`discover` finds (kept for callers that need only the list)."""
-    return discover(paths).files
 
 
 def _same_again(previous: ReturnRow | None, result: IngestResult) -> bool:

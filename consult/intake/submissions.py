@@ -40,7 +40,8 @@ __all__ = [  # the names other modules and tests import from here, wherever they
 
 def channel_of(file_name: str) -> Channel:
     """The channel a return came by, from its stored name: ``kobo``, ``odk`` or ``excel`` (a
-    workbook). The store keeps it as a column (filled by this rule for returns stored before)."""
+    workbook). The store keeps it as a column; the schema-5 migration filled that column for the
+    returns stored before by the same rule, in SQL (consult/store/schema.py)."""
     prefix = file_name.split(":", 1)[0] if ":" in file_name else ""
     return next((c for c in CHANNELS if c == prefix), "excel")
 

@@ -24,8 +24,8 @@ from consult.definitions.questionnaire import Question, Section
 from consult.definitions.wording import Wording
 from consult.errors import ConsultError
 from consult.report.document import Bullets, Contents, Document, Figure, Heading, Paragraph, Quote, Table
+from consult.report.formats import bold_runs, plain_label, quote_language
 from consult.report.translations import quote_id
-from consult.report.wording import bold_runs, plain_label, quote_language
 from consult.store import AnswerRow
 
 REGIONAL = "regional"  # the job and file-name stem of the regional synthesis

@@ -26,7 +26,7 @@ from consult.definitions.framework import text
 from consult.definitions.wording import Wording
 from consult.report.base import BuilderBase
 from consult.report.document import Bullets, Document, Figure, Heading, Paragraph, Table
-from consult.report.wording import fmt_pct, fmt_score
+from consult.report.formats import fmt_pct, fmt_score
 from consult.workspace import Workspace, open_workspace
 
 DPI = 150

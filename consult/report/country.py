@@ -22,7 +22,7 @@ from consult.analysis.scoring import LOW_EVIDENCE_N
 from consult.definitions.roles import QUOTED
 from consult.report.base import BuilderBase, NoReturnsError
 from consult.report.document import Bullets, Document, Figure, Heading, Paragraph, Quote, Run, Table
-from consult.report.wording import fmt_pct, fmt_score, quote_language, rate, rating_words
+from consult.report.formats import fmt_pct, fmt_score, quote_language, rate, rating_words
 
 
 class CountrySections(BuilderBase):

@@ -17,7 +17,7 @@ from consult.analysis.results import ComponentScore
 from consult.analysis.scoring import LOW_EVIDENCE_N
 from consult.report.base import REGIONAL, BuilderBase
 from consult.report.document import Bullets, Document, Figure, Heading, Paragraph, Run, Table
-from consult.report.wording import fmt_pct, fmt_score, rate
+from consult.report.formats import fmt_pct, fmt_score, rate
 
 
 class RegionalSections(BuilderBase):

@@ -6,7 +6,7 @@ This module is the orchestration: it reads the round's data once
 with returns (and the regional one), and writes them through :func:`write_document`, in forked
 worker processes when there are several, all published together. What a document says, and
 in which order, is :mod:`consult.report.country` and :mod:`consult.report.regional`, joined in
-:class:`Builder`; their small words are :mod:`consult.report.wording`.
+:class:`Builder`; their small words are :mod:`consult.report.formats`.
 
 Wording comes from ``report.yaml`` of the definitions (a language without a text falls back
 to English). Personal data never gets here: it lives in the ``respondents`` table, which is
@@ -37,9 +37,9 @@ from consult.report import markdown, word
 from consult.report.base import REGIONAL, ExtraSection, NoReturnsError
 from consult.report.country import CountrySections
 from consult.report.document import Document, Figure
+from consult.report.formats import fmt_pct, fmt_score, plain_label, quote_language, rate, rating_words
 from consult.report.regional import RegionalSections
 from consult.report.translations import translation_lookup
-from consult.report.wording import fmt_pct, fmt_score, plain_label, quote_language, rate, rating_words
 from consult.store import Store
 from consult.workers import can_fork, result, worker_pool
 from consult.workspace import Workspace

@@ -1,7 +1,7 @@
 """How sure is each ranking: resampling, weight sensitivity and leave-one-out for area rankings.
 
 A ranking of six areas from a dozen returns can turn on one institution's answer or on a weight
-chosen in framework.yaml. This module says, for each country and regionally, how much a rank
+chosen in framework.yaml. This package says, for each country and regionally, how much a rank
 can be trusted, so that the synthesis states a rank as a finding only when it is one
 (docs/methodology.md, "Robustness and evidence", states the same rules for readers):
 
@@ -15,7 +15,7 @@ can be trusted, so that the synthesis states a rank as a finding only when it is
 * **leave one institution out**: each institution is removed in turn; those whose removal
   changes the top area or the top-3 set are named;
 * a **verdict** per rank: ``stable``, ``tie`` (with the areas it is tied with), ``low_evidence``,
-  ``uncertain`` or ``unrated`` (rules in :func:`_verdict`).
+  ``uncertain`` or ``unrated`` (rules in ``engine._verdict``).
 
 The ranking rule is the method's (section 7): score descending, then Borda points descending,
 then n descending, then framework order. Scores equal to 9 decimal places count as equal, so

@@ -1,5 +1,5 @@
-"""The syntheses' small words: scores, percentages, choice labels and quotes as a document
-writes them (dates: :meth:`consult.definitions.wording.Wording.date`).
+"""How a synthesis writes figures and names: scores, percentages, choice labels and quotes
+(dates: :meth:`consult.definitions.wording.Wording.date`).
 
 Kept apart from the sections (:mod:`consult.report.country`, :mod:`consult.report.regional`)
 so that every part of a synthesis, the section on change included, writes a score or a share
