@@ -34,6 +34,17 @@ def _options_hint(item: Item, langs: list[str], tx: Wording) -> str:
     )
 
 
+def question_number(form: Form, item_id: str) -> str:
+    """The number the form shows for a question ("3.2": the third section's second question),
+    computed from the form rather than kept on its items, which every workbook of the same
+    form shares (``form_for`` caches it)."""
+    for index, section in enumerate(form.sections, start=1):
+        for n, item in enumerate(section.items, start=1):
+            if item.id == item_id:
+                return f"{index}.{n}"
+    return item_id
+
+
 def _when_hint(item: Item, form: Form, langs: list[str], tx: Wording) -> str:
     """ "Required if the answer to 2.9 is: Other", each language naming the choices in its own words."""
     when = item.when
@@ -43,7 +54,7 @@ def _when_hint(item: Item, form: Form, langs: list[str], tx: Wording) -> str:
     if target is None:
         return ""
     codes = [when.equals] if when.equals else (when.in_ or ([when.includes] if when.includes else []))
-    number = getattr(target, "_number", target.id)
+    number = question_number(form, target.id)
     lines = {}
     for lang in langs:
         quote = "«{}»" if lang == "ru" else "'{}'"
@@ -104,7 +115,6 @@ def write_section(
     for n, item in enumerate(section.items, start=1):
         qtype = item.qtype
         number = f"{index}.{n}"
-        item._number = number  # type: ignore[attr-defined]  # used by later 'required if' hints
         mark = "\u00a0*" if item.required else ""  # no-break space: the star never wraps alone
         # a date's guidance follows the cell's format (ISO in every language); a choice the
         # printout cannot show as a drop-down is listed in the guidance (top-5, single answers)
