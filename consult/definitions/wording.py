@@ -77,8 +77,9 @@ class Wording:
     def lang(self) -> str:
         return self.langs[0]
 
-    def has(self, key: str) -> bool:
-        return key in self.texts
+    def has(self, key: str, lang: str | None = None) -> bool:
+        """Whether the file has ``key`` (in ``lang`` itself, when given: not by falling back)."""
+        return key in self.texts and (lang is None or bool(self.texts[key].get(lang)))
 
     def _pick(self, texts: Mapping[str, Text], key: str, lang: str) -> tuple[str, str]:
         """The text of ``key`` and the language it is in: ``lang``'s, else English (recorded)."""

@@ -46,8 +46,8 @@ def deadline_text(ws: Workspace, words: Wording, lang: str) -> str | None:
 def note_languages(form_langs: list[str], definition: Definition) -> list[str]:
     """The note's languages: the form's own first, then English. A language feedback.yaml has
     no note in would only repeat the English one, so it is left out."""
-    worded = definition.feedback_texts["note_greeting"]
-    return [x for x in form_langs if x != "en" and x in worded] + ["en"]
+    words = Wording.of(definition, "feedback", form_langs)
+    return [x for x in form_langs if x != "en" and words.has("note_greeting", x)] + ["en"]
 
 
 def covering_note(

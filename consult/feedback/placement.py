@@ -17,7 +17,7 @@ from openpyxl import Workbook
 from consult.definitions.framework import text
 from consult.definitions.qtypes import CELL
 from consult.definitions.questionnaire import TEXT_LIMIT, Item
-from consult.definitions.wording import Wording, joined
+from consult.definitions.wording import Wording
 from consult.errors import Finding
 from consult.feedback.returned import Returned
 from consult.forms.layout import LISTS_SHEET, META_SHEET
@@ -70,7 +70,7 @@ def _fields(item: Item, lang: str, yes: str, cells: int) -> dict[str, Any]:
 def _expected(item: Item, words: Wording, form_langs: list[str]) -> tuple[dict[str, str], dict[str, str]]:
     """What an answer to ``item`` must be and how to correct it, per language: the texts its
     question type names (``QType.expect``, ``QType.fix``); a number with both bounds says them."""
-    yes = joined({lang: words.definition.msg("choice_yes", lang) for lang in form_langs}, form_langs)
+    yes = Wording.of(words.definition, "messages", form_langs).joined("choice_yes")
     qtype = item.qtype
     expect = "expect_number_range" if qtype.name == "number" and None not in (item.min, item.max) else qtype.expect
     out_expected: dict[str, str] = {}
@@ -84,7 +84,7 @@ def _expected(item: Item, words: Wording, form_langs: list[str]) -> tuple[dict[s
 def _missing_fix(item: Item, words: Wording, form_langs: list[str], cells: int, optional: bool) -> dict[str, str]:
     """What to fill in, and in how many cells (``QType.fill``): the options a drop-down offers,
     "Yes" beside each option that applies, or up to N components, one per cell."""
-    yes = joined({lang: words.definition.msg("choice_yes", lang) for lang in form_langs}, form_langs)
+    yes = Wording.of(words.definition, "messages", form_langs).joined("choice_yes")
     out: dict[str, str] = {}
     for lang in words.langs:
         fix = words.one(item.qtype.fill, lang, **_fields(item, lang, yes, cells))
