@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager, suppress
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from consult.errors import ConsultError
 
@@ -50,6 +50,26 @@ class Terminated(KeyboardInterrupt):
 
 class WorkerDied(ConsultError):
     """A worker process ended without finishing its work (killed by the system, say)."""
+
+
+class ProcessJob(Generic[T]):
+    """What every process of one command's pool works from (the definitions, the builder of a
+    round), set once in each process: by the parent before it forks (a forked worker inherits
+    it for free) or by a worker's initializer (a spawned one receives it pickled). One typed
+    holder for the three commands that use workers, so that a worker that runs before its job
+    is set says so instead of failing on ``None``."""
+
+    def __init__(self, what: str):
+        self.what = what
+        self._job: T | None = None
+
+    def set(self, job: T) -> None:
+        self._job = job
+
+    def get(self) -> T:
+        if self._job is None:
+            raise RuntimeError(f"a worker ran before it was given its {self.what}")
+        return self._job
 
 
 _held = 0  # > 0 while files are being moved into place: SIGTERM waits until they all are

@@ -58,7 +58,7 @@ from consult.forms.styles import BODY, BOLD, HEADER_FILL, HEADER_FONT, HEADING, 
 from consult.forms.validations import VALIDATIONS, Lists
 from consult.forms.xlsxwriter_patch import PatchedWorksheet
 from consult.naming import tagged
-from consult.workers import worker_pool
+from consult.workers import ProcessJob, worker_pool
 from consult.workspace import Workspace, remember_definition
 
 __all__ = [
@@ -228,16 +228,16 @@ class _Job:
     generated_at: str
 
 
-_JOB: list[_Job] = []  # the one job of this process (set in each worker as it starts)
+_JOB: ProcessJob[_Job] = ProcessJob("generation job")  # set in each worker as it starts
 
 
 def _init_worker(job: _Job) -> None:
-    _JOB[:] = [job]
+    _JOB.set(job)
 
 
 def _render(pair: tuple[str, str]) -> Rendered:
     """One workbook of the job, for a (country, institution)."""
-    job = _JOB[0]
+    job = _JOB.get()
     form = resolve(job.definition.questionnaire, job.definition.framework, *pair)
     data = render_workbook(form, job.definition, job.workspace, job.langs, job.generated_at)
     return Rendered(len(form.items), len(form.sections), data)

@@ -17,7 +17,7 @@ from consult.definitions import Definition, form_for
 from consult.errors import Finding
 from consult.intake.reader import Answer, ReadReturn, read_return
 from consult.seal import SealKey
-from consult.workers import worker_pool
+from consult.workers import ProcessJob, worker_pool
 
 
 class ReaderSetup(NamedTuple):
@@ -59,18 +59,15 @@ class PackedReturn(NamedTuple):
     saved_at: str | None
 
 
-_setup: ReaderSetup | None = None  # this process's (each worker has its own copy)
+_SETUP: ProcessJob[ReaderSetup] = ProcessJob("reader setup")  # this process's (each worker has its own)
 
 
 def init_worker(setup: ReaderSetup) -> None:
-    global _setup
-    _setup = setup
+    _SETUP.set(setup)
 
 
 def _current() -> ReaderSetup:
-    if _setup is None:
-        raise RuntimeError("a reader ran before init_worker gave it its setup")
-    return _setup
+    return _SETUP.get()
 
 
 def _read(path: Path) -> ReadReturn:

@@ -41,7 +41,7 @@ from consult.report.formats import fmt_pct, fmt_score, plain_label, quote_langua
 from consult.report.regional import RegionalSections
 from consult.report.translations import translation_lookup
 from consult.store import Store
-from consult.workers import can_fork, result, worker_pool
+from consult.workers import ProcessJob, can_fork, result, worker_pool
 from consult.workspace import Workspace
 
 __all__ = [  # the names other modules and tests import from here, wherever they now live
@@ -191,7 +191,7 @@ class _Job:
     next: Any = None  # multiprocessing.Value("i"): the index of the next document to take
 
 
-_JOB: list[_Job] = []  # the one job of this process (inherited by forked workers)
+_JOB: ProcessJob[_Job] = ProcessJob("synthesis job")  # set before forking: the workers inherit it
 
 
 def _import_renderers() -> None:
@@ -203,7 +203,7 @@ def _import_renderers() -> None:
 def _write_one(code: str) -> Drafted:
     """Build and write one document (in this process, or a forked worker that inherited the
     builder: the round is loaded and scored once, in the parent)."""
-    job = _JOB[0]
+    job = _JOB.get()
     builder = job.builder
     if code == REGIONAL:
         doc, figures = builder.regional_document()
@@ -225,7 +225,7 @@ def _tagged(figures: list[Figure], lang: str) -> list[Figure]:
 
 def _next_job() -> str | None:
     """The next document nobody has taken yet (the counter is shared by every process)."""
-    counter, jobs = _JOB[0].next, _JOB[0].jobs
+    counter, jobs = _JOB.get().next, _JOB.get().jobs
     with counter.get_lock():
         i = counter.value
         counter.value += 1
@@ -249,14 +249,14 @@ def _write_all(
     Each process takes the next document when it is done with one, so that none waits while
     another still has several to write. Where processes cannot fork, or with few documents,
     one process writes them in order."""
-    _JOB[:] = [_Job(builder, out, formats, staging)]
+    _JOB.set(_Job(builder, out, formats, staging))
     if workers is None:
         workers = min(os.cpu_count() or 1, 4) if len(jobs) >= 4 else 1
     if workers <= 1 or not can_fork():
         yield from map(_write_one, jobs)
         return
     context = multiprocessing.get_context("fork")
-    _JOB[0].jobs, _JOB[0].next = jobs, context.Value("i", 0)
+    _JOB.get().jobs, _JOB.get().next = jobs, context.Value("i", 0)
     with worker_pool(workers - 1, fork=True) as pool:
         pending = [pool.submit(_write_taken) for _ in range(workers - 1)]
         while (code := _next_job()) is not None:
