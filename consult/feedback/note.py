@@ -2,6 +2,10 @@
 
 It names what is wrong (at most ``NOTE_LIMIT`` problems; the workbook lists them all), when the
 corrections are due and whom to contact, and nothing of any other institution.
+
+Why a module of its own: the note is what a facilitator pastes into an e-mail, in several
+languages, from the same problems the workbook marks; keeping it apart lets the workbook list
+every problem while the note stays short and free of anything the recipient should not see.
 """
 
 from __future__ import annotations

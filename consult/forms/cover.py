@@ -4,6 +4,10 @@ It prints on a single sheet of paper (the form's cover letter): country, institu
 consultation, deadline, contact and version, what the form is for and how answers are quoted,
 the instructions, then the list of the section sheets (written by :func:`consult.forms.writer.render_workbook`
 as it adds each sheet, from the row :func:`write_cover` returns).
+
+Why a module of its own: the cover is what an official reads before anything else and prints
+as the form's letter; its wording and layout change for reasons (a deadline, a contact, the
+print bound of one page) that never touch how answers are laid out and read back.
 """
 
 from __future__ import annotations

@@ -5,6 +5,10 @@ relies on): a heading, the column headings, then per question a row with its num
 in each language, its answer cell (styled, and validated by :mod:`consult.forms.validations`)
 and its guidance; a multiple choice or a ranking is a locked title row followed by one answer
 row per choice or per ranked slot.
+
+Why a module of its own: a section sheet is the one part of the workbook that the reader reads
+back (hidden ids in columns A and B, the answer column), so it is kept apart from the cover and
+the print setup, which can change freely.
 """
 
 from __future__ import annotations

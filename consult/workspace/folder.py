@@ -4,6 +4,10 @@ It says where the round's files are (:mod:`consult.workspace.layout`), which def
 round runs with, and what ``consult.yaml`` settled (round, title, deadline, languages, the
 countries and institutions invited). Reading and writing ``consult.yaml`` is
 :mod:`consult.workspace.settings`'s; opening the store, :mod:`consult.workspace.opening`'s.
+
+Why a module of its own: every command receives a ``Workspace`` and most only read it, so the
+object stays small and cheap to import (``consult status`` must start fast), while validating
+settings, the seal key and the store live in the modules that need them.
 """
 
 from __future__ import annotations

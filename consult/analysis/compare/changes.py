@@ -4,6 +4,10 @@ Per area of a country (:class:`AreaChange`: both sides, the change, the change o
 institutions that answered in both rounds), per country (:class:`CountryChange`: respondents,
 areas, top components, themes), per area of the region (:class:`RegionalChange`) and the whole
 (:class:`Comparison`, with the method block of the JSON).
+
+Why a module of its own: the report's change section and ``consult compare --json`` read these
+records and nothing of the resampling behind them, so the records are kept apart from the
+engine that fills them and from the figures it draws.
 """
 
 from __future__ import annotations
