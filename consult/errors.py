@@ -162,8 +162,14 @@ def __getattr__(name: str) -> dict[str, tuple[str, str]]:
 
 
 def finding(code: str, **kwargs: Any) -> Finding:
-    """Build a finding, splitting location fields from message parameters."""
+    """Build a finding, splitting location fields from message parameters. A parameter given
+    as phrases of the catalogue (``detail=[phrase("is_pdf")]``) is worded: kept as phrases
+    under ``worded``, to be said in the reader's language, and in English under its name."""
     loc_keys = {"file", "line", "column", "sheet", "cell", "question", "severity", "row"}
     loc = {k: v for k, v in kwargs.items() if k in loc_keys}
     params = {k: v for k, v in kwargs.items() if k not in loc_keys}
+    worded = {k: v for k, v in params.items() if k != "worded" and problems.is_worded(v)}
+    if worded:
+        params.update({k: problems.say(v) for k, v in worded.items()})
+        params["worded"] = {**(params.get("worded") or {}), **worded}
     return Finding(code=code, params=params, **loc)

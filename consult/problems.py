@@ -64,8 +64,9 @@ def phrase(key: str, **params: Any) -> Phrase:
     return {"key": key, "params": params}
 
 
-def _is_worded(value: Any) -> bool:
-    return isinstance(value, list) and all(isinstance(p, dict) and "key" in p for p in value)
+def is_worded(value: Any) -> bool:
+    """Whether a parameter is phrases (a non-empty list of them) rather than a plain value."""
+    return isinstance(value, list) and bool(value) and all(isinstance(p, dict) and "key" in p for p in value)
 
 
 def say(worded: list[Phrase], lang: str = DEFAULT) -> str:
@@ -74,7 +75,7 @@ def say(worded: list[Phrase], lang: str = DEFAULT) -> str:
     out = []
     for piece in worded:
         texts = phrases()[piece["key"]]
-        params = {k: say(v, lang) if _is_worded(v) else v for k, v in (piece.get("params") or {}).items()}
+        params = {k: say(v, lang) if is_worded(v) else v for k, v in (piece.get("params") or {}).items()}
         out.append((texts.get(lang) or texts[DEFAULT]).format(**params))
     return "".join(out)
 

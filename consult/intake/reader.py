@@ -127,12 +127,12 @@ def read_return(
     try:
         wb = XlsxReader(data)
     except Damaged as exc:
-        rr.errors.append(finding("not-xlsx", file=name, detail=f"Excel cannot be read: {exc}"))
+        rr.errors.append(finding("not-xlsx", file=name, detail=[phrase("excel_unreadable", error=str(exc))]))
         return rr
     try:
         _read_answers(rr, wb, definitions, round_id, invited, seal_key)
     except Damaged as exc:
-        rr.errors.append(finding("not-xlsx", file=name, detail=f"damaged workbook part: {exc}"))
+        rr.errors.append(finding("not-xlsx", file=name, detail=[phrase("damaged_part", error=str(exc))]))
     finally:
         wb.close()
     _cap(rr)
@@ -192,7 +192,7 @@ def _read_answers(
                 "metadata-edited",
                 file=name,
                 sheet=META_SHEET,
-                detail=f"unknown country/institution {country}/{institution}",
+                detail=[phrase("unknown_country_institution", country=country, institution=institution)],
             )
         )
         return
@@ -216,7 +216,7 @@ def _read_answers(
     langs = [x for x in meta.get("languages", "en").split(",") if x] or ["en"]
     answer_col = _column(meta.get("answer_column", ""))
     if answer_col is None:
-        rr.errors.append(finding("metadata-edited", file=name, sheet=META_SHEET, detail="bad answer column"))
+        rr.errors.append(finding("metadata-edited", file=name, sheet=META_SHEET, detail=[phrase("bad_answer_column")]))
         return
     stopped: list[Finding] = []
     cells = collect_cells(name, stopped, wb, answer_col, form)
@@ -466,7 +466,7 @@ def check_seal(name: str, meta: dict[str, str], key: SealKey | None, round_id: s
             return finding("seal-forged", **where, country=meta.get("country"), institution=meta.get("institution"))
         return None
     if not hmac.compare_digest(found, seal(meta)):
-        return finding("metadata-edited", **where, detail="its seal does not match")
+        return finding("metadata-edited", **where, detail=[phrase("seal_mismatch")])
     if key is not None and not key.may_be_unkeyed(meta.get("generated_at", "")):
         return finding("seal-unkeyed", **where, country=meta.get("country"), institution=meta.get("institution"))
     return finding(

@@ -11,6 +11,7 @@ import zipfile
 from pathlib import Path
 
 from consult.errors import Finding, finding
+from consult.problems import Phrase, phrase
 
 MAX_SIZE = 20 * 1024 * 1024
 MAX_UNPACKED = 200 * 1024 * 1024
@@ -32,28 +33,30 @@ class Refused(Exception):
         self.size = size
 
 
-def _kind(mode: int) -> str:
+def _kind(mode: int) -> list[Phrase]:
     if stat.S_ISDIR(mode):
-        return "a folder"
+        return [phrase("a_folder")]
     if stat.S_ISFIFO(mode):
-        return "a named pipe (FIFO)"
+        return [phrase("a_fifo")]
     if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
+        return [phrase("a_device")]
     if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "not a regular file"
+        return [phrase("a_socket")]
+    return [phrase("not_regular")]
 
 
 def local_problem(path: Path, exc: OSError, kind: str = "file") -> Finding:
-    """The finding for an OSError met while opening ``path`` here: permissions, a link loop..."""
+    """The finding for an OSError met while opening ``path`` (``kind``: a file or a folder)
+    here: permissions, a link loop..."""
     name = path.name or str(path)
+    what = [phrase("this_folder")] if kind == "folder" else [phrase("this_file")]
     if isinstance(exc, PermissionError):
-        return finding("permission", file=name, kind=kind)
+        return finding("permission", file=name, kind=what)
     if exc.errno == errno.ELOOP:
         return finding("link-loop", file=name)
     if exc.errno == errno.ENOENT and os.path.islink(path):
-        return finding("unreadable", file=name, kind=kind, detail="a symbolic link to a file that does not exist")
-    return finding("unreadable", file=name, kind=kind, detail=exc.strerror or str(exc))
+        return finding("unreadable", file=name, kind=what, detail=[phrase("dangling_link")])
+    return finding("unreadable", file=name, kind=what, detail=exc.strerror or str(exc))
 
 
 def read_bounded(path: Path, max_size: int) -> bytes:
@@ -94,11 +97,11 @@ def read_bounded(path: Path, max_size: int) -> bytes:
 def check_file(name: str, data: bytes, max_unpacked: int = MAX_UNPACKED) -> Finding | None:
     """The finding that refuses ``data`` as a workbook, or None when it is a plausible .xlsx."""
     if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
-        detail = "it is an old .xls or a password-protected workbook"
+        detail = [phrase("old_xls")]
     elif data[:4] == b"%PDF":
-        detail = "it is a PDF document"
+        detail = [phrase("pdf")]
     elif data[:4] != b"PK\x03\x04":
-        detail = "it is not a zip-based Office file" if data else "the file is empty"
+        detail = [phrase("not_zip")] if data else [phrase("empty_file")]
     else:
         try:
             with zipfile.ZipFile(io.BytesIO(data)) as zf:
@@ -114,13 +117,13 @@ def check_file(name: str, data: bytes, max_unpacked: int = MAX_UNPACKED) -> Find
                         "zip-ratio", file=name, size=unpacked, ratio=ratio, limit=MAX_RATIO, floor=RATIO_FLOOR
                     )
                 if _is_ods(zf, names):
-                    detail = "it is an OpenDocument spreadsheet: save it as .xlsx (File > Save As > Excel 2007-365)"
+                    detail = [phrase("ods")]
                 elif "xl/workbook.xml" not in names or "[Content_Types].xml" not in names:
-                    detail = "it is a zip archive but not an Excel workbook (a .docx or renamed .zip?)"
+                    detail = [phrase("zip_not_excel")]
                 else:
                     return None
         except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
-            detail = f"the file is damaged or truncated: {exc}"
+            detail = [phrase("truncated", error=str(exc))]
     return finding("not-xlsx", file=name, detail=detail)
 
 

@@ -43,6 +43,7 @@ from consult.intake.values import raw_text
 from consult.intake.web.metadata import KOBO_COLUMNS, ODK_COLUMNS
 from consult.intake.xlsx import Cell as XlsxCell
 from consult.intake.xlsx import Damaged, XlsxReader
+from consult.problems import phrase
 from consult.types import Channel
 
 MAX_COLUMNS = 16_384  # Excel's last column, XFD
@@ -110,7 +111,7 @@ def _csv(name: str, data: bytes) -> tuple[list[str], list[tuple[int, list[Any]]]
     try:
         content = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        return finding("export-unreadable", file=name, detail="it is not UTF-8 text")
+        return finding("export-unreadable", file=name, detail=[phrase("not_utf8")])
     if "\x00" in content:
         content = content.replace("\x00", NUL_MARK)
     first = content.split("\n", 1)[0]
@@ -125,9 +126,11 @@ def _csv(name: str, data: bytes) -> tuple[list[str], list[tuple[int, list[Any]]]
     except csv.Error as exc:
         if "field larger than field limit" in str(exc):
             return finding("export-cell-too-large", file=name, row=reader.line_num, limit=f"{CSV_FIELD_LIMIT:,}")
-        return finding("export-unreadable", file=name, detail=f"line {reader.line_num}: {exc}")
+        return finding(
+            "export-unreadable", file=name, detail=[phrase("csv_line", line=reader.line_num, error=str(exc))]
+        )
     if not records:
-        return finding("export-unreadable", file=name, detail="the file is empty")
+        return finding("export-unreadable", file=name, detail=[phrase("empty_file")])
     return records[0], list(enumerate(records[1:], start=2))
 
 
@@ -150,11 +153,11 @@ def _zip(name: str, data: bytes, max_unpacked: int) -> tuple[str, bytes] | Findi
                 return finding(
                     "export-unreadable",
                     file=name,
-                    detail=f"{main[0].filename} unpacks to more than {max_unpacked:,} bytes",
+                    detail=[phrase("unpacks_to_more", part=main[0].filename, limit=f"{max_unpacked:,}")],
                 )
             return main[0].filename, zf.read(main[0])
     except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as exc:
-        return finding("export-unreadable", file=name, detail=f"not a readable .zip: {exc}")
+        return finding("export-unreadable", file=name, detail=[phrase("bad_zip", error=str(exc))])
 
 
 def _xls_value(cell: XlsxCell | None) -> Any:
@@ -214,7 +217,7 @@ def load_export(path: Path, max_size: int = MAX_SIZE, max_unpacked: int = MAX_UN
         try:  # the project's own reader: strings decoded as Excel shows them, formulas as written
             header, rows = _xlsx_table(data)
         except Damaged as exc:
-            return finding("export-unreadable", file=name, detail=f"Excel cannot read it: {exc}")
+            return finding("export-unreadable", file=name, detail=[phrase("excel_cannot_read_it", error=str(exc))])
     header = [h.strip() for h in header]
     return Export(path, header, rows, digest, member)
 

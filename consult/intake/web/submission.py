@@ -40,6 +40,7 @@ from consult.intake.web.metadata import (
     review_shown,
     saved_time,
 )
+from consult.problems import phrase
 from consult.types import Channel
 
 
@@ -95,7 +96,7 @@ class ExportReader:
         if channel is None:
             return self.refuse(
                 "export-unreadable",
-                detail="neither a KoboToolbox export (no _uuid column) nor an ODK Central one (no KEY column)",
+                detail=[phrase("neither_kobo_nor_odk")],
             )
         if unmatched:
             shown = ", ".join(f"'{h}'" for h in unmatched[:6]) + (
@@ -147,7 +148,7 @@ class ExportReader:
                     cell=head[version_col] if version_col is not None else None,
                     found=version or "(blank)",
                     expected=self.version,
-                    detail=" (an older questionnaire that this workspace does not know)" if older else "",
+                    detail=[phrase("older_questionnaire")] if older else "",
                 )
             )
             definition = self.definition
