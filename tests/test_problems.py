@@ -248,3 +248,13 @@ def test_ingest_and_returns_word_problems_in_russian(cli, make_return, monkeypat
     assert missing["message"] == "не заполнен обязательный ответ" and missing["fix"] == "заполните ответ"
     listed = json.loads(cli("returns", "--json").stdout)
     assert listed[0]["errors"][0]["lang"] == "ru" and listed[0]["why"] == listed[0]["errors"][0]["message"]
+
+
+def test_why_a_file_cannot_be_read_is_said_in_the_readers_language() -> None:
+    from consult.intake.safety import check_file
+
+    pdf = check_file("report.xlsx", b"%PDF-1.4 ...")
+    assert pdf is not None and pdf.message == "not an Excel .xlsx workbook (it is a PDF document)"
+    assert pdf.message_in("ru") == "файл не является книгой Excel .xlsx (это документ PDF)"
+    empty = check_file("empty.xlsx", b"")
+    assert empty is not None and empty.message_in("ru").endswith("(файл пуст)")
