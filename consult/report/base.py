@@ -185,12 +185,18 @@ class BuilderBase:
 
     # --- shared pieces ---------------------------------------------------------------------
     def join(self, names: list[str], quoted: bool = True) -> str:
-        """Names in a sentence: «A», «B» и «C» in Russian, A, B and C in English."""
-        if quoted and self.lang == "ru":
+        """Names in a sentence: «A», «B» и «C» in Russian, A, B and C in English; unquoted names
+        that hold the word "and" themselves are listed with commas only ("Research and forensics
+        and Justice" would read as three names)."""
+        marked = quoted and self.lang == "ru"
+        if marked:
             names = [f"«{n}»" for n in names]
         if len(names) <= 1:
             return "".join(names)
-        return f"{', '.join(names[:-1])} {self.t('and')} {names[-1]}"
+        word = self.t("and")
+        if not marked and any(f" {word} " in f" {n} " for n in names):
+            return ", ".join(names)
+        return f"{', '.join(names[:-1])} {word} {names[-1]}"
 
     def lead_institutions(self, area_id: str, invited: Iterable[str]) -> list[str]:
         """The institutions that lead an area in a country: the invited ones with the highest

@@ -81,7 +81,7 @@ class RegionalSections(BuilderBase):
                 t("reg_sum_institutions", responded=responded, invited=asked, rate=fmt_pct(rate(responded, asked)))
             )
         shared = [self.area_name(a) for a in reg.shared]
-        summary.append(t("reg_sum_shared", areas=", ".join(shared)) if shared else t("reg_sum_no_shared"))
+        summary.append(t("reg_sum_shared", areas=self.join(shared)) if shared else t("reg_sum_no_shared"))
         summary += self.regional_ranking_sentences()  # the method's words (consult.analysis.findings)
         solid = [
             (o, others)
