@@ -350,7 +350,7 @@ def _digest(folder: Path) -> dict[str, str]:
 @pytest.mark.slow
 def test_definitions_update_dry_run_changes_nothing_then_update_keeps_and_maps_returns(tmp_path):
     first = sorted((EARLIER / "returns" / "KZ").glob("*.xlsx"))
-    ws = _earlier_workspace(tmp_path / "ws", [p for p in first if p.stem in ("KZ-MFA", "KZ-MVD")])
+    ws = _earlier_workspace(tmp_path / "ws", [p for p in first if p.stem in ("KZ-MFA", "KZ-CUSTOMS")])
     runner = CliRunner()
     before = _digest(ws)
     dry = runner.invoke(app, ["-w", str(ws), "definitions", "update", "--dry-run", "--json"], catch_exceptions=False)
@@ -372,8 +372,11 @@ def test_definitions_update_dry_run_changes_nothing_then_update_keeps_and_maps_r
     assert runner.invoke(app, ["-w", str(ws), "validate"]).exit_code == 0
 
     # late returns on the old (2016) form: accepted, stored under their own version, read mapped
-    late = runner.invoke(app, ["-w", str(ws), "ingest", *(str(p) for p in first if p.stem not in ("KZ-MFA", "KZ-MVD"))])
+    late_files = [str(p) for p in first if p.stem not in ("KZ-MFA", "KZ-CUSTOMS")]
+    late = runner.invoke(app, ["-w", str(ws), "ingest", *late_files])
     assert late.exit_code == 0, late.output
+    assert "KZ-MVD.xlsx" in late.output and "MVD is not invited" not in late.output  # MOIA's, by its old id
+    assert "STATCOM is not invited" in late.output  # the office the mapping dropped is not invited
     opened = open_workspace(ws)
     with open_store(opened) as store:
         data = load_round(store, opened)

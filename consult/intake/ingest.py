@@ -20,6 +20,8 @@ from itertools import chain
 from pathlib import Path
 from typing import Any
 
+from consult.definitions import Definition
+from consult.definitions.mapping import find_mapping
 from consult.errors import Finding, UsageError, finding, printable
 from consult.intake.parallel import PackedAnswer, PackedReturn, ReaderSetup, init_worker, read_all
 from consult.intake.reader import ReadReturn
@@ -126,6 +128,28 @@ def discover(paths: Iterable[Path]) -> Discovery:
     if missing:
         raise UsageError(f"no such file or folder: {', '.join(missing)}")
     return found
+
+
+def _invited(workspace: Workspace, definitions: dict[str, Definition]) -> dict[str, list[str]] | None:
+    """The institutions invited in each country, in the ids of every definition a return may
+    come on: a late return on an earlier form names a ministry by its earlier id (MVD, renamed
+    MOIA by the mapping), and is the invited ministry's, not an uninvited one's."""
+    if not workspace.configured:
+        return None
+    current = workspace.definition
+    earlier_ids: dict[str, set[str]] = {}  # current id -> the earlier ids the mappings carry onto it
+    for fw_id, institutions in {d.framework.id: d.framework.institutions for d in definitions.values()}.items():
+        mapping = find_mapping(current.folder, fw_id) if fw_id != current.framework.id else None
+        if mapping is None:
+            continue
+        for inst in institutions:
+            later = mapping.institution(inst.id)
+            if later is not None and later != inst.id:
+                earlier_ids.setdefault(later, set()).add(inst.id)
+    return {
+        c: [*ids, *sorted({old for i in ids for old in earlier_ids.get(i, ())} - set(ids))]
+        for c, ids in ((c, workspace.invited_for(c)) for c in workspace.countries)
+    }
 
 
 def _same_again(previous: ReturnRow | None, result: IngestResult) -> bool:
@@ -338,7 +362,7 @@ def ingest(
     exports = [f for f in files if is_export(f)]  # one file, many submissions: consult.intake.submissions
     files = [f for f in files if f not in exports]
     definitions = known_definitions(workspace)
-    invited = {c: workspace.invited_for(c) for c in workspace.countries} if workspace.configured else None
+    invited = _invited(workspace, definitions)
     init_worker(ReaderSetup(definitions, workspace.round, invited, max_size, workspace.seal_key))
     if workers is None:
         workers = min(os.cpu_count() or 1, 4) if len(files) >= 16 else 1
