@@ -153,7 +153,7 @@ class ChangeSection:
                     )
                 )
             else:
-                unclear.append(f"{name} ({_signed(ch.value or 0.0)})")
+                unclear.append(f"{b.text_name(a.id)} ({_signed(ch.value or 0.0)})")
         if unclear:
             sentences.append(t("change_unclear", areas=", ".join(unclear)))
         for a in c.areas:
@@ -167,7 +167,7 @@ class ChangeSection:
                     )
                 )
         tiers = [
-            f"{b.area_name(a.id, short=True)} {self.tier(a.earlier.tier)} → {self.tier(a.later.tier)}"
+            f"{b.text_name(a.id)} {self.tier(a.earlier.tier)} → {self.tier(a.later.tier)}"
             for a in c.areas
             if a.comparable and a.earlier.tier != a.later.tier
         ]
@@ -178,7 +178,7 @@ class ChangeSection:
                 sentences.append(
                     t("change_respondents_only", area=b.area_name(a.id, short=True), common=self.common_words(a))
                 )
-        new = [b.area_name(a.id, short=True) for a in c.areas if not a.comparable]
+        new = [b.text_name(a.id) for a in c.areas if not a.comparable]
         if new:
             sentences.append(t("change_new_area", areas=", ".join(new)))
         doc.add(Bullets.of(sentences))
