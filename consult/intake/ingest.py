@@ -138,14 +138,17 @@ def _invited(workspace: Workspace, definitions: dict[str, Definition]) -> dict[s
         return None
     current = workspace.definition
     earlier_ids: dict[str, set[str]] = {}  # current id -> the earlier ids the mappings carry onto it
-    for fw_id, institutions in {d.framework.id: d.framework.institutions for d in definitions.values()}.items():
+    by_framework: dict[str, set[str]] = {}  # framework id -> every institution id its versions name
+    for d in definitions.values():
+        by_framework.setdefault(d.framework.id, set()).update(i.id for i in d.framework.institutions)
+    for fw_id, institutions in by_framework.items():
         mapping = find_mapping(current.folder, fw_id) if fw_id != current.framework.id else None
         if mapping is None:
             continue
-        for inst in institutions:
-            later = mapping.institution(inst.id)
-            if later is not None and later != inst.id:
-                earlier_ids.setdefault(later, set()).add(inst.id)
+        for old in institutions:
+            later = mapping.institution(old)
+            if later is not None and later != old:
+                earlier_ids.setdefault(later, set()).add(old)
     return {
         c: [*ids, *sorted({old for i in ids for old in earlier_ids.get(i, ())} - set(ids))]
         for c, ids in ((c, workspace.invited_for(c)) for c in workspace.countries)
