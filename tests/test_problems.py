@@ -258,3 +258,17 @@ def test_why_a_file_cannot_be_read_is_said_in_the_readers_language() -> None:
     assert pdf.message_in("ru") == "файл не является книгой Excel .xlsx (это документ PDF)"
     empty = check_file("empty.xlsx", b"")
     assert empty is not None and empty.message_in("ru").endswith("(файл пуст)")
+
+
+def test_what_a_definition_problem_names_is_said_in_the_readers_language(tmp_path: Path) -> None:
+    folder = tmp_path / "q"
+    shutil.copytree(data_dir("questionnaires"), folder)
+    framework = folder / "framework.yaml"
+    framework.write_text(
+        framework.read_text(encoding="utf-8").replace("components: [untoc,", "components: [untocc,", 1),
+        encoding="utf-8",
+    )
+    _, found = validate_paths([folder])
+    (bad,) = [f for f in found if f.code == "unknown-ref"]
+    assert bad.message == "unknown component of TOC 'untocc' for institution MFA"
+    assert bad.message_in("ru") == "неизвестный идентификатор 'untocc' (компонент направления TOC) у ведомства MFA"

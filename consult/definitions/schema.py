@@ -23,6 +23,7 @@ from consult.definitions.qtypes import SLOTS
 from consult.definitions.roles import ROLES
 from consult.definitions.yamlsource import YamlSource, load_yaml
 from consult.errors import Finding
+from consult.problems import Phrase, phrase
 from consult.resources import data_dir
 
 if TYPE_CHECKING:
@@ -138,7 +139,7 @@ def _check_schema(src: YamlSource, kind: str) -> list[Finding]:
     return findings
 
 
-def _dupes(src: YamlSource, items: Iterable[tuple[tuple[Any, ...], str]], kind: str) -> list[Finding]:
+def _dupes(src: YamlSource, items: Iterable[tuple[tuple[Any, ...], str]], kind: list[Phrase]) -> list[Finding]:
     seen: dict[str, tuple[Any, ...]] = {}
     out = []
     for path, ident in items:
@@ -180,13 +181,19 @@ def _translations(src: YamlSource, langs: list[str], required: list[str] | None 
 
 def check_framework(src: YamlSource) -> list[Finding]:
     data = src.data
-    out = _dupes(src, ((("countries", i, "code"), c["code"]) for i, c in enumerate(data["countries"])), "country")
-    out += _dupes(src, ((("areas", i, "id"), a["id"]) for i, a in enumerate(data["areas"])), "area")
+    out = _dupes(
+        src, ((("countries", i, "code"), c["code"]) for i, c in enumerate(data["countries"])), [phrase("kind_country")]
+    )
+    out += _dupes(src, ((("areas", i, "id"), a["id"]) for i, a in enumerate(data["areas"])), [phrase("kind_area")])
     out += _dupes(
-        src, ((("institutions", i, "id"), x["id"]) for i, x in enumerate(data["institutions"])), "institution"
+        src,
+        ((("institutions", i, "id"), x["id"]) for i, x in enumerate(data["institutions"])),
+        [phrase("kind_institution")],
     )
     out += _dupes(
-        src, ((("principles", i, "id"), p["id"]) for i, p in enumerate(data.get("principles", []))), "principle"
+        src,
+        ((("principles", i, "id"), p["id"]) for i, p in enumerate(data.get("principles", []))),
+        [phrase("kind_principle")],
     )
     comps: dict[str, list[str]] = {}
     for ai, area in enumerate(data["areas"]):
@@ -194,7 +201,7 @@ def check_framework(src: YamlSource) -> list[Finding]:
         out += _dupes(
             src,
             ((("areas", ai, "components", ci, "id"), c["id"]) for ci, c in enumerate(area["components"])),
-            f"component (in area {area['id']})",
+            [phrase("kind_component_in", area=area["id"])],
         )
     for ii, inst in enumerate(data["institutions"]):
         for area_id, spec in (inst.get("areas") or {}).items():
@@ -204,9 +211,9 @@ def check_framework(src: YamlSource) -> list[Finding]:
                     src.finding(
                         "unknown-ref",
                         base,
-                        kind="area",
+                        kind=[phrase("kind_area")],
                         id=area_id,
-                        where=f" for institution {inst['id']}",
+                        where=[phrase("for_institution", id=inst["id"])],
                         known=", ".join(comps),
                     )
                 )
@@ -220,9 +227,9 @@ def check_framework(src: YamlSource) -> list[Finding]:
                         src.finding(
                             "unknown-ref",
                             path,
-                            kind=f"component of {area_id}",
+                            kind=[phrase("kind_component_of", area=area_id)],
                             id=comp,
-                            where=f" for institution {inst['id']}",
+                            where=[phrase("for_institution", id=inst["id"])],
                             known=", ".join(comps[area_id]),
                         )
                     )
@@ -240,7 +247,7 @@ def check_framework(src: YamlSource) -> list[Finding]:
                     "thin-component",
                     ("areas", ai, "components", ci, "id"),
                     id=f"{area['id']}.{comp['id']}",
-                    who=", ".join(who) or "no institution",
+                    who=", ".join(who) or [phrase("no_institution")],
                     n=len(who),
                 )
                 warning.severity = "warning"
@@ -250,7 +257,12 @@ def check_framework(src: YamlSource) -> list[Finding]:
     for lang in unknown:
         out.append(
             src.finding(
-                "unknown-ref", ("required_languages",), kind="language", id=lang, where="", known=", ".join(langs)
+                "unknown-ref",
+                ("required_languages",),
+                kind=[phrase("kind_language")],
+                id=lang,
+                where="",
+                known=", ".join(langs),
             )
         )
     return out + _translations(src, langs, data.get("required_languages"))
@@ -267,9 +279,11 @@ def check_questionnaire(src: YamlSource, fw: YamlSource | None) -> list[Finding]
         out += _dupes(
             src,
             ((("choice_lists", name, i, "code"), str(c["code"])) for i, c in enumerate(choices)),
-            f"choice (in list {name})",
+            [phrase("kind_choice_in", list=name)],
         )
-    out += _dupes(src, ((("sections", i, "id"), s["id"]) for i, s in enumerate(data["sections"])), "section")
+    out += _dupes(
+        src, ((("sections", i, "id"), s["id"]) for i, s in enumerate(data["sections"])), [phrase("kind_section")]
+    )
     fwd = fw.data if fw else None
     institutions = [i["id"] for i in fwd["institutions"]] if fwd else []
     countries = [c["code"] for c in fwd["countries"]] if fwd else []
@@ -279,7 +293,7 @@ def check_questionnaire(src: YamlSource, fw: YamlSource | None) -> list[Finding]
         if not s.get("repeat")
         for qi, q in enumerate(s["questions"])
     ]
-    out += _dupes(src, global_ids, "question")
+    out += _dupes(src, global_ids, [phrase("kind_question")])
     known_global = {q for _, q in global_ids}
     for si, sec in enumerate(data["sections"]):
         local = {q["id"] for q in sec["questions"]}
@@ -287,7 +301,7 @@ def check_questionnaire(src: YamlSource, fw: YamlSource | None) -> list[Finding]
             out += _dupes(
                 src,
                 ((("sections", si, "questions", qi, "id"), q["id"]) for qi, q in enumerate(sec["questions"])),
-                "question",
+                [phrase("kind_question")],
             )
         for qi, q in enumerate(sec["questions"]):
             qpath = ("sections", si, "questions", qi)
@@ -298,7 +312,7 @@ def check_questionnaire(src: YamlSource, fw: YamlSource | None) -> list[Finding]
                     src.finding(
                         "unknown-ref",
                         (*qpath, "choices"),
-                        kind="choice list",
+                        kind=[phrase("kind_choice_list")],
                         id=choices,
                         where="",
                         known=", ".join(known_lists),
@@ -322,7 +336,10 @@ def check_questionnaire(src: YamlSource, fw: YamlSource | None) -> list[Finding]
                         "schema", (*qpath, "when"), detail="'when' with 'question' needs one of equals, in, includes"
                     )
                 )
-            for key, known, kind in (("institution", institutions, "institution"), ("country", countries, "country")):
+            for key, known, kind in (
+                ("institution", institutions, [phrase("kind_institution")]),
+                ("country", countries, [phrase("kind_country")]),
+            ):
                 for k, ident in enumerate(when.get(key) or [] if fwd else []):
                     if ident not in known:
                         out.append(
@@ -459,7 +476,12 @@ def check_taxonomy(src: YamlSource, fw: YamlSource | None) -> list[Finding]:
         if area_id not in comps:
             out.append(
                 src.finding(
-                    "unknown-ref", ("areas", area_id), kind="area", id=area_id, where="", known=", ".join(comps)
+                    "unknown-ref",
+                    ("areas", area_id),
+                    kind=[phrase("kind_area")],
+                    id=area_id,
+                    where="",
+                    known=", ".join(comps),
                 )
             )
             continue
@@ -469,7 +491,7 @@ def check_taxonomy(src: YamlSource, fw: YamlSource | None) -> list[Finding]:
                     src.finding(
                         "unknown-ref",
                         ("areas", area_id, "components", comp),
-                        kind=f"component of {area_id}",
+                        kind=[phrase("kind_component_of", area=area_id)],
                         id=comp,
                         where="",
                         known=", ".join(comps[area_id]),
@@ -543,10 +565,10 @@ def _framework_for(src: YamlSource, cache_: dict[Path, YamlSource]) -> tuple[Yam
             src.finding(
                 "unknown-ref",
                 ("framework",),
-                kind="framework file",
+                kind=[phrase("kind_framework_file")],
                 id=name,
-                where=f" (looked for {path})",
-                known="a framework.yaml beside this file",
+                where=[phrase("looked_for", path=str(path))],
+                known=[phrase("framework_beside")],
             )
         ]
     fw = load_yaml(path)
