@@ -204,15 +204,19 @@ def _runs(paragraph: DocxParagraph, parts: list[Run]) -> None:
             _flag(run, "w:i")
 
 
-def _field(run: object, code: str) -> None:
-    for kind, text in (("begin", None), (None, code), ("end", None)):
-        if kind:
-            el = OxmlElement("w:fldChar")
-            el.set(qn("w:fldCharType"), kind)
-        else:
-            el = OxmlElement("w:instrText")
-            el.set(qn("xml:space"), "preserve")
-            el.text = text
+def _field_char(kind: str) -> BaseOxmlElement:
+    el = OxmlElement("w:fldChar")
+    el.set(qn("w:fldCharType"), kind)
+    return el
+
+
+def _field(run: object, code: str, close: str = "end") -> None:
+    """A Word field in ``run``: its start, its code, then ``close``: "end", or "separate" when
+    the field's shown result follows in later runs (a table of contents), which then end it."""
+    instr = OxmlElement("w:instrText")
+    instr.set(qn("xml:space"), "preserve")
+    instr.text = code
+    for el in (_field_char("begin"), instr, _field_char(close)):
         run._r.append(el)  # type: ignore[attr-defined]
 
 
@@ -402,21 +406,10 @@ def _contents(docx: DocxDocument, doc: Document, block: Contents) -> None:
         p = para(docx)
         p.paragraph_format.space_after = Pt(2)
         if i == 0:
-            run = p.add_run()
-            for kind, text in (("begin", None), (None, 'TOC \\o "1-1" \\h \\z \\u'), ("separate", None)):
-                if kind:
-                    el = OxmlElement("w:fldChar")
-                    el.set(qn("w:fldCharType"), kind)
-                else:
-                    el = OxmlElement("w:instrText")
-                    el.set(qn("xml:space"), "preserve")
-                    el.text = text
-                run._r.append(el)
+            _field(p.add_run(), 'TOC \\o "1-1" \\h \\z \\u', close="separate")
         add_text(p, clean(entry))
         if i == len(entries) - 1:
-            end = OxmlElement("w:fldChar")
-            end.set(qn("w:fldCharType"), "end")
-            p.add_run()._r.append(end)
+            p.add_run()._r.append(_field_char("end"))
 
 
 def _figure(docx: DocxDocument, block: Figure) -> None:
