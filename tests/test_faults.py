@@ -151,18 +151,24 @@ def three_countries(workspace, make_return):
     return workspace
 
 
-def kill_when_working(
-    proc: subprocess.Popen[str], sig: int, settle: float = 0.0, started: Path | None = None
-) -> list[int]:
-    """Send ``sig`` to the command as soon as its worker processes run (and, with ``started``,
-    once the first of its files is staged in that folder: mid-writing, however fast it writes);
-    their pids."""
+def workers_of(proc: subprocess.Popen[str]) -> list[int]:
+    """The pids of the command's worker processes, as soon as they run (fails if it ends first)."""
     deadline = time.monotonic() + 120
     workers: list[int] = []
     while time.monotonic() < deadline and not workers and proc.poll() is None:
         workers = children(proc.pid)
         time.sleep(0.01)
     assert workers, f"the command finished before its workers were seen: {proc.communicate()}"
+    return workers
+
+
+def kill_when_working(
+    proc: subprocess.Popen[str], sig: int, settle: float = 0.0, started: Path | None = None
+) -> list[int]:
+    """Send ``sig`` to the command as soon as its worker processes run (and, with ``started``,
+    once the first of its files is staged in that folder: mid-writing, however fast it writes);
+    their pids."""
+    workers = workers_of(proc)
     while started is not None and proc.poll() is None and not any(n.startswith(".consult-") for n in tree(started)):
         time.sleep(0.002)
     time.sleep(settle)
@@ -221,12 +227,7 @@ def test_a_worker_killed_by_the_system_fails_the_command_instead_of_hanging_it(t
     """The out-of-memory killer takes a synthesis worker: exit 1 with what to do, nothing published."""
     out = tmp_path / "synthesis"
     proc = consult(three_countries, "synthesize", "--all", "--regional", "--out", str(out))
-    deadline = time.monotonic() + 120
-    workers: list[int] = []
-    while time.monotonic() < deadline and not workers and proc.poll() is None:
-        workers = children(proc.pid)
-        time.sleep(0.01)
-    assert workers, f"the command finished before its workers were seen: {proc.communicate()}"
+    workers = workers_of(proc)
     for w in workers:
         os.kill(w, signal.SIGKILL)
     code, _, err = finish(proc, timeout=60)  # never blocks forever
